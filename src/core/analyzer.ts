@@ -1,0 +1,101 @@
+import { normCrop } from './alignment/norm-crop.js';
+import type { ScrfdDetector, Detection, DetectOptions } from './detection/scrfd.js';
+import type { ArcFaceRecognizer } from './embedding/arcface.js';
+import { normaliseEmbedding } from './embedding/arcface.js';
+import { FaceprintError } from './errors.js';
+import type { RgbImage } from './image.js';
+import type { Affine2x3 } from './imgproc/warp.js';
+
+export interface Face {
+  /** [x1, y1, x2, y2] in original-image pixels. */
+  bbox: [number, number, number, number];
+  /** Left eye, right eye, nose tip, left and right mouth corners. */
+  kps: [number, number][];
+  /** Detector confidence. */
+  score: number;
+  /** L2-normalised embedding (absent when no recognizer is loaded). */
+  embedding?: Float32Array;
+  rawEmbedding?: Float32Array;
+  embeddingNorm?: number;
+  /** The 2×3 matrix that aligned the face (original image → crop). */
+  alignMatrix?: Affine2x3;
+  /** The aligned crop, when asked for with `includeCrops`. */
+  crop?: RgbImage;
+}
+
+export interface AnalyzeOptions extends DetectOptions {
+  /** Keep the aligned crops on the result (for display or debugging). */
+  includeCrops?: boolean;
+}
+
+/**
+ * detect → align → embed on decoded pixels, InsightFace's FaceAnalysis.get: every face of every image, the
+ * crops of all images embedded together in as few runs as the recognizer's batch allows.
+ */
+export class FaceAnalyzerCore {
+  readonly detector: ScrfdDetector;
+  readonly recognizer: ArcFaceRecognizer | null;
+  readonly defaults: AnalyzeOptions;
+  private closed = false;
+
+  constructor(detector: ScrfdDetector, recognizer: ArcFaceRecognizer | null, defaults: AnalyzeOptions = {}) {
+    this.detector = detector;
+    this.recognizer = recognizer;
+    this.defaults = defaults;
+  }
+
+  async detect(image: RgbImage, options: DetectOptions = {}): Promise<Detection[]> {
+    this.assertOpen();
+    return this.detector.detect(image, { ...this.defaults, ...options });
+  }
+
+  async analyze(image: RgbImage, options: AnalyzeOptions = {}): Promise<Face[]> {
+    return (await this.analyzeMany([image], options))[0];
+  }
+
+  async analyzeMany(images: readonly RgbImage[], options: AnalyzeOptions = {}): Promise<Face[][]> {
+    this.assertOpen();
+    const opts = { ...this.defaults, ...options };
+    const perImage: Face[][] = [];
+    const crops: RgbImage[] = [];
+    const owners: Face[] = [];
+    for (const image of images) {
+      const detections = await this.detector.detect(image, opts);
+      const faces = detections.map((d) => toFace(d));
+      if (this.recognizer) {
+        for (let i = 0; i < faces.length; i++) {
+          const kps = detections[i].kps;
+          if (!kps) continue;
+          const { crop, matrix } = normCrop(image, kps, this.recognizer.inputSize);
+          faces[i].alignMatrix = matrix;
+          if (opts.includeCrops) faces[i].crop = crop;
+          crops.push(crop);
+          owners.push(faces[i]);
+        }
+      }
+      perImage.push(faces);
+    }
+    if (this.recognizer && crops.length > 0) {
+      const raws = await this.recognizer.embedRaw(crops);
+      raws.forEach((raw, i) => Object.assign(owners[i], normaliseEmbedding(raw)));
+    }
+    return perImage;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.detector.session.close();
+    await this.recognizer?.session.close();
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new FaceprintError('CLOSED', 'this FaceAnalyzer has been closed');
+  }
+}
+
+function toFace(d: Detection): Face {
+  const kps: [number, number][] = [];
+  if (d.kps) for (let p = 0; p < 5; p++) kps.push([d.kps[2 * p], d.kps[2 * p + 1]]);
+  return { bbox: d.bbox, kps, score: d.score };
+}

@@ -1,0 +1,198 @@
+import { FaceprintError } from '../errors.js';
+import type { RgbImage } from '../image.js';
+import type { ModelSession, TensorF32 } from '../runtime.js';
+import { letterbox, letterboxBlob, normalisationLut } from './letterbox.js';
+import { greedyNms } from './nms.js';
+
+const f32 = Math.fround;
+
+/** A detected face in original-image pixels. kps: 5 (x, y) pairs flattened, or null for kps-less models. */
+export interface Detection {
+  bbox: [number, number, number, number];
+  kps: number[] | null;
+  score: number;
+}
+
+export interface DetectOptions {
+  /** Score threshold (InsightFace det_thresh). Default 0.5. */
+  scoreThreshold?: number;
+  /** IoU above which the lower-scored box is dropped. Default 0.4. */
+  nmsThreshold?: number;
+  /** Keep at most this many faces, ranked as InsightFace ranks them (area − 2·offset²). 0 = all. */
+  maxFaces?: number;
+}
+
+/** SCRFD output layouts InsightFace knows, by output count. */
+const LAYOUTS: Record<number, { fmc: number; strides: number[]; anchors: number; kps: boolean }> = {
+  6: { fmc: 3, strides: [8, 16, 32], anchors: 2, kps: false },
+  9: { fmc: 3, strides: [8, 16, 32], anchors: 2, kps: true },
+  10: { fmc: 5, strides: [8, 16, 32, 64, 128], anchors: 1, kps: false },
+  15: { fmc: 5, strides: [8, 16, 32, 64, 128], anchors: 1, kps: true },
+};
+
+/** The SCRFD input blob is (x − 127.5) / 128 (the model's own constants, fixed by InsightFace). */
+const SCRFD_LUT = normalisationLut(127.5, 128);
+
+/** Raw detector outputs with the letterbox they came from, so decoding can be tested from saved tensors. */
+export interface ScrfdRawOutputs {
+  outputs: readonly TensorF32[];
+  inputWidth: number;
+  inputHeight: number;
+  scale: number;
+}
+
+export class ScrfdDetector {
+  readonly session: ModelSession;
+  readonly inputWidth: number;
+  readonly inputHeight: number;
+  readonly layout: { fmc: number; strides: number[]; anchors: number; kps: boolean };
+  private readonly anchorCache = new Map<string, Float32Array>();
+
+  /** inputSize is used when the model's spatial size is dynamic; a fixed model size wins, as in InsightFace. */
+  constructor(session: ModelSession, inputSize: [number, number] = [640, 640]) {
+    const layout = LAYOUTS[session.outputs.length];
+    if (!layout) {
+      throw new FaceprintError(
+        'MODEL_UNRECOGNISED',
+        `${session.source}: a SCRFD detector has 6, 9, 10 or 15 outputs; this model has ${session.outputs.length}`,
+      );
+    }
+    this.session = session;
+    this.layout = layout;
+    const shape = session.inputs[0]?.shape ?? [];
+    const fixedH = shape[2];
+    const fixedW = shape[3];
+    if (typeof fixedH === 'number' && typeof fixedW === 'number' && fixedH > 0 && fixedW > 0) {
+      this.inputWidth = fixedW;
+      this.inputHeight = fixedH;
+    } else {
+      const [w, h] = inputSize;
+      if (!(w > 0 && h > 0 && w % 32 === 0 && h % 32 === 0)) {
+        throw new FaceprintError('INVALID_INPUT', `detector input size must be positive multiples of 32, got ${w}×${h}`);
+      }
+      this.inputWidth = w;
+      this.inputHeight = h;
+    }
+  }
+
+  /** Letterbox and run the model; returns the raw outputs. */
+  async forward(image: RgbImage): Promise<ScrfdRawOutputs> {
+    const box = letterbox(image, this.inputWidth, this.inputHeight);
+    const blob = letterboxBlob(box, SCRFD_LUT);
+    const outputs = await this.session.run({
+      [this.session.inputs[0].name]: { data: blob, dims: [1, 3, this.inputHeight, this.inputWidth] },
+    });
+    return { outputs, inputWidth: this.inputWidth, inputHeight: this.inputHeight, scale: box.scale };
+  }
+
+  async detect(image: RgbImage, options: DetectOptions = {}): Promise<Detection[]> {
+    const raw = await this.forward(image);
+    return this.decode(raw, image.width, image.height, options);
+  }
+
+  /**
+   * Anchors, score filter, distance decode, rescale, greedy NMS and maxFaces — all in float32 exactly as
+   * InsightFace's SCRFD.detect, so the same raw outputs give the same boxes bit for bit.
+   */
+  decode(raw: ScrfdRawOutputs, imageWidth: number, imageHeight: number, options: DetectOptions = {}): Detection[] {
+    const threshold = f32(options.scoreThreshold ?? 0.5);
+    const nmsThreshold = options.nmsThreshold ?? 0.4;
+    const maxFaces = options.maxFaces ?? 0;
+    const { fmc, strides, anchors, kps: hasKps } = this.layout;
+    if (raw.outputs.length !== fmc * (hasKps ? 3 : 2)) {
+      throw new FaceprintError('INFERENCE_FAILED', `${this.session.source}: expected ${fmc * (hasKps ? 3 : 2)} outputs, got ${raw.outputs.length}`);
+    }
+    const scores: number[] = [];
+    const boxes: number[] = [];
+    const points: number[] = [];
+    for (let level = 0; level < fmc; level++) {
+      const stride = strides[level];
+      const rows = Math.floor(raw.inputHeight / stride);
+      const cols = Math.floor(raw.inputWidth / stride);
+      const count = rows * cols * anchors;
+      const centres = this.anchorCentres(rows, cols, stride, anchors);
+      // Batched models ([1, N, C]) and unbatched ([N, C]) share the same flat layout for batch 1.
+      const sc = raw.outputs[level].data;
+      const bb = raw.outputs[level + fmc].data;
+      const kp = hasKps ? raw.outputs[level + 2 * fmc].data : null;
+      if (sc.length < count || bb.length < count * 4 || (kp && kp.length < count * 10)) {
+        throw new FaceprintError('INFERENCE_FAILED', `${this.session.source}: output sizes do not match a ${raw.inputWidth}×${raw.inputHeight} input at stride ${stride}`);
+      }
+      for (let k = 0; k < count; k++) {
+        const s = sc[k];
+        if (!(s >= threshold)) continue;
+        const cx = centres[2 * k];
+        const cy = centres[2 * k + 1];
+        scores.push(s);
+        boxes.push(
+          f32(cx - f32(bb[4 * k] * stride)),
+          f32(cy - f32(bb[4 * k + 1] * stride)),
+          f32(cx + f32(bb[4 * k + 2] * stride)),
+          f32(cy + f32(bb[4 * k + 3] * stride)),
+        );
+        if (kp) {
+          for (let p = 0; p < 5; p++) {
+            points.push(f32(cx + f32(kp[10 * k + 2 * p] * stride)), f32(cy + f32(kp[10 * k + 2 * p + 1] * stride)));
+          }
+        }
+      }
+    }
+    const n = scores.length;
+    if (n === 0) return [];
+    const scale = f32(raw.scale);
+    const boxArr = new Float32Array(n * 4);
+    for (let i = 0; i < n * 4; i++) boxArr[i] = boxes[i] / scale;
+    const kpsArr = hasKps ? new Float32Array(n * 10) : null;
+    if (kpsArr) for (let i = 0; i < n * 10; i++) kpsArr[i] = points[i] / scale;
+    // argsort()[::-1] twice (detect, then nms): descending score, ties in ascending candidate order.
+    const order = Int32Array.from({ length: n }, (_, i) => i).sort((a, b) => scores[b] - scores[a] || a - b);
+    let keep = greedyNms(boxArr, order, nmsThreshold);
+    if (maxFaces > 0 && keep.length > maxFaces) keep = rankForMaxFaces(boxArr, keep, imageWidth, imageHeight).slice(0, maxFaces);
+    return keep.map((i) => ({
+      bbox: [boxArr[4 * i], boxArr[4 * i + 1], boxArr[4 * i + 2], boxArr[4 * i + 3]],
+      kps: kpsArr ? Array.from(kpsArr.subarray(10 * i, 10 * i + 10)) : null,
+      score: scores[i],
+    }));
+  }
+
+  private anchorCentres(rows: number, cols: number, stride: number, anchors: number): Float32Array {
+    const key = `${rows}x${cols}@${stride}x${anchors}`;
+    let c = this.anchorCache.get(key);
+    if (!c) {
+      c = new Float32Array(rows * cols * anchors * 2);
+      let o = 0;
+      for (let r = 0; r < rows; r++) {
+        for (let col = 0; col < cols; col++) {
+          for (let a = 0; a < anchors; a++) {
+            c[o++] = col * stride;
+            c[o++] = r * stride;
+          }
+        }
+      }
+      if (this.anchorCache.size < 100) this.anchorCache.set(key, c);
+    }
+    return c;
+  }
+}
+
+/**
+ * InsightFace's max_num ranking: box area minus twice the squared distance of its centre from the image
+ * centre (float32), best first.
+ */
+function rankForMaxFaces(boxes: Float32Array, keep: number[], width: number, height: number): number[] {
+  const cx = Math.floor(width / 2);
+  const cy = Math.floor(height / 2);
+  const value = new Map<number, number>();
+  for (const i of keep) {
+    const [x1, y1, x2, y2] = boxes.subarray(4 * i, 4 * i + 4);
+    const area = f32(f32(x2 - x1) * f32(y2 - y1));
+    const ox = f32(f32(f32(x1 + x2) / 2) - cx);
+    const oy = f32(f32(f32(y1 + y2) / 2) - cy);
+    const dist = f32(f32(ox * ox) + f32(oy * oy));
+    value.set(i, f32(area - f32(dist * 2)));
+  }
+  return keep
+    .map((i, pos) => ({ i, pos }))
+    .sort((a, b) => value.get(b.i)! - value.get(a.i)! || b.pos - a.pos)
+    .map((e) => e.i);
+}

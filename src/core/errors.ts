@@ -1,0 +1,35 @@
+/** Stable machine-readable error codes: callers (CLI, HTTP, tests) switch on these, never on messages. */
+export type FaceprintErrorCode =
+  | 'IMAGE_EMPTY'
+  | 'IMAGE_UNSUPPORTED'
+  | 'IMAGE_CORRUPT'
+  | 'IMAGE_TOO_LARGE'
+  | 'IMAGE_TOO_SMALL'
+  | 'IMAGE_NOT_FOUND'
+  | 'INVALID_INPUT'
+  | 'MODEL_NOT_FOUND'
+  | 'MODEL_INVALID'
+  | 'MODEL_UNRECOGNISED'
+  | 'MODEL_MISSING'
+  | 'INFERENCE_FAILED'
+  | 'CLOSED';
+
+export class FaceprintError extends Error {
+  readonly code: FaceprintErrorCode;
+  override readonly cause?: unknown;
+
+  constructor(code: FaceprintErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message);
+    this.name = 'FaceprintError';
+    this.code = code;
+    if (options?.cause !== undefined) this.cause = options.cause;
+  }
+
+  toJSON(): { code: FaceprintErrorCode; message: string } {
+    return { code: this.code, message: this.message };
+  }
+}
+
+export function isFaceprintError(e: unknown): e is FaceprintError {
+  return e instanceof FaceprintError;
+}

@@ -1,0 +1,126 @@
+import type { RgbImage } from '../image.js';
+import { roundHalfEven } from './rounding.js';
+
+/**
+ * cv::resize(src, dsize, INTER_LINEAR) on 8UC3, bit for bit as OpenCV 4.6 computes it: 11-bit fixed-point
+ * weights from float32 source coordinates, an exact integer horizontal pass, and the SIMD vertical pass's
+ * rounding ((b·(S>>4))>>16, twice, then +2>>2). An exact 2× downscale takes OpenCV's INTER_AREA shortcut and
+ * an unchanged size is a copy, as in OpenCV. InsightFace's letterbox depends on every one of these details.
+ */
+export function resizeLinear(src: RgbImage, dstWidth: number, dstHeight: number): RgbImage {
+  const { width: w, height: h } = src;
+  if (dstWidth === w && dstHeight === h) return { width: w, height: h, data: src.data.slice() };
+  const invScaleX = dstWidth / w;
+  const invScaleY = dstHeight / h;
+  const scaleX = 1 / invScaleX;
+  const scaleY = 1 / invScaleY;
+  if (
+    Math.abs(scaleX - 2) < 1e-15 && Math.abs(scaleY - 2) < 1e-15 &&
+    w % 2 === 0 && h % 2 === 0 && dstWidth * 2 === w && dstHeight * 2 === h
+  ) {
+    return resizeArea2x(src);
+  }
+  const xs = linearTaps(dstWidth, w, scaleX, true);
+  const ys = linearTaps(dstHeight, h, scaleY, false);
+
+  // Horizontal taps expanded per channel so the inner loop reads byte offsets directly.
+  const rowLen = dstWidth * 3;
+  const xOff0 = new Int32Array(rowLen);
+  const xOff1 = new Int32Array(rowLen);
+  const xW0 = new Int32Array(rowLen);
+  const xW1 = new Int32Array(rowLen);
+  for (let x = 0; x < dstWidth; x++) {
+    for (let c = 0; c < 3; c++) {
+      const k = x * 3 + c;
+      xOff0[k] = xs.i0[x] * 3 + c;
+      xOff1[k] = xs.i1[x] * 3 + c;
+      xW0[k] = xs.w0[x];
+      xW1[k] = xs.w1[x];
+    }
+  }
+
+  const s = src.data;
+  const out = new Uint8Array(dstHeight * rowLen);
+  // Two cached horizontal rows: consecutive output rows mostly reuse source rows.
+  const rows = [new Int32Array(rowLen), new Int32Array(rowLen)];
+  const rowIndex = [-1, -1];
+  const horizontal = (sy: number, slot: number): void => {
+    const dst = rows[slot];
+    const base = sy * w * 3;
+    for (let k = 0; k < rowLen; k++) dst[k] = s[base + xOff0[k]] * xW0[k] + s[base + xOff1[k]] * xW1[k];
+    rowIndex[slot] = sy;
+  };
+  const cachedSlot = (sy: number): number => (rowIndex[0] === sy ? 0 : rowIndex[1] === sy ? 1 : -1);
+  for (let y = 0; y < dstHeight; y++) {
+    const sy0 = ys.i0[y];
+    const sy1 = ys.i1[y];
+    let slot0 = cachedSlot(sy0);
+    if (slot0 < 0) {
+      slot0 = cachedSlot(sy1) === 0 ? 1 : 0;
+      horizontal(sy0, slot0);
+    }
+    let slot1 = cachedSlot(sy1);
+    if (slot1 < 0) {
+      slot1 = 1 - slot0;
+      horizontal(sy1, slot1);
+    }
+    const r0 = rows[slot0];
+    const r1 = rows[slot1];
+    const b0 = ys.w0[y];
+    const b1 = ys.w1[y];
+    const o = y * rowLen;
+    for (let k = 0; k < rowLen; k++) {
+      const v = ((((r0[k] >> 4) * b0) >> 16) + (((r1[k] >> 4) * b1) >> 16) + 2) >> 2;
+      out[o + k] = v < 0 ? 0 : v > 255 ? 255 : v;
+    }
+  }
+  return { width: dstWidth, height: dstHeight, data: out };
+}
+
+interface Taps { i0: Int32Array; i1: Int32Array; w0: Int32Array; w1: Int32Array }
+
+/**
+ * Source indices and 11-bit weights as cv::resizeGeneric computes them, from a float32 source coordinate.
+ * Along x an out-of-range tap gets weight 0 (the coordinate is clamped); along y only the indices are clipped.
+ */
+function linearTaps(nDst: number, nSrc: number, scale: number, clampWeights: boolean): Taps {
+  const i0 = new Int32Array(nDst);
+  const i1 = new Int32Array(nDst);
+  const w0 = new Int32Array(nDst);
+  const w1 = new Int32Array(nDst);
+  for (let d = 0; d < nDst; d++) {
+    let f = Math.fround((d + 0.5) * scale - 0.5);
+    let sIdx = Math.floor(f);
+    f = Math.fround(f - sIdx);
+    if (clampWeights) {
+      if (sIdx < 0) { f = 0; sIdx = 0; }
+      if (sIdx >= nSrc - 1) { f = 0; sIdx = nSrc - 1; }
+    }
+    i0[d] = Math.min(Math.max(sIdx, 0), nSrc - 1);
+    i1[d] = Math.min(Math.max(sIdx + 1, 0), nSrc - 1);
+    w1[d] = roundHalfEven(Math.fround(f * 2048));
+    w0[d] = roundHalfEven(Math.fround(Math.fround(1 - f) * 2048));
+  }
+  return { i0, i1, w0, w1 };
+}
+
+/** OpenCV's exact-2× INTER_LINEAR shortcut: a 2×2 box average, (a+b+c+d+2)>>2. */
+function resizeArea2x(src: RgbImage): RgbImage {
+  const dw = src.width >> 1;
+  const dh = src.height >> 1;
+  const s = src.data;
+  const stride = src.width * 3;
+  const out = new Uint8Array(dw * dh * 3);
+  let o = 0;
+  for (let y = 0; y < dh; y++) {
+    const r0 = 2 * y * stride;
+    const r1 = r0 + stride;
+    for (let x = 0; x < dw; x++) {
+      const p = x * 6;
+      for (let c = 0; c < 3; c++) {
+        out[o++] = (s[r0 + p + c] + s[r0 + p + 3 + c] + s[r1 + p + c] + s[r1 + p + 3 + c] + 2) >> 2;
+      }
+    }
+  }
+  return { width: dw, height: dh, data: out };
+}

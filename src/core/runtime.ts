@@ -1,0 +1,25 @@
+/**
+ * What the core needs from an inference engine. Adapters (onnxruntime-node, onnxruntime-web) implement it;
+ * the core never imports a runtime, so it runs unchanged in Node and in the browser.
+ */
+export type Dim = number | string | null;
+
+export interface TensorF32 {
+  readonly data: Float32Array;
+  readonly dims: readonly number[];
+}
+
+export interface ValueInfo {
+  readonly name: string;
+  readonly shape: readonly Dim[];
+}
+
+export interface ModelSession {
+  /** A label for messages: the file path or URL the model came from. */
+  readonly source: string;
+  readonly inputs: readonly ValueInfo[];
+  readonly outputs: readonly ValueInfo[];
+  /** Runs the graph; returns every output in declaration order. */
+  run(feeds: Record<string, TensorF32>): Promise<TensorF32[]>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,109 @@
+import { readFile } from 'node:fs/promises';
+import sharp from 'sharp';
+import { FaceprintError } from '../core/errors.js';
+import { rgbImage, type RgbImage } from '../core/image.js';
+
+/** Raw pixels handed in directly: 8-bit RGB (3 channels) or RGBA (4, alpha dropped), row-major. */
+export interface RawPixels {
+  width: number;
+  height: number;
+  data: Uint8Array;
+  channels?: 3 | 4;
+}
+
+export type ImageInput = string | Uint8Array | RawPixels;
+
+export interface DecodeOptions {
+  /** Refuse images with more pixels than this before decoding them (header check). Default 100 M. */
+  pixelLimit?: number;
+}
+
+export const DEFAULT_PIXEL_LIMIT = 100_000_000;
+
+/**
+ * Decodes to 8-bit RGB as OpenCV's imread(IMREAD_COLOR) does for InsightFace: format sniffed from the bytes
+ * (not the file name), EXIF orientation applied, gray expanded to 3 channels, alpha dropped (not composited),
+ * 16-bit reduced to the high byte, first frame of an animation, embedded ICC profiles ignored (OpenCV ignores
+ * them; converting to sRGB moved every pixel of a golden image by up to 12 levels). libvips' libjpeg-turbo
+ * gives OpenCV's pixels.
+ */
+export async function decodeImage(input: ImageInput, options: DecodeOptions = {}): Promise<RgbImage> {
+  if (typeof input === 'object' && !(input instanceof Uint8Array)) return fromRaw(input);
+  const bytes = typeof input === 'string' ? await readImageFile(input) : input;
+  const label = typeof input === 'string' ? input : 'image buffer';
+  if (bytes.length === 0) throw new FaceprintError('IMAGE_EMPTY', `${label}: zero bytes`);
+  const limit = options.pixelLimit ?? DEFAULT_PIXEL_LIMIT;
+  try {
+    const meta = await sharp(bytes, { limitInputPixels: limit, failOn: 'error', ignoreIcc: true }).metadata();
+    const sixteen = meta.depth === 'ushort';
+    const pipeline = sharp(bytes, { limitInputPixels: limit, failOn: 'error', pages: 1, ignoreIcc: true }).rotate();
+    const { data, info } = sixteen
+      ? await pipeline.raw({ depth: 'ushort' }).toBuffer({ resolveWithObject: true })
+      : await pipeline.raw().toBuffer({ resolveWithObject: true });
+    return toRgb(data, info.width, info.height, info.channels, sixteen);
+  } catch (e) {
+    if (e instanceof FaceprintError) throw e;
+    throw mapSharpError(e, label, limit);
+  }
+}
+
+async function readImageFile(path: string): Promise<Uint8Array> {
+  try {
+    return await readFile(path);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new FaceprintError('IMAGE_NOT_FOUND', `${path}: no such file`, { cause: e });
+    if (code === 'EISDIR') throw new FaceprintError('IMAGE_UNSUPPORTED', `${path}: is a directory`, { cause: e });
+    throw new FaceprintError('IMAGE_NOT_FOUND', `${path}: cannot read (${code ?? (e as Error).message})`, { cause: e });
+  }
+}
+
+function toRgb(buf: Buffer, width: number, height: number, channels: number, sixteen: boolean): RgbImage {
+  const n = width * height;
+  const out = new Uint8Array(n * 3);
+  const src = sixteen ? new Uint16Array(buf.buffer, buf.byteOffset, buf.length / 2) : buf;
+  const shift = sixteen ? 8 : 0;
+  if (channels === 3 && !sixteen) {
+    out.set(buf.subarray(0, n * 3));
+  } else if (channels >= 3) {
+    for (let i = 0, s = 0, o = 0; i < n; i++, s += channels, o += 3) {
+      out[o] = src[s] >> shift;
+      out[o + 1] = src[s + 1] >> shift;
+      out[o + 2] = src[s + 2] >> shift;
+    }
+  } else {
+    for (let i = 0, s = 0, o = 0; i < n; i++, s += channels, o += 3) {
+      const v = src[s] >> shift;
+      out[o] = v;
+      out[o + 1] = v;
+      out[o + 2] = v;
+    }
+  }
+  return rgbImage(width, height, out);
+}
+
+function fromRaw(raw: RawPixels): RgbImage {
+  const channels = raw.channels ?? 3;
+  if (channels === 3) return rgbImage(raw.width, raw.height, raw.data);
+  if (raw.data.length !== raw.width * raw.height * 4) {
+    throw new FaceprintError('INVALID_INPUT', `raw RGBA buffer of ${raw.width}×${raw.height} needs ${raw.width * raw.height * 4} bytes, got ${raw.data.length}`);
+  }
+  const out = new Uint8Array(raw.width * raw.height * 3);
+  for (let i = 0, s = 0; i < out.length; i += 3, s += 4) {
+    out[i] = raw.data[s];
+    out[i + 1] = raw.data[s + 1];
+    out[i + 2] = raw.data[s + 2];
+  }
+  return rgbImage(raw.width, raw.height, out);
+}
+
+function mapSharpError(e: unknown, label: string, limit: number): FaceprintError {
+  const msg = String((e as Error)?.message ?? e);
+  if (/pixel limit/i.test(msg)) {
+    return new FaceprintError('IMAGE_TOO_LARGE', `${label}: more than ${limit} pixels (set pixelLimit to allow it)`, { cause: e });
+  }
+  if (/unsupported image format|bad seek|not a known file format/i.test(msg)) {
+    return new FaceprintError('IMAGE_UNSUPPORTED', `${label}: not an image format faceprint can decode`, { cause: e });
+  }
+  return new FaceprintError('IMAGE_CORRUPT', `${label}: cannot decode (${msg.split('\n')[0]})`, { cause: e });
+}

@@ -1,0 +1,115 @@
+/** faceprint for Node: the core pipeline on onnxruntime-node, images decoded by sharp. */
+import { FaceAnalyzerCore, type AnalyzeOptions, type Face } from '../core/analyzer.js';
+import type { Detection, DetectOptions } from '../core/detection/scrfd.js';
+import { FaceprintError } from '../core/errors.js';
+import type { RgbImage } from '../core/image.js';
+import type { OrtNodeOptions } from '../runtime/ort-node.js';
+import { decodeImage, type DecodeOptions, type ImageInput } from './decode.js';
+import { loadModel, loadPackDir, makeDetector, makeRecognizer, type LoadedModel } from './models.js';
+
+export * from '../core/index.js';
+export { decodeImage, DEFAULT_PIXEL_LIMIT, type ImageInput, type RawPixels, type DecodeOptions } from './decode.js';
+export { loadModel, loadPackDir } from './models.js';
+
+export interface FaceAnalyzerOptions extends OrtNodeOptions, DecodeOptions {
+  /** A model pack directory (InsightFace layout: *.onnx routed by shape). */
+  pack?: string;
+  /** Detector ONNX file (SCRFD). Overrides the pack's. */
+  detector?: string;
+  /** Recognizer ONNX file (ArcFace-style). Overrides the pack's. */
+  recognizer?: string;
+  /** Detector input size for dynamic-size detectors; a number means square. Default 640. */
+  detSize?: number | [number, number];
+  /** Detection score threshold. Default 0.5. */
+  detThresh?: number;
+  /** NMS IoU threshold. Default 0.4. */
+  nmsThresh?: number;
+  /** At most this many faces per image (InsightFace's max_num ranking). Default 0 = all. */
+  maxFaces?: number;
+  /** Largest recognizer batch per run. Default 32. */
+  maxBatch?: number;
+}
+
+export class FaceAnalyzer {
+  readonly core: FaceAnalyzerCore;
+  readonly detectorPath: string;
+  readonly recognizerPath: string | null;
+  private readonly decodeOptions: DecodeOptions;
+
+  private constructor(core: FaceAnalyzerCore, detectorPath: string, recognizerPath: string | null, decodeOptions: DecodeOptions) {
+    this.core = core;
+    this.detectorPath = detectorPath;
+    this.recognizerPath = recognizerPath;
+    this.decodeOptions = decodeOptions;
+  }
+
+  static async create(options: FaceAnalyzerOptions): Promise<FaceAnalyzer> {
+    const ortOptions: OrtNodeOptions = { intraOpNumThreads: options.intraOpNumThreads, executionProviders: options.executionProviders };
+    let det: LoadedModel | null = null;
+    let rec: LoadedModel | null = null;
+    try {
+      if (options.pack) {
+        const pack = await loadPackDir(options.pack, ortOptions);
+        det = pack.detector;
+        rec = pack.recognizer;
+      }
+      if (options.detector) {
+        await det?.session.close();
+        det = await loadModel(options.detector, ortOptions);
+      }
+      if (options.recognizer) {
+        await rec?.session.close();
+        rec = await loadModel(options.recognizer, ortOptions);
+      }
+      if (!det) throw new FaceprintError('MODEL_MISSING', 'no detector: pass `pack` or `detector`');
+      const size = options.detSize ?? 640;
+      const detector = makeDetector(det, typeof size === 'number' ? [size, size] : size);
+      const recognizer = rec ? makeRecognizer(rec, options.maxBatch) : null;
+      const core = new FaceAnalyzerCore(detector, recognizer, {
+        scoreThreshold: options.detThresh,
+        nmsThreshold: options.nmsThresh,
+        maxFaces: options.maxFaces,
+      });
+      return new FaceAnalyzer(core, det.path, rec?.path ?? null, { pixelLimit: options.pixelLimit });
+    } catch (e) {
+      await det?.session.close().catch(() => undefined);
+      await rec?.session.close().catch(() => undefined);
+      throw e;
+    }
+  }
+
+  /** Embedding size of the loaded recognizer (0 if none, or not yet known for a symbolic output). */
+  get embeddingSize(): number {
+    return this.core.recognizer?.embeddingSize ?? 0;
+  }
+
+  decode(input: ImageInput): Promise<RgbImage> {
+    return decodeImage(input, this.decodeOptions);
+  }
+
+  async detect(input: ImageInput | RgbImage, options?: DetectOptions): Promise<Detection[]> {
+    return this.core.detect(await this.pixels(input), options);
+  }
+
+  /** Every face in the image, in score order: box, landmarks, score, embedding. */
+  async analyze(input: ImageInput | RgbImage, options?: AnalyzeOptions): Promise<Face[]> {
+    return this.core.analyze(await this.pixels(input), options);
+  }
+
+  /** Several images, their crops embedded together. */
+  async analyzeMany(inputs: readonly (ImageInput | RgbImage)[], options?: AnalyzeOptions): Promise<Face[][]> {
+    const images = await Promise.all(inputs.map((i) => this.pixels(i)));
+    return this.core.analyzeMany(images, options);
+  }
+
+  close(): Promise<void> {
+    return this.core.close();
+  }
+
+  private async pixels(input: ImageInput | RgbImage): Promise<RgbImage> {
+    if (typeof input === 'object' && !(input instanceof Uint8Array) && 'data' in input && !('channels' in input) && input.data.length === input.width * input.height * 3) {
+      return input;
+    }
+    return this.decode(input);
+  }
+}
