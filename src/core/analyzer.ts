@@ -45,7 +45,7 @@ export class FaceAnalyzerCore {
   }
 
   async detect(image: RgbImage, options: DetectOptions = {}): Promise<Detection[]> {
-    this.assertOpen();
+    this.ensureOpen();
     return this.detector.detect(image, { ...this.defaults, ...options });
   }
 
@@ -54,7 +54,7 @@ export class FaceAnalyzerCore {
   }
 
   async analyzeMany(images: readonly RgbImage[], options: AnalyzeOptions = {}): Promise<Face[][]> {
-    this.assertOpen();
+    this.ensureOpen();
     const opts = { ...this.defaults, ...options };
     const perImage: Face[][] = [];
     const crops: RgbImage[] = [];
@@ -89,7 +89,8 @@ export class FaceAnalyzerCore {
     await this.recognizer?.session.close();
   }
 
-  private assertOpen(): void {
+  /** Throws CLOSED once close() has been called. */
+  ensureOpen(): void {
     if (this.closed) throw new FaceprintError('CLOSED', 'this FaceAnalyzer has been closed');
   }
 }

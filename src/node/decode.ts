@@ -34,13 +34,12 @@ export async function decodeImage(input: ImageInput, options: DecodeOptions = {}
   if (bytes.length === 0) throw new FaceprintError('IMAGE_EMPTY', `${label}: zero bytes`);
   const limit = options.pixelLimit ?? DEFAULT_PIXEL_LIMIT;
   try {
-    const meta = await sharp(bytes, { limitInputPixels: limit, failOn: 'error', ignoreIcc: true }).metadata();
-    const sixteen = meta.depth === 'ushort';
-    const pipeline = sharp(bytes, { limitInputPixels: limit, failOn: 'error', pages: 1, ignoreIcc: true }).rotate();
-    const { data, info } = sixteen
-      ? await pipeline.raw({ depth: 'ushort' }).toBuffer({ resolveWithObject: true })
-      : await pipeline.raw().toBuffer({ resolveWithObject: true });
-    return toRgb(data, info.width, info.height, info.channels, sixteen);
+    // libvips casts 16-bit samples to their high byte on 8-bit output, as libpng's strip_16 does for OpenCV.
+    const { data, info } = await sharp(bytes, { limitInputPixels: limit, failOn: 'error', pages: 1, ignoreIcc: true })
+      .rotate()
+      .raw()
+      .toBuffer({ resolveWithObject: true });
+    return toRgb(data, info.width, info.height, info.channels);
   } catch (e) {
     if (e instanceof FaceprintError) throw e;
     throw mapSharpError(e, label, limit);
@@ -58,22 +57,20 @@ async function readImageFile(path: string): Promise<Uint8Array> {
   }
 }
 
-function toRgb(buf: Buffer, width: number, height: number, channels: number, sixteen: boolean): RgbImage {
+function toRgb(src: Buffer, width: number, height: number, channels: number): RgbImage {
   const n = width * height;
   const out = new Uint8Array(n * 3);
-  const src = sixteen ? new Uint16Array(buf.buffer, buf.byteOffset, buf.length / 2) : buf;
-  const shift = sixteen ? 8 : 0;
-  if (channels === 3 && !sixteen) {
-    out.set(buf.subarray(0, n * 3));
+  if (channels === 3) {
+    out.set(src.subarray(0, n * 3));
   } else if (channels >= 3) {
     for (let i = 0, s = 0, o = 0; i < n; i++, s += channels, o += 3) {
-      out[o] = src[s] >> shift;
-      out[o + 1] = src[s + 1] >> shift;
-      out[o + 2] = src[s + 2] >> shift;
+      out[o] = src[s];
+      out[o + 1] = src[s + 1];
+      out[o + 2] = src[s + 2];
     }
   } else {
     for (let i = 0, s = 0, o = 0; i < n; i++, s += channels, o += 3) {
-      const v = src[s] >> shift;
+      const v = src[s];
       out[o] = v;
       out[o + 1] = v;
       out[o + 2] = v;

@@ -107,6 +107,7 @@ export class FaceAnalyzer {
   }
 
   private async pixels(input: ImageInput | RgbImage): Promise<RgbImage> {
+    this.core.ensureOpen();
     if (typeof input === 'object' && !(input instanceof Uint8Array) && 'data' in input && !('channels' in input) && input.data.length === input.width * input.height * 3) {
       return input;
     }

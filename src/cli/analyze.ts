@@ -1,0 +1,68 @@
+import type { Face } from '../core/analyzer.js';
+import { FaceprintError } from '../core/errors.js';
+import { FaceAnalyzer } from '../node/index.js';
+
+export interface AnalyzeCliOptions {
+  pack?: string;
+  detector?: string;
+  recognizer?: string;
+  detSize?: number;
+  detThresh?: number;
+  maxFaces?: number;
+  json?: boolean;
+  threads?: number;
+}
+
+/** The --json line for one image: a stable contract other tools read (documented in the README). */
+export function faceToJson(f: Face): Record<string, unknown> {
+  return {
+    bbox: f.bbox,
+    kps: f.kps,
+    score: f.score,
+    embedding: f.embedding ? Array.from(f.embedding) : null,
+    embeddingNorm: f.embeddingNorm ?? null,
+  };
+}
+
+/** Runs `faceprint analyze`; returns the process exit code (1 when any image failed). */
+export async function runAnalyze(images: string[], opts: AnalyzeCliOptions, out: (line: string) => void): Promise<number> {
+  if (!opts.pack && !opts.detector) {
+    throw new FaceprintError('MODEL_MISSING', 'give --pack DIR, or --detector FILE (and --recognizer FILE)');
+  }
+  const fa = await FaceAnalyzer.create({
+    pack: opts.pack,
+    detector: opts.detector,
+    recognizer: opts.recognizer,
+    detSize: opts.detSize,
+    detThresh: opts.detThresh,
+    maxFaces: opts.maxFaces,
+    intraOpNumThreads: opts.threads,
+  });
+  let failed = 0;
+  try {
+    for (const image of images) {
+      try {
+        const pixels = await fa.decode(image);
+        const faces = await fa.analyze(pixels);
+        if (opts.json) {
+          out(JSON.stringify({ image, width: pixels.width, height: pixels.height, faces: faces.map(faceToJson) }));
+        } else {
+          out(`${image}  ${pixels.width}×${pixels.height}  ${faces.length} face${faces.length === 1 ? '' : 's'}`);
+          faces.forEach((f, i) => {
+            const [x1, y1, x2, y2] = f.bbox.map((v) => v.toFixed(1));
+            const norm = f.embeddingNorm !== undefined ? `  ‖e‖ ${f.embeddingNorm.toFixed(2)}` : '';
+            out(`  #${i}  score ${f.score.toFixed(3)}  box [${x1}, ${y1}, ${x2}, ${y2}]  ${(f.bbox[2] - f.bbox[0]).toFixed(0)}×${(f.bbox[3] - f.bbox[1]).toFixed(0)} px${norm}`);
+          });
+        }
+      } catch (e) {
+        failed++;
+        const err = e instanceof FaceprintError ? e : new FaceprintError('IMAGE_CORRUPT', String((e as Error)?.message ?? e));
+        if (opts.json) out(JSON.stringify({ image, error: err.toJSON() }));
+        else out(`${image}  error ${err.code}: ${err.message}`);
+      }
+    }
+  } finally {
+    await fa.close();
+  }
+  return failed > 0 ? 1 : 0;
+}

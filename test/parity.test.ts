@@ -1,0 +1,82 @@
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { FaceAnalyzer, cosine, decodeImage, letterbox } from '../src/node/index.js';
+import { DET_500M, MOBILEFACENET, golden, imagePath, matchByIou, sha256 } from './fixtures.js';
+
+let fa: FaceAnalyzer;
+before(async () => {
+  fa = await FaceAnalyzer.create({ detector: DET_500M, recognizer: MOBILEFACENET });
+});
+after(() => fa.close());
+
+test('decoding every golden image equals OpenCV imread pixels', async () => {
+  const differ: string[] = [];
+  for (const g of golden.images) {
+    const img = await decodeImage(imagePath(g));
+    assert.deepEqual([img.width, img.height], [g.decoded.w, g.decoded.h], g.id);
+    if (sha256(img.data) !== g.decoded.sha256_rgb) differ.push(`${g.id} ${g.path}`);
+  }
+  assert.deepEqual(differ, []);
+});
+
+test('end to end from the file: faces, boxes, landmarks, scores, matrices, crops and embeddings match InsightFace', async () => {
+  let faces = 0;
+  let identicalCrops = 0;
+  let worstBox = 0;
+  let worstScore = 0;
+  let worstM = 0;
+  let worstCos = 1;
+  for (const g of golden.images) {
+    const img = await decodeImage(imagePath(g));
+    // The detector input is the golden one, bit for bit.
+    const box = letterbox(img, 640, 640);
+    assert.deepEqual([box.resized.width, box.resized.height], g.det_input.resized_wh, g.id);
+    const result = await fa.analyze(img, { includeCrops: true });
+    assert.equal(result.length, g.num_faces, `${g.id}: face count`);
+    const matched = matchByIou(g.faces, result);
+    matched.forEach((f, i) => {
+      const gf = g.faces[i];
+      assert.ok(f, `${g.id} face ${i} has no IoU match`);
+      faces++;
+      worstBox = Math.max(worstBox, ...f.bbox.map((v, k) => Math.abs(v - gf.bbox[k])), ...f.kps.flat().map((v, k) => Math.abs(v - gf.kps.flat()[k])));
+      worstScore = Math.max(worstScore, Math.abs(f.score - gf.det_score));
+      worstM = Math.max(worstM, ...gf.align_M.flat().map((v, k) => Math.abs(v - f.alignMatrix![k])));
+      const crop = f.crop!.data;
+      if (sha256(crop) === gf.crop.sha256_rgb) identicalCrops++;
+      worstCos = Math.min(worstCos, cosine(f.embedding!, gf.normed_embedding));
+      assert.equal(f.embedding!.length, gf.normed_embedding.length);
+      assert.ok(Math.abs(f.embeddingNorm! - gf.embedding_norm) / gf.embedding_norm < 1e-5, `${g.id} face ${i} norm`);
+    });
+  }
+  assert.equal(faces, 63);
+  assert.ok(worstBox <= 0.01, `bbox/kps off by ${worstBox} px`);
+  assert.ok(worstScore <= 1e-5, `score off by ${worstScore}`);
+  assert.ok(worstM <= 2e-4, `alignment matrix off by ${worstM}`);
+  assert.ok(identicalCrops >= Math.ceil(0.95 * faces), `${identicalCrops}/${faces} crops identical`);
+  assert.ok(worstCos >= 0.99999, `worst embedding cosine ${worstCos}`);
+});
+
+test('crops that differ are never more than 4 levels apart', async () => {
+  // Checked against the golden crop PNGs pixel by pixel (all of them identical today; this guards regressions).
+  for (const g of golden.images.filter((x) => x.faces.length > 0)) {
+    const result = await fa.analyze(imagePath(g), { includeCrops: true });
+    const matched = matchByIou(g.faces, result);
+    for (let i = 0; i < matched.length; i++) {
+      const ref = await decodeImage(imagePath({ ...g, path: `golden/dev/${g.faces[i].crop.png}` }));
+      const mine = matched[i]!.crop!.data;
+      let worst = 0;
+      for (let k = 0; k < mine.length; k++) worst = Math.max(worst, Math.abs(mine[k] - ref.data[k]));
+      assert.ok(worst <= 4, `${g.id} face ${i}: ${worst} levels`);
+    }
+  }
+});
+
+test('analyzeMany embeds crops of several images in one batch, equal to one image at a time', async () => {
+  const picks = golden.images.filter((g) => g.num_faces > 0).slice(0, 6).concat(golden.images.filter((g) => g.id === 'dev_25'));
+  const together = await fa.analyzeMany(picks.map(imagePath));
+  for (let i = 0; i < picks.length; i++) {
+    const alone = await fa.analyze(imagePath(picks[i]));
+    assert.equal(together[i].length, alone.length);
+    together[i].forEach((f, k) => assert.ok(cosine(f.embedding!, alone[k].embedding!) > 0.999999));
+  }
+});
