@@ -29,31 +29,37 @@ export function letterbox(image: RgbImage, width: number, height: number): Lette
   // A sliver image would truncate to 0 px, where OpenCV throws; one pixel keeps it well-defined.
   newW = Math.max(1, newW);
   newH = Math.max(1, newH);
-  return { resized: resizeLinear(image, newW, newH), width, height, scale: newH / image.height };
+  // Same size: OpenCV copies; nothing here writes to `resized`, so the input itself serves.
+  const resized = newW === image.width && newH === image.height ? image : resizeLinear(image, newW, newH);
+  return { resized, width, height, scale: newH / image.height };
 }
 
 /**
- * The letterboxed canvas as a float32 NCHW blob, channels in RGB order, value = lut[byte]. Padding gets
- * lut[0]. Written straight from the resized pixels so the canvas is never materialised.
+ * The letterboxed canvas as a float32 NCHW blob, channels in RGB order, value = lut[byte]; padding gets
+ * lut[0]. Written straight from the resized pixels (the canvas is never materialised), `out` may be a reused
+ * buffer of the right size.
  */
-export function letterboxBlob(box: Letterbox, lut: Float32Array): Float32Array {
+export function letterboxBlob(box: Letterbox, lut: Float32Array, out?: Float32Array): Float32Array {
   const { width, height, resized } = box;
   const plane = width * height;
-  const blob = new Float32Array(plane * 3);
+  const blob = out && out.length === plane * 3 ? out : new Float32Array(plane * 3);
   const pad = lut[0];
-  if (pad !== 0) blob.fill(pad);
   const rw = resized.width;
+  const rh = resized.height;
   const src = resized.data;
-  for (let y = 0; y < resized.height; y++) {
-    let s = y * rw * 3;
+  const g = plane;
+  const b = 2 * plane;
+  for (let y = 0; y < rh; y++) {
     const row = y * width;
-    for (let x = 0; x < rw; x++, s += 3) {
-      const o = row + x;
+    // Reading each pixel once and writing three planes measured ~3× faster than a pass per plane.
+    for (let x = 0, s = y * rw * 3, o = row; x < rw; x++, s += 3, o++) {
       blob[o] = lut[src[s]];
-      blob[plane + o] = lut[src[s + 1]];
-      blob[2 * plane + o] = lut[src[s + 2]];
+      blob[g + o] = lut[src[s + 1]];
+      blob[b + o] = lut[src[s + 2]];
     }
+    if (rw < width) for (let c = 0; c < 3; c++) blob.fill(pad, c * plane + row + rw, c * plane + row + width);
   }
+  if (rh < height) for (let c = 0; c < 3; c++) blob.fill(pad, c * plane + rh * width, (c + 1) * plane);
   return blob;
 }
 
