@@ -111,15 +111,15 @@ function resizeArea2x(src: RgbImage): RgbImage {
   const s = src.data;
   const stride = src.width * 3;
   const out = new Uint8Array(dw * dh * 3);
-  let o = 0;
   for (let y = 0; y < dh; y++) {
-    const r0 = 2 * y * stride;
-    const r1 = r0 + stride;
-    for (let x = 0; x < dw; x++) {
-      const p = x * 6;
-      for (let c = 0; c < 3; c++) {
-        out[o++] = (s[r0 + p + c] + s[r0 + p + 3 + c] + s[r1 + p + c] + s[r1 + p + 3 + c] + 2) >> 2;
-      }
+    let a = 2 * y * stride;
+    let b = a + stride;
+    let o = y * dw * 3;
+    const end = o + dw * 3;
+    for (; o < end; a += 6, b += 6, o += 3) {
+      out[o] = (s[a] + s[a + 3] + s[b] + s[b + 3] + 2) >> 2;
+      out[o + 1] = (s[a + 1] + s[a + 4] + s[b + 1] + s[b + 4] + 2) >> 2;
+      out[o + 2] = (s[a + 2] + s[a + 5] + s[b + 2] + s[b + 5] + 2) >> 2;
     }
   }
   return { width: dw, height: dh, data: out };
