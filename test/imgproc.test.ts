@@ -83,3 +83,18 @@ test('estimateNorm supports 112·k and 128·k crops and rejects other sizes', ()
   assert.ok(Math.abs(m128[2] - m112[2] - 8) < 1e-3);
   assert.throws(() => estimateNorm(kps, 100), { name: 'FaceprintError', code: 'INVALID_INPUT' });
 });
+
+test('the fused detector blob equals letterbox + blob for every golden image', async () => {
+  const { letterboxBlob, letterboxToBlob, normalisationLut } = await import('../src/core/detection/letterbox.js');
+  const lut = normalisationLut(127.5, 128);
+  let fused = 0;
+  for (const g of golden.images) {
+    const img = await decodedPng(g.decoded.png);
+    const box = letterbox(img, 640, 640);
+    const direct = letterboxToBlob(img, 640, 640, lut, new Float32Array(640 * 640 * 3).fill(NaN));
+    assert.equal(direct.scale, box.scale);
+    assert.deepEqual(direct.blob, letterboxBlob(box, lut), g.id);
+    if (img.width === 2 * box.resized.width && img.height === 2 * box.resized.height) fused++;
+  }
+  assert.ok(fused >= 1, 'at least one golden image takes the exact-2× path');
+});

@@ -80,3 +80,20 @@ test('analyzeMany embeds crops of several images in one batch, equal to one imag
     together[i].forEach((f, k) => assert.ok(cosine(f.embedding!, alone[k].embedding!) > 0.999999));
   }
 });
+
+test('the uint8 in-graph normalisation and the JavaScript float blob give identical results', async () => {
+  const plain = await FaceAnalyzer.create({ detector: DET_500M, recognizer: MOBILEFACENET, uint8Input: false });
+  try {
+    assert.equal(plain.core.detector.takesUint8, false);
+    assert.equal(fa.core.detector.takesUint8, true);
+    for (const g of golden.images.filter((x) => ['lfw', 'group', 'misc_large', 'misc_tiny_aligned'].includes(x.category)).slice(0, 12)) {
+      const img = await decodeImage(imagePath(g));
+      const a = await fa.analyze(img);
+      const b = await plain.analyze(img);
+      assert.deepEqual(a.map((f) => [f.bbox, f.kps, f.score]), b.map((f) => [f.bbox, f.kps, f.score]), g.id);
+      a.forEach((f, i) => assert.deepEqual(f.embedding, b[i].embedding));
+    }
+  } finally {
+    await plain.close();
+  }
+});

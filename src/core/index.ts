@@ -3,7 +3,7 @@ export { FaceprintError, isFaceprintError, type FaceprintErrorCode } from './err
 export { rgbImage, type RgbImage } from './image.js';
 export { resizeLinear } from './imgproc/resize.js';
 export { warpAffine, type Affine2x3 } from './imgproc/warp.js';
-export { letterbox, letterboxBlob, normalisationLut } from './detection/letterbox.js';
+export { letterbox, letterboxBlob, letterboxCanvas, letterboxToBlob, normalisationLut } from './detection/letterbox.js';
 export { greedyNms } from './detection/nms.js';
 export { ScrfdDetector, type Detection, type DetectOptions, type ScrfdRawOutputs } from './detection/scrfd.js';
 export { similarityTransform } from './alignment/similarity.js';
@@ -12,5 +12,6 @@ export { ArcFaceRecognizer, normaliseEmbedding, recognizerNormalisation, type Em
 export { cosine } from './matching/cosine.js';
 export { routeModel, type ModelKind } from './models/router.js';
 export { onnxFirstNodeNames } from './models/onnx-graph.js';
+export { withUint8Input, U8_INPUT } from './models/preprocess-graph.js';
 export { FaceAnalyzerCore, type Face, type AnalyzeOptions } from './analyzer.js';
-export type { ModelSession, TensorF32, ValueInfo, Dim } from './runtime.js';
+export type { ModelSession, TensorF32, InputTensor, ValueInfo, Dim } from './runtime.js';

@@ -9,9 +9,17 @@ export interface TensorF32 {
   readonly dims: readonly number[];
 }
 
+/** An input tensor: float32, or uint8 for models that take raw pixels. */
+export interface InputTensor {
+  readonly data: Float32Array | Uint8Array;
+  readonly dims: readonly number[];
+}
+
 export interface ValueInfo {
   readonly name: string;
   readonly shape: readonly Dim[];
+  /** Element type as the runtime names it ('float32', 'uint8', …), when known. */
+  readonly type?: string;
 }
 
 export interface ModelSession {
@@ -20,6 +28,6 @@ export interface ModelSession {
   readonly inputs: readonly ValueInfo[];
   readonly outputs: readonly ValueInfo[];
   /** Runs the graph; returns every output in declaration order. */
-  run(feeds: Record<string, TensorF32>): Promise<TensorF32[]>;
+  run(feeds: Record<string, InputTensor>): Promise<TensorF32[]>;
   close(): Promise<void>;
 }

@@ -28,6 +28,11 @@ export interface FaceAnalyzerOptions extends OrtNodeOptions, DecodeOptions {
   maxFaces?: number;
   /** Largest recognizer batch per run. Default 32. */
   maxBatch?: number;
+  /**
+   * Feed the detector uint8 pixels and let onnxruntime normalise them (same bits, less JavaScript work).
+   * Default true; false runs the model as shipped, on a float32 blob built in JavaScript.
+   */
+  uint8Input?: boolean;
 }
 
 export class FaceAnalyzer {
@@ -63,7 +68,7 @@ export class FaceAnalyzer {
       }
       if (!det) throw new FaceprintError('MODEL_MISSING', 'no detector: pass `pack` or `detector`');
       const size = options.detSize ?? 640;
-      const detector = makeDetector(det, typeof size === 'number' ? [size, size] : size);
+      const detector = await makeDetector(det, typeof size === 'number' ? [size, size] : size, { ...ortOptions, uint8Input: options.uint8Input });
       const recognizer = rec ? makeRecognizer(rec, options.maxBatch) : null;
       const core = new FaceAnalyzerCore(detector, recognizer, {
         scoreThreshold: options.detThresh,

@@ -5,6 +5,7 @@ import { ScrfdDetector } from '../core/detection/scrfd.js';
 import { ArcFaceRecognizer, recognizerNormalisation } from '../core/embedding/arcface.js';
 import { onnxFirstNodeNames } from '../core/models/onnx-graph.js';
 import { routeModel, type ModelKind } from '../core/models/router.js';
+import { withUint8Input } from '../core/models/preprocess-graph.js';
 import type { ModelSession } from '../core/runtime.js';
 import { createOrtNodeSession, type OrtNodeOptions } from '../runtime/ort-node.js';
 
@@ -34,9 +35,20 @@ export async function loadModel(path: string, options: OrtNodeOptions = {}): Pro
   }
 }
 
-export function makeDetector(model: LoadedModel, inputSize?: [number, number]): ScrfdDetector {
+/**
+ * A SCRFD detector from a routed model. With `uint8Input` (the default) the session is reopened on a copy of
+ * the graph that takes uint8 pixels and normalises them itself, bit-identically (withUint8Input).
+ */
+export async function makeDetector(model: LoadedModel, inputSize?: [number, number], options: OrtNodeOptions & { uint8Input?: boolean } = {}): Promise<ScrfdDetector> {
   if (model.kind !== 'detector') throw new FaceprintError('MODEL_UNRECOGNISED', `${model.path}: routed as a ${model.kind}, not a detector`);
-  return new ScrfdDetector(model.session, inputSize);
+  // Validate the layout on the original session before rewriting anything.
+  const plain = new ScrfdDetector(model.session, inputSize);
+  if (options.uint8Input === false) return plain;
+  const rewritten = withUint8Input(model.bytes, model.path, 127.5, 128);
+  const session = await createOrtNodeSession(rewritten, model.path, options);
+  await model.session.close();
+  model.session = session;
+  return new ScrfdDetector(session, inputSize);
 }
 
 export function makeRecognizer(model: LoadedModel, maxBatch?: number): ArcFaceRecognizer {

@@ -1,6 +1,6 @@
 import * as ort from 'onnxruntime-node';
 import { FaceprintError } from '../core/errors.js';
-import type { ModelSession, TensorF32, ValueInfo } from '../core/runtime.js';
+import type { InputTensor, ModelSession, TensorF32, ValueInfo } from '../core/runtime.js';
 
 export interface OrtNodeOptions {
   /** Threads inside one operator; default: onnxruntime's choice (all cores). */
@@ -24,8 +24,8 @@ export async function createOrtNodeSession(model: string | Uint8Array, source: s
   }
   const info = (meta: readonly ort.InferenceSession.ValueMetadata[], names: readonly string[]): ValueInfo[] =>
     names.map((name, i) => {
-      const m = meta[i] as { shape?: readonly (number | string)[] } | undefined;
-      return { name, shape: (m?.shape ?? []).map((d) => (typeof d === 'number' && d >= 0 ? d : typeof d === 'string' ? d : null)) };
+      const m = meta[i] as { shape?: readonly (number | string)[]; type?: string } | undefined;
+      return { name, type: m?.type, shape: (m?.shape ?? []).map((d) => (typeof d === 'number' && d >= 0 ? d : typeof d === 'string' ? d : null)) };
     });
   const inputs = info(session.inputMetadata, session.inputNames);
   const outputs = info(session.outputMetadata, session.outputNames);
@@ -33,9 +33,11 @@ export async function createOrtNodeSession(model: string | Uint8Array, source: s
     source,
     inputs,
     outputs,
-    async run(feeds: Record<string, TensorF32>): Promise<TensorF32[]> {
+    async run(feeds: Record<string, InputTensor>): Promise<TensorF32[]> {
       const ortFeeds: Record<string, ort.Tensor> = {};
-      for (const [name, t] of Object.entries(feeds)) ortFeeds[name] = new ort.Tensor('float32', t.data, t.dims);
+      for (const [name, t] of Object.entries(feeds)) {
+        ortFeeds[name] = t.data instanceof Uint8Array ? new ort.Tensor('uint8', t.data, t.dims) : new ort.Tensor('float32', t.data, t.dims);
+      }
       let result: ort.InferenceSession.OnnxValueMapType;
       try {
         result = await session.run(ortFeeds);

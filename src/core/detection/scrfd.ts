@@ -1,7 +1,7 @@
 import { FaceprintError } from '../errors.js';
 import type { RgbImage } from '../image.js';
 import type { ModelSession, TensorF32 } from '../runtime.js';
-import { letterbox, letterboxBlob, normalisationLut } from './letterbox.js';
+import { letterboxCanvas, letterboxToBlob, normalisationLut } from './letterbox.js';
 import { greedyNms } from './nms.js';
 
 const f32 = Math.fround;
@@ -50,6 +50,9 @@ export class ScrfdDetector {
   /** Input blobs not in use by a run; reused so a 640×640 call does not allocate and zero 4.9 MB each time. */
   private readonly blobPool: Float32Array[] = [];
 
+  /** True when the model takes uint8 NHWC pixels and normalises in its graph (see withUint8Input). */
+  readonly takesUint8: boolean;
+
   /** inputSize is used when the model's spatial size is dynamic; a fixed model size wins, as in InsightFace. */
   constructor(session: ModelSession, inputSize: [number, number] = [640, 640]) {
     const layout = LAYOUTS[session.outputs.length];
@@ -62,8 +65,8 @@ export class ScrfdDetector {
     this.session = session;
     this.layout = layout;
     const shape = session.inputs[0]?.shape ?? [];
-    const fixedH = shape[2];
-    const fixedW = shape[3];
+    this.takesUint8 = session.inputs[0]?.type === 'uint8';
+    const [fixedH, fixedW] = this.takesUint8 ? [shape[1], shape[2]] : [shape[2], shape[3]];
     if (typeof fixedH === 'number' && typeof fixedW === 'number' && fixedH > 0 && fixedW > 0) {
       this.inputWidth = fixedW;
       this.inputHeight = fixedH;
@@ -79,13 +82,19 @@ export class ScrfdDetector {
 
   /** Letterbox and run the model; returns the raw outputs. */
   async forward(image: RgbImage): Promise<ScrfdRawOutputs> {
-    const box = letterbox(image, this.inputWidth, this.inputHeight);
-    const blob = letterboxBlob(box, SCRFD_LUT, this.blobPool.pop());
+    if (this.takesUint8) {
+      const { canvas, scale } = letterboxCanvas(image, this.inputWidth, this.inputHeight);
+      const outputs = await this.session.run({
+        [this.session.inputs[0].name]: { data: canvas, dims: [1, this.inputHeight, this.inputWidth, 3] },
+      });
+      return { outputs, inputWidth: this.inputWidth, inputHeight: this.inputHeight, scale };
+    }
+    const { blob, scale } = letterboxToBlob(image, this.inputWidth, this.inputHeight, SCRFD_LUT, this.blobPool.pop());
     try {
       const outputs = await this.session.run({
         [this.session.inputs[0].name]: { data: blob, dims: [1, 3, this.inputHeight, this.inputWidth] },
       });
-      return { outputs, inputWidth: this.inputWidth, inputHeight: this.inputHeight, scale: box.scale };
+      return { outputs, inputWidth: this.inputWidth, inputHeight: this.inputHeight, scale };
     } finally {
       if (this.blobPool.length < 4) this.blobPool.push(blob);
     }

@@ -14,12 +14,7 @@ export function resizeLinear(src: RgbImage, dstWidth: number, dstHeight: number)
   const invScaleY = dstHeight / h;
   const scaleX = 1 / invScaleX;
   const scaleY = 1 / invScaleY;
-  if (
-    Math.abs(scaleX - 2) < 1e-15 && Math.abs(scaleY - 2) < 1e-15 &&
-    w % 2 === 0 && h % 2 === 0 && dstWidth * 2 === w && dstHeight * 2 === h
-  ) {
-    return resizeArea2x(src);
-  }
+  if (isExactHalf(w, h, dstWidth, dstHeight)) return resizeArea2x(src);
   const xs = linearTaps(dstWidth, w, scaleX, true);
   const ys = linearTaps(dstHeight, h, scaleY, false);
 
@@ -77,6 +72,14 @@ export function resizeLinear(src: RgbImage, dstWidth: number, dstHeight: number)
   return { width: dstWidth, height: dstHeight, data: out };
 }
 
+/** When cv::resize(INTER_LINEAR) takes its 2×2 box-average shortcut. */
+export function isExactHalf(w: number, h: number, dstWidth: number, dstHeight: number): boolean {
+  const scaleX = 1 / (dstWidth / w);
+  const scaleY = 1 / (dstHeight / h);
+  return Math.abs(scaleX - 2) < 1e-15 && Math.abs(scaleY - 2) < 1e-15 &&
+    w % 2 === 0 && h % 2 === 0 && dstWidth * 2 === w && dstHeight * 2 === h;
+}
+
 interface Taps { i0: Int32Array; i1: Int32Array; w0: Int32Array; w1: Int32Array }
 
 /**
@@ -108,13 +111,21 @@ function linearTaps(nDst: number, nSrc: number, scale: number, clampWeights: boo
 function resizeArea2x(src: RgbImage): RgbImage {
   const dw = src.width >> 1;
   const dh = src.height >> 1;
+  const out = new Uint8Array(dw * dh * 3);
+  resizeArea2xInto(src, out, dw * 3);
+  return { width: dw, height: dh, data: out };
+}
+
+/** The 2× box average written into `out` with a row stride of `outStride` bytes (e.g. a letterbox canvas). */
+export function resizeArea2xInto(src: RgbImage, out: Uint8Array, outStride: number): void {
+  const dw = src.width >> 1;
+  const dh = src.height >> 1;
   const s = src.data;
   const stride = src.width * 3;
-  const out = new Uint8Array(dw * dh * 3);
   for (let y = 0; y < dh; y++) {
     let a = 2 * y * stride;
     let b = a + stride;
-    let o = y * dw * 3;
+    let o = y * outStride;
     const end = o + dw * 3;
     for (; o < end; a += 6, b += 6, o += 3) {
       out[o] = (s[a] + s[a + 3] + s[b] + s[b + 3] + 2) >> 2;
@@ -122,5 +133,4 @@ function resizeArea2x(src: RgbImage): RgbImage {
       out[o + 2] = (s[a + 2] + s[a + 5] + s[b + 2] + s[b + 5] + 2) >> 2;
     }
   }
-  return { width: dw, height: dh, data: out };
 }

@@ -94,10 +94,10 @@ export function warpAffine(src: RgbImage, m: Affine2x3, dstWidth: number, dstHei
       if (xi >= 0 && yi >= 0 && xi + 1 < sw && yi + 1 < sh) {
         const p = yi * stride + xi * 3;
         const q = p + stride;
-        for (let c = 0; c < 3; c++) {
-          const acc = s[p + c] * w00 + s[p + 3 + c] * w01 + s[q + c] * w10 + s[q + 3 + c] * w11;
-          out[o + c] = Math.min(255, (acc + half) >> REMAP_BITS);
-        }
+        // Weights sum to 32768, so the result never exceeds 255: no clamp needed inside the image.
+        out[o] = (s[p] * w00 + s[p + 3] * w01 + s[q] * w10 + s[q + 3] * w11 + half) >> REMAP_BITS;
+        out[o + 1] = (s[p + 1] * w00 + s[p + 4] * w01 + s[q + 1] * w10 + s[q + 4] * w11 + half) >> REMAP_BITS;
+        out[o + 2] = (s[p + 2] * w00 + s[p + 5] * w01 + s[q + 2] * w10 + s[q + 5] * w11 + half) >> REMAP_BITS;
       } else if (xi >= -1 && yi >= -1 && xi < sw && yi < sh) {
         // Border: each tap outside the image contributes 0.
         const in0x = xi >= 0;
