@@ -2,7 +2,8 @@
  * Pipeline overhead: faceprint's analyze (letterbox, detector, decode + NMS, align, embed, normalise) against
  * bare onnxruntime-node session.run of the same two models on the same tensors, in one process, interleaved.
  * Goal (issue 2): pipeline ÷ bare ≤ 1.10. Also reports decode time separately (sharp), which both sides skip.
- *   npm run bench            (or: node --import tsx bench/pipeline.ts [--iters N] [--threads N])
+ *   npm run bench            (or: node --import tsx bench/pipeline.ts [--iters N] [--threads N]
+ *                                 [--recognizer FILE] [--detector FILE] [--cases one,t1])
  */
 import * as ort from 'onnxruntime-node';
 import sharp from 'sharp';
@@ -15,6 +16,13 @@ const arg = (name: string, def: number): number => {
   return i > 0 ? Number(process.argv[i + 1]) : def;
 };
 const ITERS = arg('iters', 40);
+const argStr = (name: string, def: string): string => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? process.argv[i + 1] : def;
+};
+const DETECTOR = argStr('detector', DET_500M);
+const RECOGNIZER = argStr('recognizer', MOBILEFACENET);
+const CASES = argStr('cases', 'one,t1').split(',');
 const THREADS = arg('threads', 0);
 const sessionOptions: ort.InferenceSession.SessionOptions = { graphOptimizationLevel: 'all', executionProviders: ['cpu'], ...(THREADS ? { intraOpNumThreads: THREADS } : {}) };
 
@@ -22,15 +30,15 @@ const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floo
 const p90 = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length * 0.9)];
 
 async function main(): Promise<void> {
-  const fa = await FaceAnalyzer.create({ detector: DET_500M, recognizer: MOBILEFACENET, intraOpNumThreads: THREADS || undefined });
-  const bareDet = await ort.InferenceSession.create(DET_500M, sessionOptions);
-  const bareRec = await ort.InferenceSession.create(MOBILEFACENET, sessionOptions);
+  const fa = await FaceAnalyzer.create({ detector: DETECTOR, recognizer: RECOGNIZER, intraOpNumThreads: THREADS || undefined });
+  const bareDet = await ort.InferenceSession.create(DETECTOR, sessionOptions);
+  const bareRec = await ort.InferenceSession.create(RECOGNIZER, sessionOptions);
 
   const oneFaceJpeg = await sharp(join(SHARED, 'lfw/images/Lindsay_Davenport/Lindsay_Davenport_0005.jpg')).resize(640, 640).jpeg({ quality: 95 }).toBuffer();
-  const cases: { name: string; bytes: Buffer | string }[] = [
-    { name: 'one face, 640×640', bytes: oneFaceJpeg },
-    { name: 'groups/insightface/t1.jpg (1280×886, 6 faces)', bytes: join(SHARED, 'faces/groups/insightface/t1.jpg') },
-  ];
+  const cases: { key: string; name: string; bytes: Buffer | string }[] = [
+    { key: 'one', name: 'one face, 640×640', bytes: oneFaceJpeg },
+    { key: 't1', name: 'groups/insightface/t1.jpg (1280×886, 6 faces)', bytes: join(SHARED, 'faces/groups/insightface/t1.jpg') },
+  ].filter((c) => CASES.includes(c.key));
   const rows: Record<string, unknown>[] = [];
   for (const c of cases) {
     const decodeTimes: number[] = [];
@@ -83,7 +91,7 @@ async function main(): Promise<void> {
   await bareRec.release();
   if (process.argv.includes('--json')) console.log(JSON.stringify(rows));
   else console.table(rows);
-  console.log(`iterations: ${ITERS}, intra-op threads: ${THREADS || 'onnxruntime default'}, node ${process.version}`);
+  console.log(`iterations: ${ITERS}, intra-op threads: ${THREADS || 'onnxruntime default'}, node ${process.version}, recognizer ${RECOGNIZER}`);
 }
 
 await main();

@@ -1,6 +1,8 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { FaceprintError } from '../core/errors.js';
 import { runAnalyze } from './analyze.js';
+import { addEvalCommands } from './eval.js';
+import { addModelsAndBench } from './models-bench.js';
 
 const number = (kind: 'int' | 'float') => (v: string): number => {
   const n = kind === 'int' ? Number.parseInt(v, 10) : Number.parseFloat(v);
@@ -27,6 +29,8 @@ export function buildProgram(out: (line: string) => void = (l) => process.stdout
     .action(async (images: string[], opts) => {
       process.exitCode = await runAnalyze(images, opts, out);
     });
+  addEvalCommands(program, out, number('int'), number('float'));
+  addModelsAndBench(program, out, number('int'), number('float'));
   return program;
 }
 

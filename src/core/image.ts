@@ -20,3 +20,14 @@ export function rgbImage(width: number, height: number, data: Uint8Array): RgbIm
   }
   return { width, height, data };
 }
+
+/** The image centred on a black canvas with `margin` pixels on every side. */
+export function padImage(image: RgbImage, margin: number): RgbImage {
+  const w = image.width + 2 * margin;
+  const h = image.height + 2 * margin;
+  const out = new Uint8Array(w * h * 3);
+  for (let y = 0; y < image.height; y++) {
+    out.set(image.data.subarray(y * image.width * 3, (y + 1) * image.width * 3), ((y + margin) * w + margin) * 3);
+  }
+  return { width: w, height: h, data: out };
+}

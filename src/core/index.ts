@@ -1,6 +1,6 @@
 /** faceprint core: pure TypeScript, no Node or DOM imports — the same code runs in Node and the browser. */
 export { FaceprintError, isFaceprintError, type FaceprintErrorCode } from './errors.js';
-export { rgbImage, type RgbImage } from './image.js';
+export { padImage, rgbImage, type RgbImage } from './image.js';
 export { resizeLinear } from './imgproc/resize.js';
 export { warpAffine, type Affine2x3 } from './imgproc/warp.js';
 export { letterbox, letterboxBlob, letterboxCanvas, letterboxToBlob, normalisationLut } from './detection/letterbox.js';

@@ -1,0 +1,135 @@
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { Command } from 'commander';
+import cliProgress from 'cli-progress';
+import { FaceprintError } from '../core/errors.js';
+import { FaceAnalyzer } from '../node/index.js';
+import { readIdentityDir, readLfwPairs, readPairsCsv, type LabelledPair } from '../node/eval/datasets.js';
+import { evaluateIdentity, evaluatePairs, writeRocPlot, type IdentificationReport, type VerificationReport } from '../node/eval/report.js';
+
+export interface ModelCliOptions {
+  pack?: string;
+  detector?: string;
+  recognizer?: string;
+  detSize?: number;
+  detThresh?: number;
+  threads?: number;
+}
+
+export function faceprintHome(): string {
+  return process.env.FACEPRINT_HOME ?? join(homedir(), '.faceprint');
+}
+
+export async function openAnalyzer(opts: ModelCliOptions): Promise<FaceAnalyzer> {
+  if (!opts.pack && !opts.detector) throw new FaceprintError('MODEL_MISSING', 'give --pack DIR, or --detector FILE and --recognizer FILE');
+  return FaceAnalyzer.create({
+    pack: opts.pack, detector: opts.detector, recognizer: opts.recognizer,
+    detSize: opts.detSize, detThresh: opts.detThresh, intraOpNumThreads: opts.threads,
+  });
+}
+
+function progressBar(label: string): { update: (done: number, total: number) => void; stop: () => void } {
+  const bar = new cliProgress.SingleBar(
+    { stream: process.stderr, format: `${label} [{bar}] {value}/{total} images | {eta_formatted} left`, hideCursor: true },
+    cliProgress.Presets.shades_classic,
+  );
+  let started = false;
+  return {
+    update(done, total) {
+      if (!started) { bar.start(total, 0); started = true; }
+      bar.update(done);
+    },
+    stop() { if (started) bar.stop(); },
+  };
+}
+
+const pct = (x: number): string => `${(100 * x).toFixed(2)}%`;
+
+export function formatVerification(r: VerificationReport, title: string): string {
+  const lines = [
+    `${title}: ${r.evaluatedPairs}/${r.pairs} pairs, ${r.images} images, ${r.seconds.toFixed(1)} s`,
+    `accuracy ${pct(r.accuracy.mean)} ± ${pct(r.accuracy.std)} (${r.folds.length}-fold; threshold chosen on the other folds)`,
+    `  fold thresholds (cosine): ${r.folds.map((f) => f.thresholdCosine.toFixed(2)).join(' ')}`,
+    `AUC ${r.auc.toFixed(5)}   EER ${pct(r.eer)}   best global threshold cosine ${r.bestThreshold.cosine} (${pct(r.bestThreshold.accuracy)})`,
+    ...r.tarAtFar.map((t) => `TAR@FAR=${t.far.toExponential(0)}: ${t.supported ? `${pct(t.tar!)} (cosine ≥ ${t.threshold?.toFixed(4)})` : 'not supported by the number of impostor pairs'}`),
+    `images without a face: ${r.misses.length}${r.misses.length ? ' (aligned with the mean landmarks)' : ''}`,
+    ...r.misses.map((m) => `  ${m}`),
+  ];
+  if (r.errors.length) lines.push(`unreadable images: ${r.errors.length}`, ...r.errors.map((e) => `  ${e.path}: ${e.code}`));
+  return lines.join('\n');
+}
+
+function formatIdentification(r: IdentificationReport): string {
+  return [
+    `identification: ${r.images} images, ${r.subjects} subjects, ${r.matedProbes} mated probes, ${r.seconds.toFixed(1)} s`,
+    `rank-1 ${pct(r.rank1)}   rank-5 ${pct(r.rank5)}`,
+    ...r.openSet.map((o) => `open-set DIR@FAR=${o.far.toExponential(0)}: ${o.supported ? `${pct(o.dir!)} (cosine > ${o.threshold!.toFixed(4)})` : `not supported by ${r.nonMatedSearches} non-mated searches`}`),
+    `images without a face (left out): ${r.misses.length}`,
+    ...r.misses.map((m) => `  ${m}`),
+  ].join('\n');
+}
+
+function addModelOptions(cmd: Command, int: (v: string) => number, float: (v: string) => number): Command {
+  return cmd
+    .option('--pack <dir>', 'model pack directory')
+    .option('--detector <file>', 'SCRFD detector ONNX')
+    .option('--recognizer <file>', 'recognizer ONNX')
+    .option('--det-size <n>', 'detector input size', int, 640)
+    .option('--det-thresh <x>', 'detection score threshold', float, 0.5)
+    .option('--threads <n>', 'onnxruntime intra-op threads', int)
+    .option('--cache <dir>', 'embedding cache directory (default $FACEPRINT_HOME/cache)')
+    .option('--no-cache', 'do not read or write the embedding cache')
+    .option('--json', 'print the report as JSON');
+}
+
+export function addEvalCommands(program: Command, out: (s: string) => void, int: (v: string) => number, float: (v: string) => number): void {
+  const evalCmd = program.command('eval').description('measure accuracy: LFW protocol, labelled pairs, identification');
+  const verification = async (pairs: LabelledPair[], opts: Record<string, any>, title: string): Promise<void> => {
+    const fa = await openAnalyzer(opts);
+    const bar = progressBar('embedding');
+    try {
+      const cacheDir = opts.cache === false ? null : typeof opts.cache === 'string' ? opts.cache : join(faceprintHome(), 'cache');
+      const { report, scores, same } = await evaluatePairs(fa, pairs, { cacheDir, fallbackToMeanLandmarks: opts.fallback !== false, onProgress: bar.update });
+      bar.stop();
+      if (opts.plot) await writeRocPlot(opts.plot, [{ label: title, same, scores }], `ROC — ${title}`);
+      out(opts.json ? JSON.stringify(report) : formatVerification(report, title));
+    } finally {
+      bar.stop();
+      await fa.close();
+    }
+  };
+  addModelOptions(
+    evalCmd.command('lfw').description('the LFW 10-fold protocol on pairs.txt')
+      .requiredOption('--images <dir>', 'LFW images (Name/Name_0001.jpg)')
+      .requiredOption('--pairs <file>', 'pairs.txt')
+      .option('--plot <file>', 'write the ROC curve as FILE.svg and FILE.png')
+      .option('--no-fallback', 'drop pairs whose image has no face instead of aligning it with the mean landmarks'),
+    int, float,
+  ).action(async (opts) => verification(await readLfwPairs(opts.pairs, opts.images), opts, 'LFW'));
+  addModelOptions(
+    evalCmd.command('pairs').description('the same metrics for any labelled pair list (CSV: path_a,path_b,same)')
+      .requiredOption('--pairs <csv>', 'CSV file')
+      .option('--plot <file>', 'write the ROC curve as FILE.svg and FILE.png')
+      .option('--no-fallback', 'drop pairs whose image has no face'),
+    int, float,
+  ).action(async (opts) => verification(await readPairsCsv(opts.pairs), opts, 'pairs'));
+  addModelOptions(
+    evalCmd.command('identify').description('leave-one-out rank-1/rank-5 and open-set DIR@FAR on a folder per person')
+      .requiredOption('--dir <dir>', 'a folder per person')
+      .option('--no-pad-retry', 'do not retry face-less images on a padded canvas (tight crops need it)'),
+    int, float,
+  ).action(async (opts) => {
+    const items = await readIdentityDir(opts.dir);
+    const fa = await openAnalyzer(opts);
+    const bar = progressBar('embedding');
+    try {
+      const cacheDir = opts.cache === false ? null : typeof opts.cache === 'string' ? opts.cache : join(faceprintHome(), 'cache');
+      const report = await evaluateIdentity(fa, items, { cacheDir, padRetry: opts.padRetry !== false, onProgress: bar.update });
+      bar.stop();
+      out(opts.json ? JSON.stringify(report) : formatIdentification(report));
+    } finally {
+      bar.stop();
+      await fa.close();
+    }
+  });
+}

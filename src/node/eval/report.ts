@@ -1,0 +1,105 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import sharp from 'sharp';
+import { evaluateIdentification, type IdentificationResult } from '../../core/eval/identification.js';
+import { rocSvg } from '../../core/eval/roc-plot.js';
+import {
+  areaUnderCurve, bestGlobalThreshold, equalErrorRate, kFoldAccuracy, rocCurve, tarAtFar,
+  type FoldResult, type TarAtFar,
+} from '../../core/eval/verification.js';
+import type { FaceAnalyzer } from '../index.js';
+import type { LabelledPair } from './datasets.js';
+import { embedImageSet, type EmbedSetOptions } from './embed-set.js';
+
+/** `faceprint eval lfw|pairs --json`: a stable shape (README, "Evaluation output"). */
+export interface VerificationReport {
+  kind: 'verification';
+  pairs: number;
+  evaluatedPairs: number;
+  images: number;
+  folds: FoldResult[];
+  accuracy: { mean: number; std: number };
+  auc: number;
+  eer: number;
+  tarAtFar: TarAtFar[];
+  bestThreshold: { cosine: number; accuracy: number };
+  /** Images without a detection (aligned with the mean landmarks when that fallback is on). */
+  misses: string[];
+  errors: { path: string; code: string; message: string }[];
+  models: { detector: string; recognizer: string | null };
+  seconds: number;
+}
+
+export async function evaluatePairs(fa: FaceAnalyzer, pairs: LabelledPair[], options: EmbedSetOptions & { folds?: number }): Promise<{ report: VerificationReport; scores: number[]; same: boolean[] }> {
+  const t0 = performance.now();
+  const paths = [...new Set(pairs.flatMap((p) => [p.a, p.b]))];
+  const embedded = await embedImageSet(fa, paths, options);
+  const byPath = new Map(embedded.map((e) => [e.path, e]));
+  const scores: number[] = [];
+  const same: boolean[] = [];
+  for (const p of pairs) {
+    const a = byPath.get(p.a)?.embedding;
+    const b = byPath.get(p.b)?.embedding;
+    if (!a || !b) continue; // unreadable image: the pair cannot be scored
+    let s = 0;
+    for (let i = 0; i < a.length; i++) s += a[i] * b[i];
+    scores.push(s);
+    same.push(p.same);
+  }
+  const kfold = kFoldAccuracy(scores, same, options.folds ?? 10);
+  const roc = rocCurve(scores, same);
+  const impostors = same.filter((x) => !x).length;
+  const report: VerificationReport = {
+    kind: 'verification',
+    pairs: pairs.length,
+    evaluatedPairs: scores.length,
+    images: paths.length,
+    folds: kfold.folds,
+    accuracy: { mean: kfold.mean, std: kfold.std },
+    auc: areaUnderCurve(roc),
+    eer: equalErrorRate(roc).eer,
+    tarAtFar: tarAtFar(roc, [1e-1, 1e-2, 1e-3, 1e-4], impostors),
+    bestThreshold: (({ threshold, accuracy }) => ({ cosine: threshold, accuracy }))(bestGlobalThreshold(scores, same)),
+    misses: embedded.filter((e) => e.source === 'fallback').map((e) => e.path),
+    errors: embedded.filter((e) => e.source === 'error').map((e) => ({ path: e.path, code: e.error!.code, message: e.error!.message })),
+    models: { detector: fa.detectorPath, recognizer: fa.recognizerPath },
+    seconds: (performance.now() - t0) / 1000,
+  };
+  return { report, scores, same };
+}
+
+/** Writes the ROC plot as both SVG and PNG next to `path` (its extension replaced). */
+export async function writeRocPlot(path: string, curves: { label: string; scores: number[]; same: boolean[] }[], title: string): Promise<string[]> {
+  const svg = rocSvg(curves.map((c) => ({ label: c.label, roc: rocCurve(c.scores, c.same) })), title);
+  const base = path.replace(/\.(svg|png)$/i, '');
+  await mkdir(dirname(base + '.svg'), { recursive: true });
+  await writeFile(base + '.svg', svg);
+  await sharp(Buffer.from(svg)).png().toFile(base + '.png');
+  return [base + '.svg', base + '.png'];
+}
+
+export interface IdentificationReport extends IdentificationResult {
+  kind: 'identification';
+  images: number;
+  subjects: number;
+  /** Images without a detected face, left out of the search. */
+  misses: string[];
+  errors: { path: string; code: string; message: string }[];
+  seconds: number;
+}
+
+export async function evaluateIdentity(fa: FaceAnalyzer, items: { path: string; label: string }[], options: EmbedSetOptions): Promise<IdentificationReport> {
+  const t0 = performance.now();
+  const embedded = await embedImageSet(fa, items.map((i) => i.path), { padRetry: true, ...options, fallbackToMeanLandmarks: false });
+  const usable = embedded.map((e, i) => ({ e, label: items[i].label })).filter((x) => x.e.embedding);
+  const result = evaluateIdentification(usable.map((x) => x.e.embedding!), usable.map((x) => x.label));
+  return {
+    kind: 'identification',
+    images: items.length,
+    subjects: new Set(usable.map((x) => x.label)).size,
+    misses: embedded.filter((e) => e.source === 'fallback').map((e) => e.path),
+    errors: embedded.filter((e) => e.source === 'error').map((e) => ({ path: e.path, code: e.error!.code, message: e.error!.message })),
+    ...result,
+    seconds: (performance.now() - t0) / 1000,
+  };
+}

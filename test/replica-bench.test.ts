@@ -1,0 +1,59 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { test } from 'node:test';
+import { promisify } from 'node:util';
+import { buildIResNetReplica } from '../src/core/models/iresnet-replica.js';
+import { FaceAnalyzer } from '../src/node/index.js';
+import { DET_500M, MOBILEFACENET, SHARED } from './fixtures.js';
+
+const run = promisify(execFile);
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const tmp = mkdtempSync(join(tmpdir(), 'faceprint-replica-'));
+
+test('IResNet replicas have the published sizes: r50 43.6 M params / 6.31 GMAC, r100 65.2 M / 12.1 GMAC', () => {
+  const r50 = buildIResNetReplica('iresnet50', 1, { weights: false }).stats;
+  assert.equal((r50.params / 1e6).toFixed(1), '43.6');
+  assert.equal((r50.macsPerFace / 1e9).toFixed(2), '6.31');
+  const r100 = buildIResNetReplica('iresnet100', 1, { weights: false }).stats;
+  assert.equal((r100.params / 1e6).toFixed(1), '65.2');
+  assert.equal((r100.macsPerFace / 1e9).toFixed(1), '12.1');
+});
+
+test('faceprint models replica writes a loadable w600k_r50-shaped recognizer, reproducible from its seed', async () => {
+  const out = join(tmp, 'r50.onnx');
+  const { stdout } = await run('node', [join(ROOT, 'bin/faceprint.js'), 'models', 'replica', '--arch', 'iresnet50', '--out', out, '--seed', '7'], { maxBuffer: 1 << 20 });
+  assert.match(stdout, /43\.59 M parameters, 6\.31 GMAC\/face/);
+  const size = statSync(out).size;
+  assert.ok(Math.abs(size - 174_383_860) / 174_383_860 < 0.01, `file size ${size} within 1% of w600k_r50.onnx`);
+  assert.equal(JSON.parse(readFileSync(out + '.json', 'utf8')).macsPerFace, 6309330944);
+  const fa = await FaceAnalyzer.create({ detector: DET_500M, recognizer: out });
+  try {
+    assert.equal(fa.embeddingSize, 512);
+    assert.deepEqual(fa.core.recognizer!.normalisation, { mean: 127.5, std: 127.5 });
+    const faces = await fa.analyze(join(SHARED, 'lfw/images/Lindsay_Davenport/Lindsay_Davenport_0005.jpg'));
+    assert.equal(faces[0].embedding!.length, 512);
+    assert.ok(faces[0].embedding!.every(Number.isFinite));
+  } finally {
+    await fa.close();
+  }
+  // Same seed, same bytes.
+  const again = buildIResNetReplica('iresnet50', 7).bytes;
+  assert.ok(Buffer.compare(Buffer.from(again), readFileSync(out)) === 0);
+});
+
+test('faceprint bench reports every stage, the batch × thread sweep and the sgemm peak', async () => {
+  const { stdout } = await run('node', [join(ROOT, 'bin/faceprint.js'), 'bench', '--detector', DET_500M, '--recognizer', MOBILEFACENET,
+    '--image', join(SHARED, 'faces/groups/insightface/t1.jpg'), '--iters', '3', '--batches', '1,8', '--threads', '1', '--gmacs', '0.22', '--json'], { maxBuffer: 1 << 22 });
+  const r = JSON.parse(stdout);
+  assert.equal(r.faces, 6);
+  for (const k of ['decode', 'letterbox', 'detectorRun', 'decodeNms', 'align', 'embedRun', 'normalise', 'pipeline']) {
+    assert.ok(r.stages[k].median > 0 && r.stages[k].min <= r.stages[k].median && r.stages[k].median <= r.stages[k].p90, k);
+  }
+  assert.ok(r.peakGflops['1'] > 1);
+  assert.deepEqual(r.recognizer.sweep.map((s: any) => [s.threads, s.batch]), [[1, 1], [1, 8]]);
+  assert.ok(r.recognizer.sweep.every((s: any) => s.msPerFace > 0 && s.gflops > 0));
+});
