@@ -57,3 +57,20 @@ test('faceprint bench reports every stage, the batch × thread sweep and the sge
   assert.deepEqual(r.recognizer.sweep.map((s: any) => [s.threads, s.batch]), [[1, 1], [1, 8]]);
   assert.ok(r.recognizer.sweep.every((s: any) => s.msPerFace > 0 && s.gflops > 0));
 });
+
+test('faceprint models info: routing, shapes, normalisation and MACs', async () => {
+  const info = async (f: string) => JSON.parse((await run('node', [join(ROOT, 'bin/faceprint.js'), 'models', 'info', f, '--json'])).stdout);
+  const det = await info(DET_500M);
+  assert.equal(det.kind, 'detector');
+  assert.equal(det.outputs.length, 9);
+  assert.deepEqual(det.macs.inputHW, [640, 640]);
+  assert.ok(det.macs.perImage > 0.5e9 && det.macs.perImage < 1e9);
+  const rec = await info(MOBILEFACENET);
+  assert.equal(rec.kind, 'recognizer');
+  assert.deepEqual(rec.normalisation, { mean: 127.5, std: 127.5 });
+  assert.deepEqual(rec.inputs[0].shape, ['batch', 3, 112, 112]);
+  // The graph walk agrees with the replica builder's own count.
+  const r50 = buildIResNetReplica('iresnet50', 3).bytes;
+  const { estimateMacs } = await import('../src/core/models/graph-macs.js');
+  assert.equal(estimateMacs(r50, [112, 112]).macs, 6_309_330_944);
+});

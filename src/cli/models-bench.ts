@@ -4,9 +4,94 @@ import type { Command } from 'commander';
 import { FaceprintError } from '../core/errors.js';
 import { buildIResNetReplica, IRESNET_LAYERS, type IResNetArch } from '../core/models/iresnet-replica.js';
 import { runBench, type BenchReport } from '../node/bench.js';
+import cliProgress from 'cli-progress';
+import { estimateMacs } from '../core/models/graph-macs.js';
+import { recognizerNormalisation } from '../core/embedding/arcface.js';
+import { onnxFirstNodeNames } from '../core/models/onnx-graph.js';
+import { loadModel } from '../node/models.js';
+import { KNOWN_PACKS } from '../node/packs/registry.js';
+import { listPacks, modelsHome, pullPack, removePack, verifyPack } from '../node/packs/store.js';
 
 export function addModelsAndBench(program: Command, out: (s: string) => void, int: (v: string) => number, float: (v: string) => number): void {
   const models = program.commands.find((c) => c.name() === 'models') ?? program.command('models').description('model files: replicas for benchmarking');
+  models
+    .command('pull')
+    .description('download, verify and install a model pack (buffalo_l, buffalo_m, buffalo_s, buffalo_sc, antelopev2)')
+    .argument('<pack>', 'pack name')
+    .option('--mirror <url>', 'base URL holding <pack>.zip (default FACEPRINT_MODEL_MIRROR, else the official release)')
+    .action(async (pack: string, opts) => {
+      const bar = new cliProgress.SingleBar({ stream: process.stderr, format: `${pack} [{bar}] {percentage}% {value}/{total} bytes`, hideCursor: true }, cliProgress.Presets.shades_classic);
+      let started = false;
+      try {
+        const dir = await pullPack(pack, {
+          mirror: opts.mirror,
+          onLicence: (text) => process.stderr.write(`\n${text}\n\n`),
+          onProgress: (p) => {
+            if (!started && p.total) { bar.start(p.total, 0); started = true; }
+            if (started) bar.update(p.received);
+          },
+        });
+        if (started) bar.stop();
+        out(`${pack}: installed in ${dir}`);
+      } finally {
+        if (started) bar.stop();
+      }
+    });
+  models
+    .command('list')
+    .description('installed packs (in $FACEPRINT_HOME/models) and the known ones')
+    .option('--json', 'JSON output')
+    .action(async (opts) => {
+      const installed = await listPacks();
+      if (opts.json) return out(JSON.stringify({ home: modelsHome(), installed, known: Object.keys(KNOWN_PACKS) }));
+      out(`models home: ${modelsHome()}`);
+      for (const p of installed) out(`  ${p.name}  ${p.files.map((f) => `${f.name} (${f.size} B)`).join(', ')}${p.recorded ? '' : '  [not recorded]'}`);
+      out(`known packs: ${Object.entries(KNOWN_PACKS).map(([k, v]) => `${k} — ${v.description}`).join('\n             ')}`);
+    });
+  models
+    .command('verify')
+    .description('recompute every file\'s sha256 against what was recorded at install')
+    .argument('<pack>')
+    .action(async (pack: string) => {
+      const results = await verifyPack(pack);
+      for (const r of results) out(`${r.ok ? 'ok ' : 'BAD'} ${r.file}${r.reason ? `: ${r.reason}` : ''}`);
+      if (results.some((r) => !r.ok)) process.exitCode = 1;
+    });
+  models
+    .command('rm')
+    .description('remove an installed pack')
+    .argument('<pack>')
+    .action(async (pack: string) => {
+      out((await removePack(pack)) ? `${pack}: removed` : `${pack}: not installed`);
+    });
+  models
+    .command('info')
+    .description('what faceprint makes of an ONNX file: routing, inputs/outputs, normalisation, MACs')
+    .argument('<file>')
+    .option('--json', 'JSON output')
+    .action(async (file: string, opts) => {
+      const m = await loadModel(file);
+      try {
+        const shape = m.session.inputs[0]?.shape ?? [];
+        const h = typeof shape[2] === 'number' ? shape[2] : 640;
+        const w = typeof shape[3] === 'number' ? shape[3] : h;
+        const macs = estimateMacs(m.bytes, [h, w]);
+        const info = {
+          file, kind: m.kind, bytes: m.bytes.length,
+          inputs: m.session.inputs, outputs: m.session.outputs,
+          normalisation: m.kind === 'recognizer' ? recognizerNormalisation(onnxFirstNodeNames(m.bytes, file)) : m.kind === 'detector' ? { mean: 127.5, std: 128 } : null,
+          macs: { perImage: macs.macs, inputHW: [h, w], unmodelledOps: macs.unmodelled },
+        };
+        if (opts.json) return out(JSON.stringify(info));
+        out(`${file}: ${info.kind}, ${info.bytes} bytes`);
+        for (const i of info.inputs) out(`  input  ${i.name} ${i.type ?? ''} [${i.shape.map((d) => d ?? '?').join(', ')}]`);
+        for (const o of info.outputs) out(`  output ${o.name} ${o.type ?? ''} [${o.shape.map((d) => d ?? '?').join(', ')}]`);
+        if (info.normalisation) out(`  normalisation (x − ${info.normalisation.mean}) / ${info.normalisation.std}`);
+        out(`  ${(macs.macs / 1e9).toFixed(3)} GMAC per ${h}×${w} image${macs.unmodelled.length ? ` (estimate; ops not modelled: ${macs.unmodelled.join(', ')})` : ''}`);
+      } finally {
+        await m.session.close();
+      }
+    });
   models
     .command('replica')
     .description('write an ONNX model with the exact graph of an InsightFace IResNet and seeded random weights')
@@ -38,6 +123,7 @@ export function addModelsAndBench(program: Command, out: (s: string) => void, in
     .action(async (opts) => {
       let macs: number | null = opts.gmacs ? opts.gmacs * 1e9 : null;
       if (!macs) macs = await readFile(`${opts.recognizer}.json`, 'utf8').then((t) => JSON.parse(t).macsPerFace as number, () => null);
+      if (!macs) macs = estimateMacs(await readFile(opts.recognizer), [112, 112]).macs || null;
       const report = await runBench({
         detector: resolve(opts.detector), recognizer: resolve(opts.recognizer), image: opts.image, iters: opts.iters, macsPerFace: macs,
         batches: String(opts.batches).split(',').map(Number), threads: String(opts.threads).split(',').map(Number),

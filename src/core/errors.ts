@@ -12,7 +12,12 @@ export type FaceprintErrorCode =
   | 'MODEL_UNRECOGNISED'
   | 'MODEL_MISSING'
   | 'INFERENCE_FAILED'
-  | 'CLOSED';
+  | 'CLOSED'
+  | 'DOWNLOAD_FAILED'
+  | 'DOWNLOAD_NOT_FOUND'
+  | 'PACK_UNKNOWN'
+  | 'PACK_CORRUPT'
+  | 'PACK_NOT_INSTALLED';
 
 export class FaceprintError extends Error {
   readonly code: FaceprintErrorCode;

@@ -12,6 +12,8 @@ export { ArcFaceRecognizer, normaliseEmbedding, recognizerNormalisation, type Em
 export { cosine } from './matching/cosine.js';
 export { routeModel, type ModelKind } from './models/router.js';
 export { onnxFirstNodeNames } from './models/onnx-graph.js';
+export { estimateMacs } from './models/graph-macs.js';
+export { buildIResNetReplica, IRESNET_LAYERS, type IResNetArch } from './models/iresnet-replica.js';
 export { withUint8Input, U8_INPUT } from './models/preprocess-graph.js';
 export { FaceAnalyzerCore, type Face, type AnalyzeOptions } from './analyzer.js';
 export type { ModelSession, TensorF32, InputTensor, ValueInfo, Dim } from './runtime.js';

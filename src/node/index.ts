@@ -6,14 +6,31 @@ import type { RgbImage } from '../core/image.js';
 import type { OrtNodeOptions } from '../runtime/ort-node.js';
 import { decodeImage, type DecodeOptions, type ImageInput } from './decode.js';
 import { loadModel, loadPackDir, makeDetector, makeRecognizer, type LoadedModel } from './models.js';
+import { KNOWN_PACKS } from './packs/registry.js';
+import { pullPack, type PullOptions } from './packs/store.js';
+import { stat } from 'node:fs/promises';
 
 export * from '../core/index.js';
 export { decodeImage, DEFAULT_PIXEL_LIMIT, type ImageInput, type RawPixels, type DecodeOptions } from './decode.js';
 export { loadModel, loadPackDir } from './models.js';
+export { pullPack, listPacks, verifyPack, removePack, modelsHome, type PullOptions } from './packs/store.js';
+export { KNOWN_PACKS, packUrl, INSIGHTFACE_LICENCE } from './packs/registry.js';
+
+/** A pack argument: an existing directory is used as is; a known pack name is pulled (once) and its directory returned. */
+export async function resolvePack(pack: string, pull: PullOptions = {}): Promise<string> {
+  const isDir = await stat(pack).then((s) => s.isDirectory(), () => false);
+  if (isDir || !(pack in KNOWN_PACKS)) return pack;
+  return pullPack(pack, pull);
+}
 
 export interface FaceAnalyzerOptions extends OrtNodeOptions, DecodeOptions {
-  /** A model pack directory (InsightFace layout: *.onnx routed by shape). */
+  /**
+   * A model pack: a known name ('buffalo_l', 'buffalo_s', 'antelopev2', …), pulled into $FACEPRINT_HOME/models
+   * on first use, or a directory (InsightFace layout: *.onnx routed by shape).
+   */
   pack?: string;
+  /** Where pulls go and come from (see PullOptions): home directory, mirror, progress, licence notice. */
+  pull?: PullOptions;
   /** Detector ONNX file (SCRFD). Overrides the pack's. */
   detector?: string;
   /** Recognizer ONNX file (ArcFace-style). Overrides the pack's. */
@@ -54,7 +71,8 @@ export class FaceAnalyzer {
     let rec: LoadedModel | null = null;
     try {
       if (options.pack) {
-        const pack = await loadPackDir(options.pack, ortOptions);
+        const dir = await resolvePack(options.pack, options.pull);
+        const pack = await loadPackDir(dir, ortOptions);
         det = pack.detector;
         rec = pack.recognizer;
       }
