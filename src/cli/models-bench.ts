@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { FaceprintError } from '../core/errors.js';
 import { buildIResNetReplica, IRESNET_LAYERS, type IResNetArch } from '../core/models/iresnet-replica.js';
 import { runBench, type BenchReport } from '../node/bench.js';
+import { quantizeModelFile, type QuantizeMode } from '../node/quantize.js';
 import cliProgress from 'cli-progress';
 import { estimateMacs } from '../core/models/graph-macs.js';
 import { recognizerNormalisation } from '../core/embedding/arcface.js';
@@ -91,6 +92,22 @@ export function addModelsAndBench(program: Command, out: (s: string) => void, in
       } finally {
         await m.session.close();
       }
+    });
+  models
+    .command('quantize')
+    .description('FP16 weights, INT8 static (QDQ, calibrated) or weight-only INT8, written over the ONNX protobuf')
+    .argument('<in>', 'input ONNX (float32)')
+    .argument('<out>', 'output ONNX')
+    .requiredOption('--mode <mode>', 'fp16 | int8 | int8-weights')
+    .option('--calibrate <dir>', 'images for int8 activation ranges (faces for a recognizer, photos for a detector)')
+    .option('--detector <file>', 'detector that aligns the calibration faces of a recognizer')
+    .option('--method <m>', 'activation ranges: minmax | percentile', 'minmax')
+    .option('--max-images <n>', 'calibration images used', int, 200)
+    .option('--per-channel', 'per-channel symmetric int8 weights (always on; accepted for compatibility)')
+    .action(async (input: string, output: string, opts) => {
+      if (!['fp16', 'int8', 'int8-weights'].includes(opts.mode)) throw new FaceprintError('INVALID_INPUT', `--mode must be fp16, int8 or int8-weights, got ${opts.mode}`);
+      const r = await quantizeModelFile(input, output, { mode: opts.mode as QuantizeMode, calibrate: opts.calibrate, detector: opts.detector, method: opts.method, maxImages: opts.maxImages });
+      out(`${output}: ${opts.mode}, ${(r.bytesIn / 2 ** 20).toFixed(1)} MiB → ${(r.bytesOut / 2 ** 20).toFixed(1)} MiB${r.calibrationImages ? `, calibrated on ${r.calibrationImages} image(s)` : ''}`);
     });
   models
     .command('replica')

@@ -1,0 +1,297 @@
+import onnxProto from 'onnx-proto';
+import { FaceprintError } from '../errors.js';
+
+const { onnx } = onnxProto;
+type Model = InstanceType<typeof onnx.ModelProto>;
+type Tensor = onnxProto.onnx.ITensorProto;
+type Node = onnxProto.onnx.INodeProto;
+const DT = onnx.TensorProto.DataType;
+
+function decode(bytes: Uint8Array, source: string): Model {
+  try {
+    return onnx.ModelProto.decode(bytes);
+  } catch (e) {
+    throw new FaceprintError('MODEL_INVALID', `${source}: not a readable ONNX model (${(e as Error).message})`, { cause: e });
+  }
+}
+const encode = (m: Model): Uint8Array => onnx.ModelProto.encode(m).finish();
+
+function floatData(t: Tensor): Float32Array {
+  if (t.rawData && t.rawData.length) {
+    const copy = new Uint8Array(t.rawData); // aligned copy
+    return new Float32Array(copy.buffer, 0, copy.length / 4);
+  }
+  return Float32Array.from(t.floatData ?? []);
+}
+const dims = (t: Tensor): number[] => (t.dims ?? []).map(Number);
+const floatTensor = (name: string, d: number[], data: Float32Array): Tensor =>
+  onnx.TensorProto.create({ name, dims: d, dataType: DT.FLOAT, rawData: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) });
+
+/** float32 → IEEE half bits, round to nearest even (with overflow to ±inf and subnormals). */
+export function float16Bits(v: number): number {
+  const f = new Float32Array([v]);
+  const x = new Uint32Array(f.buffer)[0];
+  const sign = (x >>> 16) & 0x8000;
+  const exp = (x >>> 23) & 0xff;
+  let mant = x & 0x7fffff;
+  if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0);
+  let e = exp - 127 + 15;
+  if (e >= 0x1f) return sign | 0x7c00;
+  if (e <= 0) {
+    if (e < -10) return sign;
+    mant |= 0x800000;
+    const shift = 14 - e;
+    let half = mant >>> shift;
+    const rem = mant & ((1 << shift) - 1);
+    const mid = 1 << (shift - 1);
+    if (rem > mid || (rem === mid && half & 1)) half++;
+    return sign | half;
+  }
+  let half = (e << 10) | (mant >>> 13);
+  const rem = mant & 0x1fff;
+  if (rem > 0x1000 || (rem === 0x1000 && half & 1)) half++;
+  void e;
+  return sign | half;
+}
+
+/**
+ * FP16 weights: every float32 initializer stored as float16 and cast back at load (onnxruntime folds the casts,
+ * so compute and the model's float32 inputs and outputs are unchanged). Halves the file.
+ */
+export function quantizeFp16(bytes: Uint8Array, source = 'model'): Uint8Array {
+  const model = decode(bytes, source);
+  const g = model.graph!;
+  const casts: Node[] = [];
+  g.initializer = (g.initializer ?? []).map((t) => {
+    if (t.dataType !== DT.FLOAT || dims(t).reduce((a, b) => a * b, 1) < 16) return t;
+    const data = floatData(t);
+    const half = new Uint16Array(data.length);
+    for (let i = 0; i < data.length; i++) half[i] = float16Bits(data[i]);
+    const name = `${t.name}__fp16`;
+    casts.push(onnx.NodeProto.create({ name: `${t.name}__cast`, opType: 'Cast', input: [name], output: [t.name!], attribute: [{ name: 'to', type: onnx.AttributeProto.AttributeType.INT, i: DT.FLOAT }] }));
+    return onnx.TensorProto.create({ name, dims: t.dims, dataType: DT.FLOAT16, rawData: new Uint8Array(half.buffer) });
+  });
+  g.node = [...casts, ...(g.node ?? [])];
+  return encode(model);
+}
+
+/** Raises a model to opset 13 (per-channel DequantizeLinear needs it), moving Squeeze/Unsqueeze axes to inputs. */
+function ensureOpset13(model: Model, source: string): void {
+  const main = (model.opsetImport ?? []).find((o) => !o.domain);
+  const version = Number(main?.version ?? 0);
+  if (version >= 13) return;
+  const g = model.graph!;
+  for (const n of g.node ?? []) {
+    if (n.opType === 'Squeeze' || n.opType === 'Unsqueeze') {
+      const axes = n.attribute?.find((a) => a.name === 'axes');
+      if (axes) {
+        const name = `${n.name || n.output![0]}__axes`;
+        g.initializer!.push(onnx.TensorProto.create({ name, dims: [axes.ints!.length], dataType: DT.INT64, int64Data: axes.ints }));
+        n.input = [...n.input!, name];
+        n.attribute = n.attribute!.filter((a) => a !== axes);
+      }
+    } else if (['Split', 'ReduceSum', 'Softmax', 'LogSoftmax', 'Hardmax'].includes(n.opType!)) {
+      throw new FaceprintError('MODEL_UNRECOGNISED', `${source}: op ${n.opType} changes meaning between opset ${version} and 13; cannot quantize per channel`);
+    }
+  }
+  main!.version = 13;
+}
+
+/** Folds BatchNormalization into the Conv before it (when the Conv feeds nothing else): fewer ops to quantize. */
+function foldConvBn(model: Model): void {
+  const g = model.graph!;
+  const inits = new Map((g.initializer ?? []).map((t) => [t.name!, t]));
+  const consumers = new Map<string, Node[]>();
+  for (const n of g.node ?? []) for (const i of n.input ?? []) consumers.set(i, [...(consumers.get(i) ?? []), n]);
+  const drop = new Set<Node>();
+  for (const conv of g.node ?? []) {
+    if (conv.opType !== 'Conv') continue;
+    const out = conv.output![0];
+    const users = consumers.get(out) ?? [];
+    const bn = users[0];
+    if (users.length !== 1 || bn.opType !== 'BatchNormalization' || (g.output ?? []).some((o) => o.name === out)) continue;
+    const [, sName, bName, mName, vName] = bn.input!;
+    const w = inits.get(conv.input![1]);
+    const [s, b, m, v] = [sName, bName, mName, vName].map((x) => inits.get(x));
+    if (!w || !s || !b || !m || !v) continue;
+    const eps = bn.attribute?.find((a) => a.name === 'epsilon')?.f ?? 1e-5;
+    const W = floatData(w);
+    const cout = dims(w)[0];
+    const per = W.length / cout;
+    const [S, B, M, V] = [s, b, m, v].map(floatData);
+    const oldBias = conv.input![2] ? floatData(inits.get(conv.input![2])!) : new Float32Array(cout);
+    const newW = new Float32Array(W.length);
+    const newB = new Float32Array(cout);
+    for (let c = 0; c < cout; c++) {
+      const k = S[c] / Math.sqrt(V[c] + eps);
+      for (let i = 0; i < per; i++) newW[c * per + i] = W[c * per + i] * k;
+      newB[c] = (oldBias[c] - M[c]) * k + B[c];
+    }
+    const wName = `${conv.input![1]}__bnfold`;
+    const bias = `${conv.input![1]}__bnfold_bias`;
+    g.initializer!.push(floatTensor(wName, dims(w), newW), floatTensor(bias, [cout], newB));
+    conv.input = [conv.input![0], wName, bias];
+    conv.output = [bn.output![0]];
+    drop.add(bn);
+  }
+  g.node = (g.node ?? []).filter((n) => !drop.has(n));
+  pruneInitializers(model);
+}
+
+function pruneInitializers(model: Model): void {
+  const g = model.graph!;
+  const used = new Set<string>();
+  for (const n of g.node ?? []) for (const i of n.input ?? []) used.add(i);
+  for (const o of g.output ?? []) used.add(o.name!);
+  g.initializer = (g.initializer ?? []).filter((t) => used.has(t.name!));
+}
+
+interface Target { node: Node; weight: Tensor; axis: number }
+
+function quantTargets(model: Model): Target[] {
+  const g = model.graph!;
+  const inits = new Map((g.initializer ?? []).map((t) => [t.name!, t]));
+  const out: Target[] = [];
+  for (const n of g.node ?? []) {
+    const w = inits.get(n.input?.[1] ?? '');
+    if (!w || w.dataType !== DT.FLOAT) continue;
+    // Depthwise convolutions stay float: per-channel ranges vary too much for one activation scale, and
+    // they are a small share of the compute (measured on MobileFaceNet: cosine to FP32 0.92 → see README).
+    const group = Number(n.attribute?.find((a) => a.name === 'group')?.i ?? 1);
+    if (n.opType === 'Conv' && group === 1) out.push({ node: n, weight: w, axis: 0 });
+    else if (n.opType === 'Gemm' && dims(w).length === 2) {
+      const transB = n.attribute?.find((a) => a.name === 'transB')?.i ?? 0;
+      out.push({ node: n, weight: w, axis: Number(transB) === 1 ? 0 : 1 });
+    }
+  }
+  return out;
+}
+
+/** Per-channel symmetric int8 weights behind a DequantizeLinear (axis = output channel). */
+function quantizeWeight(model: Model, t: Target): string {
+  const g = model.graph!;
+  const d = dims(t.weight);
+  const W = floatData(t.weight);
+  const channels = d[t.axis];
+  const scales = new Float32Array(channels);
+  const inner = t.axis === 0 ? W.length / channels : 1;
+  const stride = t.axis === 0 ? 1 : channels;
+  const index = (c: number, i: number): number => (t.axis === 0 ? c * inner + i : i * stride + c);
+  const count = W.length / channels;
+  for (let c = 0; c < channels; c++) {
+    let m = 0;
+    for (let i = 0; i < count; i++) m = Math.max(m, Math.abs(W[index(c, i)]));
+    scales[c] = m > 0 ? m / 127 : 1;
+  }
+  const q = new Int8Array(W.length);
+  for (let c = 0; c < channels; c++) for (let i = 0; i < count; i++) {
+    const k = index(c, i);
+    q[k] = Math.max(-127, Math.min(127, Math.round(W[k] / scales[c])));
+  }
+  const base = t.weight.name!;
+  g.initializer!.push(
+    onnx.TensorProto.create({ name: `${base}__q`, dims: d, dataType: DT.INT8, rawData: new Uint8Array(q.buffer) }),
+    floatTensor(`${base}__scale`, [channels], scales),
+    onnx.TensorProto.create({ name: `${base}__zp`, dims: [channels], dataType: DT.INT8, rawData: new Uint8Array(channels) }),
+  );
+  const out = `${base}__dq`;
+  g.node!.push(onnx.NodeProto.create({ name: out, opType: 'DequantizeLinear', input: [`${base}__q`, `${base}__scale`, `${base}__zp`], output: [out], attribute: [{ name: 'axis', type: onnx.AttributeProto.AttributeType.INT, i: t.axis }] }));
+  return out;
+}
+
+/** Weight-only INT8: weights stored as per-channel int8 and dequantised at load. About a quarter of the size. */
+export function quantizeWeightsInt8(bytes: Uint8Array, source = 'model'): Uint8Array {
+  const model = decode(bytes, source);
+  ensureOpset13(model, source);
+  foldConvBn(model);
+  const g = model.graph!;
+  const body = [...(g.node ?? [])];
+  g.node = [];
+  for (const t of quantTargets({ graph: { ...g, node: body } } as unknown as Model)) t.node.input![1] = quantizeWeight(model, t);
+  g.node = [...g.node, ...body];
+  pruneInitializers(model);
+  return encode(model);
+}
+
+/** The activations static quantization needs ranges for: inputs and outputs of every Conv/Gemm. */
+export function calibrationTensors(bytes: Uint8Array, source = 'model'): { model: Uint8Array; tensors: string[] } {
+  const model = decode(bytes, source);
+  ensureOpset13(model, source);
+  foldConvBn(model);
+  const names = new Set<string>();
+  for (const t of quantTargets(model)) {
+    names.add(t.node.input![0]);
+    names.add(t.node.output![0]);
+  }
+  const g = model.graph!;
+  const existing = new Set((g.output ?? []).map((o) => o.name));
+  for (const n of names) if (!existing.has(n)) g.output!.push(onnx.ValueInfoProto.create({ name: n }));
+  return { model: encode(model), tensors: [...names] };
+}
+
+export interface ActivationRange { min: number; max: number }
+
+/**
+ * Static INT8 in QDQ form: per-channel symmetric int8 weights; uint8 activations with scale and zero point from
+ * calibrated ranges, as QuantizeLinear → DequantizeLinear around every Conv/Gemm input and output, the pattern
+ * onnxruntime fuses into QLinearConv (VNNI kernels on CPUs that have them). Inputs and outputs stay float32.
+ */
+export function quantizeStaticInt8(bytes: Uint8Array, ranges: Map<string, ActivationRange>, source = 'model'): Uint8Array {
+  const model = decode(bytes, source);
+  ensureOpset13(model, source);
+  foldConvBn(model);
+  const g = model.graph!;
+  const body = [...(g.node ?? [])];
+  const pre: Node[] = [];
+  g.node = pre;
+  const qdq = new Map<string, string>();
+  const qdqOf = (name: string): string | null => {
+    if (qdq.has(name)) return qdq.get(name)!;
+    const r = ranges.get(name);
+    if (!r) return null;
+    const lo = Math.min(0, r.min);
+    const hi = Math.max(0, r.max);
+    const scale = hi > lo ? (hi - lo) / 255 : 1;
+    const zp = Math.max(0, Math.min(255, Math.round(-lo / scale)));
+    g.initializer!.push(
+      floatTensor(`${name}__a_scale`, [], Float32Array.of(scale)),
+      onnx.TensorProto.create({ name: `${name}__a_zp`, dims: [], dataType: DT.UINT8, rawData: Uint8Array.of(zp) }),
+    );
+    const dq = `${name}__dq`;
+    qdq.set(name, dq);
+    return dq;
+  };
+  const targets = new Set(quantTargets({ graph: { ...g, node: body } } as unknown as Model).map((t) => t.node));
+  const targetList = quantTargets({ graph: { ...g, node: body } } as unknown as Model);
+  for (const t of targetList) t.node.input![1] = quantizeWeight(model, t);
+  // Quantize each activation right after the node that produces it (or at the top for graph inputs).
+  const producers = new Map<string, number>();
+  body.forEach((n, i) => n.output?.forEach((o) => producers.set(o, i)));
+  const inserts = new Map<number, Node[]>();
+  const rewired = new Map<string, string>();
+  // The last layer's output is the embedding (or detector head) itself: 8 bits there cost accuracy for nothing.
+  const lastTarget = [...body].reverse().find((n) => targets.has(n));
+  for (const n of body) {
+    if (!targets.has(n)) continue;
+    for (const name of n === lastTarget ? [n.input![0]] : [n.input![0], n.output![0]]) {
+      if (rewired.has(name)) continue;
+      const before = qdq.size;
+      const dq = qdqOf(name);
+      if (!dq || qdq.size === before) continue;
+      const at = producers.get(name) ?? -1;
+      const nodes = [
+        onnx.NodeProto.create({ name: `${name}__q`, opType: 'QuantizeLinear', input: [name, `${name}__a_scale`, `${name}__a_zp`], output: [`${name}__q`] }),
+        onnx.NodeProto.create({ name: `${name}__dq`, opType: 'DequantizeLinear', input: [`${name}__q`, `${name}__a_scale`, `${name}__a_zp`], output: [dq] }),
+      ];
+      inserts.set(at, [...(inserts.get(at) ?? []), ...nodes]);
+      rewired.set(name, dq);
+    }
+  }
+  // Consumers of a quantized tensor read its dequantized copy (graph outputs keep the float original).
+  for (const n of body) n.input = (n.input ?? []).map((i) => rewired.get(i) ?? i);
+  const ordered: Node[] = [...pre, ...(inserts.get(-1) ?? [])];
+  body.forEach((n, i) => { ordered.push(n); ordered.push(...(inserts.get(i) ?? [])); });
+  g.node = ordered;
+  pruneInitializers(model);
+  return encode(model);
+}

@@ -1,0 +1,99 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { after, before, test } from 'node:test';
+import { promisify } from 'node:util';
+import onnxProto from 'onnx-proto';
+import { FaceAnalyzer, cosine, decodeImage, type RgbImage, type Embedding } from '../src/node/index.js';
+import { float16Bits } from '../src/core/models/quantize.js';
+import { quantizeModelFile } from '../src/node/quantize.js';
+import { DET_500M, GOLDEN_DIR, MOBILEFACENET, SHARED, golden, imagePath } from './fixtures.js';
+
+const run = promisify(execFile);
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const tmp = mkdtempSync(join(tmpdir(), 'faceprint-quant-'));
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+let crops: RgbImage[];
+let reference: Embedding[];
+before(async () => {
+  const fa = await FaceAnalyzer.create({ detector: DET_500M, recognizer: MOBILEFACENET });
+  crops = [];
+  for (const g of golden.images) for (const f of g.faces) crops.push(await decodeImage(join(GOLDEN_DIR, f.crop.png)));
+  reference = await fa.core.recognizer!.embed(crops);
+  await fa.close();
+});
+
+async function agreement(file: string): Promise<{ median: number; min: number }> {
+  const fa = await FaceAnalyzer.create({ detector: DET_500M, recognizer: file });
+  try {
+    const emb = await fa.core.recognizer!.embed(crops);
+    const cos = emb.map((e, i) => cosine(e.embedding, reference[i].embedding));
+    return { median: median(cos), min: Math.min(...cos) };
+  } finally {
+    await fa.close();
+  }
+}
+
+test('float32 → float16 bits, rounding to nearest even', () => {
+  assert.equal(float16Bits(1), 0x3c00);
+  assert.equal(float16Bits(-2), 0xc000);
+  assert.equal(float16Bits(65504), 0x7bff);
+  assert.equal(float16Bits(1e6), 0x7c00);
+  assert.equal(float16Bits(0.1), 0x2e66);
+  assert.equal(float16Bits(2 ** -24), 0x0001); // smallest subnormal
+  assert.equal(float16Bits(1e-9), 0);
+  assert.equal(float16Bits(1 + 2 ** -11), 0x3c00); // a tie rounds to even
+});
+
+test('FP16 weights: half the file, embeddings equal to FP32 within 1e-4 cosine', async () => {
+  const out = join(tmp, 'mfn.fp16.onnx');
+  await quantizeModelFile(MOBILEFACENET, out, { mode: 'fp16' });
+  assert.ok(statSync(out).size < 0.55 * statSync(MOBILEFACENET).size);
+  const a = await agreement(out);
+  assert.ok(a.min > 0.9999, `min cosine ${a.min}`);
+});
+
+test('weight-only INT8: per-channel int8 weights, under a third of the size', async () => {
+  const out = join(tmp, 'mfn.w8.onnx');
+  await quantizeModelFile(MOBILEFACENET, out, { mode: 'int8-weights' });
+  assert.ok(statSync(out).size < 0.35 * statSync(MOBILEFACENET).size);
+  const a = await agreement(out);
+  assert.ok(a.median > 0.99, `median cosine ${a.median}`);
+});
+
+test('static INT8 (QDQ, calibrated on faces): the form onnxruntime fuses, close to FP32', async () => {
+  const out = join(tmp, 'mfn.int8.onnx');
+  const r = await quantizeModelFile(MOBILEFACENET, out, { mode: 'int8', calibrate: join(SHARED, 'faces/identities'), detector: DET_500M });
+  assert.ok(r.calibrationImages! > 100);
+  const model = onnxProto.onnx.ModelProto.decode(readFileSync(out));
+  const ops = model.graph!.node!.map((n) => n.opType);
+  assert.ok(ops.filter((o) => o === 'QuantizeLinear').length > 10);
+  assert.equal(Number(model.opsetImport!.find((o) => !o.domain)!.version), 13);
+  const a = await agreement(out);
+  assert.ok(a.median > 0.95 && a.min > 0.85, `cosine median ${a.median}, min ${a.min}`);
+});
+
+test('static INT8 detector finds the same faces on nearly every golden image', async () => {
+  const out = join(tmp, 'det.int8.onnx');
+  await quantizeModelFile(DET_500M, out, { mode: 'int8', calibrate: join(SHARED, 'faces/groups'), maxImages: 40 });
+  const a = await FaceAnalyzer.create({ detector: DET_500M });
+  const b = await FaceAnalyzer.create({ detector: out });
+  try {
+    let same = 0;
+    for (const g of golden.images) if ((await a.detect(imagePath(g))).length === (await b.detect(imagePath(g))).length) same++;
+    assert.ok(same >= 38, `${same}/40 images with the same face count`);
+  } finally {
+    await a.close();
+    await b.close();
+  }
+});
+
+test('faceprint models quantize: int8 without calibration images is a clear error', async () => {
+  await assert.rejects(run('node', [join(ROOT, 'bin/faceprint.js'), 'models', 'quantize', MOBILEFACENET, join(tmp, 'x.onnx'), '--mode', 'int8']), (e: any) => e.code === 2 && /INVALID_INPUT: .*--calibrate/.test(e.stderr));
+  const { stdout } = await run('node', [join(ROOT, 'bin/faceprint.js'), 'models', 'quantize', MOBILEFACENET, join(tmp, 'y.onnx'), '--mode', 'fp16']);
+  assert.match(stdout, /fp16, 3\.8 MiB → 1\.9 MiB/);
+});
