@@ -35,7 +35,7 @@ export function float16Bits(v: number): number {
   const exp = (x >>> 23) & 0xff;
   let mant = x & 0x7fffff;
   if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0);
-  let e = exp - 127 + 15;
+  const e = exp - 127 + 15;
   if (e >= 0x1f) return sign | 0x7c00;
   if (e <= 0) {
     if (e < -10) return sign;
@@ -50,7 +50,6 @@ export function float16Bits(v: number): number {
   let half = (e << 10) | (mant >>> 13);
   const rem = mant & 0x1fff;
   if (rem > 0x1000 || (rem === 0x1000 && half & 1)) half++;
-  void e;
   return sign | half;
 }
 
@@ -261,8 +260,8 @@ export function quantizeStaticInt8(bytes: Uint8Array, ranges: Map<string, Activa
     qdq.set(name, dq);
     return dq;
   };
-  const targets = new Set(quantTargets({ graph: { ...g, node: body } } as unknown as Model).map((t) => t.node));
   const targetList = quantTargets({ graph: { ...g, node: body } } as unknown as Model);
+  const targets = new Set(targetList.map((t) => t.node));
   for (const t of targetList) t.node.input![1] = quantizeWeight(model, t);
   // Quantize each activation right after the node that produces it (or at the top for graph inputs).
   const producers = new Map<string, number>();
