@@ -28,7 +28,7 @@ export async function openAnalyzer(opts: ModelCliOptions): Promise<FaceAnalyzer>
   });
 }
 
-function progressBar(label: string): { update: (done: number, total: number) => void; stop: () => void } {
+export function progressBar(label: string): { update: (done: number, total: number) => void; stop: () => void } {
   const bar = new cliProgress.SingleBar(
     { stream: process.stderr, format: `${label} [{bar}] {value}/{total} images | {eta_formatted} left`, hideCursor: true },
     cliProgress.Presets.shades_classic,
@@ -69,14 +69,19 @@ function formatIdentification(r: IdentificationReport): string {
   ].join('\n');
 }
 
-function addModelOptions(cmd: Command, int: (v: string) => number, float: (v: string) => number): Command {
+/** --pack/--detector/--recognizer and the detector settings, shared by every command that loads models. */
+export function addAnalyzerOptions(cmd: Command, int: (v: string) => number, float: (v: string) => number): Command {
   return cmd
     .option('--pack <dir>', 'model pack directory')
     .option('--detector <file>', 'SCRFD detector ONNX')
     .option('--recognizer <file>', 'recognizer ONNX')
     .option('--det-size <n>', 'detector input size', int, 640)
     .option('--det-thresh <x>', 'detection score threshold', float, 0.5)
-    .option('--threads <n>', 'onnxruntime intra-op threads', int)
+    .option('--threads <n>', 'onnxruntime intra-op threads', int);
+}
+
+function addModelOptions(cmd: Command, int: (v: string) => number, float: (v: string) => number): Command {
+  return addAnalyzerOptions(cmd, int, float)
     .option('--cache <dir>', 'embedding cache directory (default $FACEPRINT_HOME/cache)')
     .option('--no-cache', 'do not read or write the embedding cache')
     .option('--json', 'print the report as JSON');
@@ -89,7 +94,7 @@ export function addEvalCommands(program: Command, out: (s: string) => void, int:
     const bar = progressBar('embedding');
     try {
       const cacheDir = opts.cache === false ? null : typeof opts.cache === 'string' ? opts.cache : join(faceprintHome(), 'cache');
-      const { report, scores, same } = await evaluatePairs(fa, pairs, { cacheDir, fallbackToMeanLandmarks: opts.fallback !== false, onProgress: bar.update });
+      const { report, scores, same } = await evaluatePairs(fa, pairs, { cacheDir, fallbackToMeanLandmarks: opts.fallback !== false, onProgress: bar.update, label: title });
       bar.stop();
       if (opts.plot) await writeRocPlot(opts.plot, [{ label: title, same, scores }], `ROC — ${title}`);
       out(opts.json ? JSON.stringify(report) : formatVerification(report, title));

@@ -2,6 +2,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { FaceprintError } from '../core/errors.js';
 import { runAnalyze } from './analyze.js';
 import { addEvalCommands } from './eval.js';
+import { addGalleryCommands } from './gallery.js';
 import { addModelsAndBench } from './models-bench.js';
 
 const number = (kind: 'int' | 'float') => (v: string): number => {
@@ -30,6 +31,7 @@ export function buildProgram(out: (line: string) => void = (l) => process.stdout
       process.exitCode = await runAnalyze(images, opts, out);
     });
   addEvalCommands(program, out, number('int'), number('float'));
+  addGalleryCommands(program, out, number('int'), number('float'));
   addModelsAndBench(program, out, number('int'), number('float'));
   return program;
 }

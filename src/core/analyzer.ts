@@ -3,7 +3,7 @@ import type { ScrfdDetector, Detection, DetectOptions } from './detection/scrfd.
 import type { ArcFaceRecognizer } from './embedding/arcface.js';
 import { normaliseEmbedding } from './embedding/arcface.js';
 import { FaceprintError } from './errors.js';
-import type { RgbImage } from './image.js';
+import { padImage, type RgbImage } from './image.js';
 import type { Affine2x3 } from './imgproc/warp.js';
 
 export interface Face {
@@ -26,6 +26,12 @@ export interface Face {
 export interface AnalyzeOptions extends DetectOptions {
   /** Keep the aligned crops on the result (for display or debugging). */
   includeCrops?: boolean;
+  /**
+   * Retry an image without a detection on a black border of half its size: SCRFD misses faces that fill the
+   * whole frame (tight 150×150 crops) and finds them once they have context around them. Boxes and landmarks
+   * come back in the original image's coordinates.
+   */
+  padRetry?: boolean;
 }
 
 /**
@@ -60,7 +66,8 @@ export class FaceAnalyzerCore {
     const crops: RgbImage[] = [];
     const owners: Face[] = [];
     for (const image of images) {
-      const detections = await this.detector.detect(image, opts);
+      let detections = await this.detector.detect(image, opts);
+      if (detections.length === 0 && opts.padRetry) detections = await this.detectPadded(image, opts);
       const faces = detections.map((d) => toFace(d));
       if (this.recognizer) {
         for (let i = 0; i < faces.length; i++) {
@@ -80,6 +87,16 @@ export class FaceAnalyzerCore {
       raws.forEach((raw, i) => Object.assign(owners[i], normaliseEmbedding(raw)));
     }
     return perImage;
+  }
+
+  private async detectPadded(image: RgbImage, opts: AnalyzeOptions): Promise<Detection[]> {
+    const margin = Math.round(Math.max(image.width, image.height) / 2);
+    const found = await this.detector.detect(padImage(image, margin), opts);
+    return found.map((d) => ({
+      ...d,
+      bbox: [d.bbox[0] - margin, d.bbox[1] - margin, d.bbox[2] - margin, d.bbox[3] - margin] as Detection['bbox'],
+      kps: d.kps ? d.kps.map((v) => v - margin) : d.kps,
+    }));
   }
 
   async close(): Promise<void> {

@@ -17,7 +17,18 @@ export type FaceprintErrorCode =
   | 'DOWNLOAD_NOT_FOUND'
   | 'PACK_UNKNOWN'
   | 'PACK_CORRUPT'
-  | 'PACK_NOT_INSTALLED';
+  | 'PACK_NOT_INSTALLED'
+  | 'GALLERY_MODEL_MISMATCH'
+  | 'SUBJECT_NOT_FOUND'
+  | 'SUBJECT_EXISTS'
+  | 'FACE_NOT_FOUND'
+  | 'CLUSTER_NOT_FOUND'
+  | 'ENROLL_REFUSED'
+  | 'NO_FACE'
+  | 'NO_THRESHOLD'
+  | 'STORE_BUSY'
+  | 'STORE_INVALID'
+  | 'STORE_UNAVAILABLE';
 
 export class FaceprintError extends Error {
   readonly code: FaceprintErrorCode;

@@ -3,7 +3,6 @@ import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { normCrop } from '../../core/alignment/norm-crop.js';
 import { FaceprintError } from '../../core/errors.js';
-import { padImage } from '../../core/image.js';
 import type { FaceAnalyzer } from '../index.js';
 
 /** One image of an evaluation set: its primary face's embedding, or how it was obtained without one. */
@@ -99,16 +98,7 @@ export async function embedImageSet(fa: FaceAnalyzer, paths: string[], options: 
         }
       });
       const images = decoded.filter((d) => !(d instanceof Error)) as Awaited<ReturnType<FaceAnalyzer['decode']>>[];
-      const faces = await fa.core.analyzeMany(images, { maxFaces: 1 });
-      if (options.padRetry) {
-        for (let k = 0; k < images.length; k++) {
-          if (faces[k].length) continue;
-          const margin = Math.round(Math.max(images[k].width, images[k].height) / 2);
-          const retry = await fa.core.analyze(padImage(images[k], margin), { maxFaces: 1 });
-          for (const f of retry) f.kps = f.kps.map(([x, y]) => [x - margin, y - margin]);
-          faces[k] = retry;
-        }
-      }
+      const faces = await fa.core.analyzeMany(images, { maxFaces: 1, padRetry: options.padRetry });
       ok.forEach((t, k) => {
         const face = faces[k][0];
         const record: CacheRecord = face?.embedding

@@ -7,7 +7,9 @@ import {
   areaUnderCurve, bestGlobalThreshold, equalErrorRate, kFoldAccuracy, rocCurve, tarAtFar,
   type FoldResult, type TarAtFar,
 } from '../../core/eval/verification.js';
+import type { Calibration } from '../../core/gallery/types.js';
 import type { FaceAnalyzer } from '../index.js';
+import { modelSha256 } from '../gallery/index.js';
 import type { LabelledPair } from './datasets.js';
 import { embedImageSet, type EmbedSetOptions } from './embed-set.js';
 
@@ -27,10 +29,15 @@ export interface VerificationReport {
   misses: string[];
   errors: { path: string; code: string; message: string }[];
   models: { detector: string; recognizer: string | null };
+  /** Thresholds for a gallery (`faceprint calibrate --report`): FAR → cosine on this set's impostor pairs. */
+  calibration: Omit<Calibration, 'recognizerSha256'> & { recognizerSha256: string | null };
   seconds: number;
 }
 
-export async function evaluatePairs(fa: FaceAnalyzer, pairs: LabelledPair[], options: EmbedSetOptions & { folds?: number }): Promise<{ report: VerificationReport; scores: number[]; same: boolean[] }> {
+/** FARs a calibration records (those the impostor count supports). */
+const CALIBRATION_FARS = [0.3, 0.2, 0.1, 0.05, 0.02, 0.01, 0.005, 0.002, 0.001, 0.0005, 0.0002, 0.0001];
+
+export async function evaluatePairs(fa: FaceAnalyzer, pairs: LabelledPair[], options: EmbedSetOptions & { folds?: number; label?: string }): Promise<{ report: VerificationReport; scores: number[]; same: boolean[] }> {
   const t0 = performance.now();
   const paths = [...new Set(pairs.flatMap((p) => [p.a, p.b]))];
   const embedded = await embedImageSet(fa, paths, options);
@@ -63,8 +70,17 @@ export async function evaluatePairs(fa: FaceAnalyzer, pairs: LabelledPair[], opt
     misses: embedded.filter((e) => e.source === 'fallback').map((e) => e.path),
     errors: embedded.filter((e) => e.source === 'error').map((e) => ({ path: e.path, code: e.error!.code, message: e.error!.message })),
     models: { detector: fa.detectorPath, recognizer: fa.recognizerPath },
+    calibration: {
+      source: options.label ?? 'pairs',
+      recognizerSha256: fa.recognizerPath ? await modelSha256(fa.recognizerPath) : null,
+      bestThreshold: 0,
+      points: tarAtFar(roc, CALIBRATION_FARS, impostors)
+        .filter((t) => t.supported && t.threshold !== null)
+        .map((t) => ({ far: t.far, threshold: t.threshold! })),
+    },
     seconds: (performance.now() - t0) / 1000,
   };
+  report.calibration.bestThreshold = report.bestThreshold.cosine;
   return { report, scores, same };
 }
 

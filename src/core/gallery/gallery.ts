@@ -1,0 +1,353 @@
+import type { Face } from '../analyzer.js';
+import { FaceprintError } from '../errors.js';
+import { cosine } from '../matching/cosine.js';
+import { ExactIndex, type RowScanner } from '../matching/exact-index.js';
+import { clusterFaces, type ClusterOptions, type ClusterReport } from './cluster.js';
+import { resolveThreshold, type ThresholdChoice } from './template.js';
+import type { Calibration, GalleryStore, ModelBinding, NewFace, Page, StoredFace, Subject } from './types.js';
+
+/** The faces found in one image, ready for enrolment or clustering. */
+export interface AnalyzedImage {
+  imageSha256: string;
+  /** File name or label, kept with the face for reports. */
+  source?: string;
+  faces: Face[];
+}
+
+export interface EnrollOptions {
+  /** Take the largest usable face when an image holds several (else such an image is refused). */
+  largest?: boolean;
+  /** Faces below this detection score are not usable (default 0.6). */
+  minScore?: number;
+  /** Faces whose bounding box's short side is below this many pixels are not usable (default 40). */
+  minSize?: number;
+  /** Create the subject when no subject has this name (default true). */
+  create?: boolean;
+  metadata?: Record<string, unknown>;
+}
+
+export type RefusalReason = 'NO_FACE' | 'MULTIPLE_FACES' | 'LOW_SCORE' | 'TOO_SMALL' | 'DUPLICATE_IMAGE' | 'NO_EMBEDDING';
+
+export interface EnrollResult {
+  subject: Subject;
+  accepted: { source?: string; faceId: string }[];
+  refused: { source?: string; reason: RefusalReason; message: string }[];
+}
+
+export interface Match {
+  subjectId: string;
+  name: string;
+  score: number;
+}
+
+export interface Identification {
+  /** The best subject at or above the threshold, else null ("unknown": open-set). */
+  subject: Match | null;
+  /** Top-k subjects by cosine, best first, whatever their score. */
+  candidates: Match[];
+  threshold: number;
+}
+
+export interface Verification {
+  score: number;
+  threshold: number;
+  /** Where the threshold came from (given, FAR on a calibration set, best accuracy). */
+  basis: string;
+  same: boolean;
+  /** score − threshold: how far the decision is from flipping. */
+  margin: number;
+}
+
+export interface GalleryOptions {
+  /** Back the search index by shared memory (so the Node adapter can scan it from worker threads). */
+  sharedIndex?: boolean;
+  /** Float32 rows rescored per search before the int8 error bound is checked. */
+  rerank?: number;
+}
+
+const DEFAULT_MIN_SCORE = 0.6;
+const DEFAULT_MIN_SIZE = 40;
+
+/**
+ * Enrol, verify, identify and cluster over a store. The records live in the store; this keeps an in-memory exact
+ * index of subject templates (for identify) and of unassigned faces (for clustering), caught up from the store's
+ * change feed before every search, so several processes can share one store.
+ */
+export class Gallery {
+  readonly store: GalleryStore;
+  readonly binding: ModelBinding;
+  readonly templates: ExactIndex;
+  readonly unassigned: ExactIndex;
+  private readonly subjectInfo = new Map<string, { name: string; metadata: Record<string, unknown> }>();
+  private readonly clusterOf = new Map<string, string | null>();
+  private seq = 0;
+  private syncing: Promise<void> | null = null;
+
+  private constructor(store: GalleryStore, binding: ModelBinding, templates: ExactIndex, unassigned: ExactIndex) {
+    this.store = store;
+    this.binding = binding;
+    this.templates = templates;
+    this.unassigned = unassigned;
+  }
+
+  /** Opens a gallery bound to a recognizer (binding an empty store to it); another recognizer is an error. */
+  static async open(store: GalleryStore, binding: ModelBinding, options: GalleryOptions = {}): Promise<Gallery> {
+    await store.bind(binding);
+    const calibration = await store.calibration();
+    if (calibration?.recognizerSha256 && calibration.recognizerSha256 !== binding.recognizerSha256) {
+      throw new FaceprintError('GALLERY_MODEL_MISMATCH', `the gallery's calibration (${calibration.source}) was measured on another recognizer than ${binding.recognizerName}`);
+    }
+    const make = () => ExactIndex.create({ dim: binding.dim, shared: options.sharedIndex, rerank: options.rerank });
+    const gallery = new Gallery(store, binding, await make(), await make());
+    await gallery.sync();
+    return gallery;
+  }
+
+  /** Routes the template scan through another scanner (worker threads). */
+  useScanner(scanner: RowScanner | undefined): void {
+    this.templates.useScanner(scanner);
+  }
+
+  /** Applies the store's changes since the last sync to the in-memory indexes. */
+  sync(): Promise<void> {
+    // one sync at a time; concurrent callers share it
+    this.syncing ??= this.applyChanges().finally(() => {
+      this.syncing = null;
+    });
+    return this.syncing;
+  }
+
+  private async applyChanges(): Promise<void> {
+    const { seq, changes } = await this.store.changesSince(this.seq);
+    for (const c of changes) {
+      if (c.kind === 'template') {
+        if (c.embedding) {
+          this.templates.upsert(c.id, c.embedding);
+          this.subjectInfo.set(c.id, { name: c.name, metadata: c.metadata });
+        } else {
+          this.templates.remove(c.id);
+          this.subjectInfo.delete(c.id);
+        }
+      } else if (c.embedding) {
+        this.unassigned.upsert(c.id, c.embedding);
+        this.clusterOf.set(c.id, c.clusterId);
+      } else {
+        this.unassigned.remove(c.id);
+        this.clusterOf.delete(c.id);
+      }
+    }
+    this.seq = seq;
+  }
+
+  async subject(ref: string): Promise<Subject> {
+    const s = await this.store.subject(ref);
+    if (!s) throw new FaceprintError('SUBJECT_NOT_FOUND', `no subject with id or name ${JSON.stringify(ref)}`);
+    return s;
+  }
+
+  /** Enrols one face per image into a subject (created on first use); refusals say why. */
+  async enroll(subjectRef: string, images: readonly AnalyzedImage[], options: EnrollOptions = {}): Promise<EnrollResult> {
+    const minScore = options.minScore ?? DEFAULT_MIN_SCORE;
+    const minSize = options.minSize ?? DEFAULT_MIN_SIZE;
+    const refused: EnrollResult['refused'] = [];
+    const chosen: NewFace[] = [];
+    for (const image of images) {
+      const pick = chooseEnrolmentFace(image.faces, minScore, minSize, options.largest ?? false);
+      if ('reason' in pick) {
+        refused.push({ source: image.source, ...pick });
+        continue;
+      }
+      chosen.push(toNewFace(pick.face, image));
+    }
+    let subject = await this.store.subject(subjectRef);
+    if (!subject) {
+      if (options.create === false) throw new FaceprintError('SUBJECT_NOT_FOUND', `no subject with id or name ${JSON.stringify(subjectRef)}`);
+      if (chosen.length === 0) {
+        throw new FaceprintError('ENROLL_REFUSED', `no usable face to enrol ${JSON.stringify(subjectRef)}: ${refused.map((r) => `${r.source ?? 'image'}: ${r.message}`).join('; ')}`);
+      }
+      subject = await this.createSubjectOrReuse(subjectRef, options.metadata);
+    }
+    const { added, duplicates } = chosen.length ? await this.store.addFaces(subject.id, chosen) : { added: [], duplicates: [] };
+    for (const d of duplicates) refused.push({ source: d.source, reason: 'DUPLICATE_IMAGE', message: 'this image is already enrolled for this subject' });
+    return {
+      subject: (await this.store.subject(subject.id)) ?? subject,
+      accepted: added.map((f) => ({ source: f.source, faceId: f.id })),
+      refused,
+    };
+  }
+
+  private async createSubjectOrReuse(name: string, metadata?: Record<string, unknown>): Promise<Subject> {
+    try {
+      return await this.store.createSubject(name, metadata);
+    } catch (e) {
+      // another process created it between our lookup and insert: use theirs
+      if (e instanceof FaceprintError && e.code === 'SUBJECT_EXISTS') return this.subject(name);
+      throw e;
+    }
+  }
+
+  /** 1:1 — two embeddings. */
+  async verify(a: ArrayLike<number>, b: ArrayLike<number>, choice: ThresholdChoice = {}): Promise<Verification> {
+    this.checkDim(a);
+    this.checkDim(b);
+    const { threshold, basis } = resolveThreshold(choice, await this.store.calibration());
+    const score = cosine(a, b);
+    return { score, threshold, basis, same: score >= threshold, margin: score - threshold };
+  }
+
+  /** 1:1 — an embedding against a subject's template. */
+  async verifySubject(embedding: ArrayLike<number>, subjectRef: string, choice: ThresholdChoice = {}): Promise<Verification & { subject: Subject }> {
+    const subject = await this.subject(subjectRef);
+    await this.sync();
+    const template = this.templates.vector(subject.id);
+    if (!template) throw new FaceprintError('SUBJECT_NOT_FOUND', `subject ${JSON.stringify(subject.name)} has no faces enrolled`);
+    return { ...(await this.verify(embedding, template, choice)), subject };
+  }
+
+  /** 1:N, open set — the top-k subjects; `subject` is null ("unknown") below the threshold. */
+  async identify(
+    embedding: ArrayLike<number>,
+    options: ThresholdChoice & { k?: number; filter?: (subject: { id: string; name: string; metadata: Record<string, unknown> }) => boolean } = {},
+  ): Promise<Identification> {
+    this.checkDim(embedding);
+    const { threshold } = resolveThreshold(options, await this.store.calibration());
+    await this.sync();
+    const userFilter = options.filter;
+    const filter = userFilter
+      ? (id: string) => {
+          const info = this.subjectInfo.get(id);
+          return info !== undefined && userFilter({ id, ...info });
+        }
+      : undefined;
+    const hits = await this.templates.search(embedding, options.k ?? 5, { filter });
+    const candidates = hits.map((h) => ({ subjectId: h.id, name: this.subjectInfo.get(h.id)?.name ?? h.id, score: h.score }));
+    const best = candidates[0];
+    return { subject: best && best.score >= threshold ? best : null, candidates, threshold };
+  }
+
+  /** Adds every face of the images as unassigned faces (for clustering); returns the stored faces. */
+  async addUnknown(images: readonly AnalyzedImage[], options: Pick<EnrollOptions, 'minScore' | 'minSize'> = {}): Promise<StoredFace[]> {
+    const minScore = options.minScore ?? DEFAULT_MIN_SCORE;
+    const minSize = options.minSize ?? DEFAULT_MIN_SIZE;
+    const faces = images.flatMap((img) => img.faces.filter((f) => f.embedding && f.score >= minScore && shortSide(f) >= minSize).map((f) => toNewFace(f, img)));
+    if (faces.length === 0) return [];
+    return (await this.store.addFaces(null, faces)).added;
+  }
+
+  /** Groups unassigned faces into clusters, incrementally: faces clustered before keep their cluster. */
+  async cluster(options: ClusterOptions = {}): Promise<ClusterReport> {
+    await this.sync();
+    const maxDistance = options.maxDistance ?? 1 - resolveThreshold({}, await this.store.calibration()).threshold;
+    const assignments = await clusterFaces(this.unassigned, this.clusterOf, { ...options, maxDistance });
+    if (assignments.length) await this.store.setClusters(assignments);
+    await this.sync();
+    const faces = await this.store.unassignedFaces();
+    const byCluster = new Map<string, StoredFace[]>();
+    for (const f of faces) if (f.clusterId) (byCluster.get(f.clusterId) ?? byCluster.set(f.clusterId, []).get(f.clusterId)!).push(f);
+    return {
+      maxDistance,
+      minFaces: options.minFaces ?? 3,
+      clusters: [...byCluster.entries()]
+        .map(([id, fs]) => ({ id, size: fs.length, faces: fs.map((f) => ({ id: f.id, source: f.source, bbox: f.bbox })) }))
+        .sort((a, b) => b.size - a.size),
+      unclustered: faces.filter((f) => !f.clusterId).length,
+      newlyAssigned: assignments.length,
+    };
+  }
+
+  /** Turns a cluster into a subject (its faces become that subject's). */
+  promoteCluster(clusterId: string, name: string, metadata?: Record<string, unknown>): Promise<Subject> {
+    return this.store.promoteCluster(clusterId, name, metadata);
+  }
+
+  listSubjects(page?: Page): Promise<{ total: number; subjects: Subject[] }> {
+    return this.store.listSubjects(page);
+  }
+
+  async renameSubject(ref: string, name: string): Promise<Subject> {
+    return this.store.updateSubject((await this.subject(ref)).id, { name });
+  }
+
+  async updateSubject(ref: string, patch: { name?: string; metadata?: Record<string, unknown> }): Promise<Subject> {
+    return this.store.updateSubject((await this.subject(ref)).id, patch);
+  }
+
+  async deleteSubject(ref: string): Promise<number> {
+    return this.store.deleteSubject((await this.subject(ref)).id);
+  }
+
+  async mergeSubjects(intoRef: string, fromRef: string): Promise<Subject> {
+    const into = await this.subject(intoRef);
+    const from = await this.subject(fromRef);
+    if (into.id === from.id) throw new FaceprintError('INVALID_INPUT', 'cannot merge a subject into itself');
+    return this.store.mergeSubjects(into.id, from.id);
+  }
+
+  async facesOf(ref: string): Promise<StoredFace[]> {
+    return this.store.facesOf((await this.subject(ref)).id);
+  }
+
+  async deleteFace(id: string): Promise<void> {
+    if (!(await this.store.deleteFace(id))) throw new FaceprintError('FACE_NOT_FOUND', `no face with id ${JSON.stringify(id)}`);
+  }
+
+  calibration(): Promise<Calibration | null> {
+    return this.store.calibration();
+  }
+
+  setCalibration(calibration: Calibration): Promise<void> {
+    return this.store.setCalibration(calibration);
+  }
+
+  close(): Promise<void> {
+    return this.store.close();
+  }
+
+  private checkDim(v: ArrayLike<number>): void {
+    if (v.length !== this.binding.dim) {
+      throw new FaceprintError('GALLERY_MODEL_MISMATCH', `embedding has ${v.length} values; this gallery holds ${this.binding.dim}-d embeddings of ${this.binding.recognizerName}`);
+    }
+  }
+}
+
+function shortSide(f: Face): number {
+  return Math.min(f.bbox[2] - f.bbox[0], f.bbox[3] - f.bbox[1]);
+}
+
+/** The face to enrol from one image, or why there is none. */
+export function chooseEnrolmentFace(
+  faces: readonly Face[],
+  minScore: number,
+  minSize: number,
+  largest: boolean,
+): { face: Face } | { reason: RefusalReason; message: string } {
+  if (faces.length === 0) return { reason: 'NO_FACE', message: 'no face found' };
+  const usable = faces.filter((f) => f.score >= minScore && shortSide(f) >= minSize);
+  if (usable.length === 0) {
+    const best = faces.reduce((a, b) => (b.score > a.score ? b : a));
+    return best.score < minScore
+      ? { reason: 'LOW_SCORE', message: `best face scores ${best.score.toFixed(3)}, below ${minScore}` }
+      : { reason: 'TOO_SMALL', message: `faces are under ${minSize} px (largest ${Math.max(...faces.map(shortSide)).toFixed(0)} px)` };
+  }
+  if (usable.length > 1 && !largest) {
+    return { reason: 'MULTIPLE_FACES', message: `${usable.length} usable faces; enrol needs exactly one (or take the largest)` };
+  }
+  const face = usable.reduce((a, b) => (area(b) > area(a) ? b : a));
+  if (!face.embedding) return { reason: 'NO_EMBEDDING', message: 'no recognizer loaded' };
+  return { face };
+}
+
+function area(f: Face): number {
+  return (f.bbox[2] - f.bbox[0]) * (f.bbox[3] - f.bbox[1]);
+}
+
+function toNewFace(face: Face, image: AnalyzedImage): NewFace {
+  return {
+    embedding: face.embedding!,
+    imageSha256: image.imageSha256,
+    bbox: face.bbox,
+    score: face.score,
+    quality: face.embeddingNorm ?? 0,
+    source: image.source,
+  };
+}

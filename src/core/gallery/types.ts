@@ -1,0 +1,105 @@
+/** The records of a gallery: what a store keeps, whatever the database. */
+
+/** A gallery is bound to one recognizer: embeddings of different models never mix. */
+export interface ModelBinding {
+  recognizerSha256: string;
+  dim: number;
+  /** File name of the recognizer, for messages. */
+  recognizerName: string;
+}
+
+export interface Subject {
+  id: string;
+  name: string;
+  metadata: Record<string, unknown>;
+  faceCount: number;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export type Box = [number, number, number, number];
+
+export interface NewFace {
+  /** L2-normalised embedding. */
+  embedding: Float32Array;
+  imageSha256: string;
+  bbox: Box;
+  /** Detector score. */
+  score: number;
+  /** Norm of the raw embedding: a model-specific quality proxy (blurred, tiny or profile faces score lower). */
+  quality: number;
+  /** Where the face came from (a file name), for reports; never the pixels. */
+  source?: string;
+}
+
+export interface StoredFace extends NewFace {
+  id: string;
+  subjectId: string | null;
+  clusterId: string | null;
+  createdAt: string;
+}
+
+/**
+ * One entry of the change feed that keeps every process's in-memory search index caught up with the records:
+ * a subject's template (null when the subject is gone or has no faces) or an unassigned face (null when it was
+ * deleted or given to a subject).
+ */
+export type IndexChange =
+  | { kind: 'template'; id: string; name: string; metadata: Record<string, unknown>; embedding: Float32Array | null }
+  | { kind: 'face'; id: string; clusterId: string | null; embedding: Float32Array | null };
+
+/** Thresholds measured by `faceprint eval` for the bound recognizer. */
+export interface Calibration {
+  /** Where the figures came from (an eval report's data set). */
+  source: string;
+  /** Cosine with the best accuracy on that set: the default decision threshold. */
+  bestThreshold: number;
+  /** The cosine threshold that gives each false-accept rate, FAR descending. */
+  points: { far: number; threshold: number }[];
+  /** The recognizer measured; a gallery bound to another one refuses the calibration. */
+  recognizerSha256?: string;
+}
+
+export interface Page {
+  offset?: number;
+  limit?: number;
+}
+
+/**
+ * Storage of a gallery. Every write is one transaction; templates are recomputed inside it, so a reader never
+ * sees faces and template disagree. Implementations: SQLite (embedded) and PostgreSQL.
+ */
+export interface GalleryStore {
+  /** Redacted location, for messages. */
+  readonly location: string;
+  binding(): Promise<ModelBinding | null>;
+  /** Records the binding on an empty gallery; a different one is GALLERY_MODEL_MISMATCH. */
+  bind(binding: ModelBinding): Promise<void>;
+  calibration(): Promise<Calibration | null>;
+  setCalibration(calibration: Calibration): Promise<void>;
+
+  createSubject(name: string, metadata?: Record<string, unknown>): Promise<Subject>;
+  /** By id, else by exact name. */
+  subject(ref: string): Promise<Subject | null>;
+  listSubjects(page?: Page): Promise<{ total: number; subjects: Subject[] }>;
+  updateSubject(id: string, patch: { name?: string; metadata?: Record<string, unknown> }): Promise<Subject>;
+  /** Deletes the subject and its faces (the embeddings are gone, not hidden); returns the faces deleted. */
+  deleteSubject(id: string): Promise<number>;
+  /** Moves every face of `fromId` to `intoId` and deletes `fromId`. */
+  mergeSubjects(intoId: string, fromId: string): Promise<Subject>;
+
+  /** Adds faces in one transaction; a face whose image is already enrolled for that subject is skipped. */
+  addFaces(subjectId: string | null, faces: NewFace[]): Promise<{ added: StoredFace[]; duplicates: NewFace[] }>;
+  face(id: string): Promise<StoredFace | null>;
+  facesOf(subjectId: string): Promise<StoredFace[]>;
+  deleteFace(id: string): Promise<boolean>;
+  setClusters(assignments: { faceId: string; clusterId: string }[]): Promise<void>;
+  /** Faces with no subject, with their cluster (null: not clustered yet, or noise). */
+  unassignedFaces(): Promise<StoredFace[]>;
+  /** Creates a subject from a cluster's faces, in one transaction. */
+  promoteCluster(clusterId: string, name: string, metadata?: Record<string, unknown>): Promise<Subject>;
+
+  /** Changes after `seq` (0: the whole current state), and the sequence number to ask from next. */
+  changesSince(seq: number): Promise<{ seq: number; changes: IndexChange[] }>;
+  close(): Promise<void>;
+}
