@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
+import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -10,6 +11,8 @@ export const DET_500M = join(MODELS, 'det_500m.onnx');
 export const MOBILEFACENET = join(MODELS, 'mobilefacenet.onnx');
 export const YUNET = join(MODELS, 'yunet_2023mar.onnx');
 export const GOLDEN_DIR = join(SHARED, 'golden/dev');
+/** Embedding cache shared by the test files of one run (LFW images embedded once for accuracy and gallery). */
+export const TEST_EMBED_CACHE = join(tmpdir(), `faceprint-test-embeddings-${process.env.FACEPRINT_TEST_RUN ?? 'local'}`);
 
 export interface GoldenFace {
   bbox: number[];

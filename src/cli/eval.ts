@@ -94,7 +94,7 @@ export function addEvalCommands(program: Command, out: (s: string) => void, int:
     const bar = progressBar('embedding');
     try {
       const cacheDir = opts.cache === false ? null : typeof opts.cache === 'string' ? opts.cache : join(faceprintHome(), 'cache');
-      const { report, scores, same } = await evaluatePairs(fa, pairs, { cacheDir, fallbackToMeanLandmarks: opts.fallback !== false, onProgress: bar.update, label: title });
+      const { report, scores, same } = await evaluatePairs(fa, pairs, { cacheDir, fallbackToMeanLandmarks: opts.fallback !== false, padRetry: !!opts.padRetry, onProgress: bar.update, label: title });
       bar.stop();
       if (opts.plot) await writeRocPlot(opts.plot, [{ label: title, same, scores }], `ROC — ${title}`);
       out(opts.json ? JSON.stringify(report) : formatVerification(report, title));
@@ -115,7 +115,8 @@ export function addEvalCommands(program: Command, out: (s: string) => void, int:
     evalCmd.command('pairs').description('the same metrics for any labelled pair list (CSV: path_a,path_b,same)')
       .requiredOption('--pairs <csv>', 'CSV file')
       .option('--plot <file>', 'write the ROC curve as FILE.svg and FILE.png')
-      .option('--no-fallback', 'drop pairs whose image has no face'),
+      .option('--no-fallback', 'drop pairs whose image has no face')
+      .option('--pad-retry', 'retry face-less images on a padded canvas (tight face crops)'),
     int, float,
   ).action(async (opts) => verification(await readPairsCsv(opts.pairs), opts, 'pairs'));
   addModelOptions(

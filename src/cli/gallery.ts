@@ -273,6 +273,9 @@ export function addGalleryCommands(program: Command, out: Out, int: Parse, float
     })) as Partial<VerificationReport>;
     const c = report.calibration;
     if (report.kind !== 'verification' || !c || !Array.isArray(c.points)) throw new FaceprintError('INVALID_INPUT', `${opts.report} is not a faceprint eval lfw|pairs --json report`);
+    if (!report.evaluatedPairs || c.points.length === 0) {
+      throw new FaceprintError('INVALID_INPUT', `${opts.report} scored ${report.evaluatedPairs ?? 0} pairs: too few impostor pairs to measure any FAR`);
+    }
     await withStore(opts.store, async (store) => {
       const binding = await store.binding();
       if (binding && c.recognizerSha256 && binding.recognizerSha256 !== c.recognizerSha256) {
