@@ -4,15 +4,7 @@ import { test } from 'node:test';
 import { ExactIndex } from '../src/core/matching/exact-index.js';
 import { ScanWorkers } from '../src/node/gallery/scan-workers.js';
 import { assembleScanModules, scanModuleSource } from '../scripts/build-wasm.js';
-
-/** Deterministic Gaussian vectors (LCG + Box–Muller): a worst case for the int8 bound, no structure to exploit. */
-export function gaussian(n: number, seed: number): Float32Array {
-  let s = seed >>> 0;
-  const next = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) + 1) / 4294967297;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) out[i] = Math.sqrt(-2 * Math.log(next())) * Math.cos(2 * Math.PI * next());
-  return out;
-}
+import { gaussian } from './helpers/vectors.js';
 
 function bruteForce(data: Map<string, Float32Array>, q: Float32Array, k: number, filter?: (id: string) => boolean): { id: string; score: number }[] {
   const qn = Math.hypot(...q);

@@ -153,11 +153,10 @@ export function addGalleryCommands(program: Command, out: Out, int: Parse, float
     .option('--where <key=value...>', 'only subjects whose metadata has these values')
     .option('--no-pad-retry', 'do not retry face-less images on a padded canvas');
   addAnalyzerOptions(thresholdOptions(storeOption(identifyCmd), float), int, float).action(async (images: string[], opts) => {
-    const where = parseWhere(opts.where ?? []);
-    const filter = where.length ? (s: { metadata: Record<string, unknown> }) => where.every(([k, v]) => String(s.metadata[k]) === v) : undefined;
+    const where = Object.fromEntries(parseWhere(opts.where ?? []).map(([k, v]) => [k, parseValue(v)]));
     await withGallery(opts, async (g) => {
       for (const image of images) {
-        const faces = await g.identify(image, { ...choiceOf(opts), k: opts.top, filter });
+        const faces = await g.identify(image, { ...choiceOf(opts), k: opts.top, where });
         if (opts.json) {
           out(JSON.stringify({ image, faces }));
           continue;
@@ -296,6 +295,15 @@ function parseMetadata(text: string): Record<string, unknown> {
   }
   if (!v || typeof v !== 'object' || Array.isArray(v)) throw new FaceprintError('INVALID_INPUT', '--metadata must be a JSON object');
   return v as Record<string, unknown>;
+}
+
+/** `--where n=3` matches the number 3, `--where team=lab` the string (JSON where it parses, else text). */
+function parseValue(v: string): unknown {
+  try {
+    return JSON.parse(v);
+  } catch {
+    return v;
+  }
 }
 
 function parseWhere(items: string[]): [string, string][] {

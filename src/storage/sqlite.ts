@@ -250,6 +250,28 @@ export class SqliteGalleryStore implements GalleryStore {
     return (await this.subject(id))!;
   }
 
+  async importSubjects(items: { name: string; metadata?: Record<string, unknown>; faces: NewFace[] }[]): Promise<number> {
+    for (const it of items) checkName(it.name);
+    const now = new Date().toISOString();
+    return this.write(() => {
+      const subject = this.db.prepare('INSERT INTO subjects (id, name, metadata, template, face_count, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)');
+      const face = this.db.prepare(
+        `INSERT INTO faces (id, subject_id, cluster_id, embedding, image_sha256, bbox, score, quality, source, created_at)
+         VALUES (?, ?, NULL, ?, ?, ?, ?, ?, ?, ?)`,
+      );
+      const taken = this.db.prepare('SELECT 1 FROM subjects WHERE name = ?');
+      for (const it of items) {
+        if (taken.get(it.name)) throw subjectNameTaken(it.name);
+        const id = crypto.randomUUID();
+        const template = templateOf(it.faces.map((f) => f.embedding));
+        subject.run(id, it.name, JSON.stringify(it.metadata ?? {}), template ? blobOf(template) : null, it.faces.length, now, now);
+        for (const f of it.faces) face.run(crypto.randomUUID(), id, blobOf(f.embedding), f.imageSha256, JSON.stringify(f.bbox), f.score, f.quality, f.source ?? null, now);
+        this.logChange('template', id);
+      }
+      return items.length;
+    });
+  }
+
   async changesSince(seq: number): Promise<{ seq: number; changes: IndexChange[] }> {
     return this.read(() => {
       const head = (this.db.prepare('SELECT coalesce(max(seq), 0) FROM changes').pluck().get() as number) || 0;

@@ -3,7 +3,7 @@ import { FaceprintError } from '../errors.js';
 import { cosine } from '../matching/cosine.js';
 import { ExactIndex, type RowScanner } from '../matching/exact-index.js';
 import { clusterFaces, type ClusterOptions, type ClusterReport } from './cluster.js';
-import { resolveThreshold, type ThresholdChoice } from './template.js';
+import { resolveThreshold, templateOf, type ThresholdChoice } from './template.js';
 import type { Calibration, GalleryStore, ModelBinding, NewFace, Page, StoredFace, Subject } from './types.js';
 
 /** The faces found in one image, ready for enrolment or clustering. */
@@ -56,6 +56,15 @@ export interface Verification {
   same: boolean;
   /** score − threshold: how far the decision is from flipping. */
   margin: number;
+}
+
+export interface IdentifyOptions extends ThresholdChoice {
+  /** Candidates returned (default 5). */
+  k?: number;
+  /** Only subjects whose metadata has these values. */
+  where?: Record<string, unknown>;
+  /** Only subjects this returns true for. */
+  filter?: (subject: { id: string; name: string; metadata: Record<string, unknown> }) => boolean;
 }
 
 export interface GalleryOptions {
@@ -198,29 +207,40 @@ export class Gallery {
   /** 1:1 — an embedding against a subject's template. */
   async verifySubject(embedding: ArrayLike<number>, subjectRef: string, choice: ThresholdChoice = {}): Promise<Verification & { subject: Subject }> {
     const subject = await this.subject(subjectRef);
-    await this.sync();
-    const template = this.templates.vector(subject.id);
+    // from the records, so it holds whichever store searches the templates
+    const template = templateOf((await this.store.facesOf(subject.id)).map((f) => f.embedding));
     if (!template) throw new FaceprintError('SUBJECT_NOT_FOUND', `subject ${JSON.stringify(subject.name)} has no faces enrolled`);
     return { ...(await this.verify(embedding, template, choice)), subject };
   }
 
-  /** 1:N, open set — the top-k subjects; `subject` is null ("unknown") below the threshold. */
-  async identify(
-    embedding: ArrayLike<number>,
-    options: ThresholdChoice & { k?: number; filter?: (subject: { id: string; name: string; metadata: Record<string, unknown> }) => boolean } = {},
-  ): Promise<Identification> {
+  /**
+   * 1:N, open set — the top-k subjects; `subject` is null ("unknown") below the threshold. `where` keeps subjects
+   * whose metadata contains these values (pushed down to SQL with pgvector); `filter` is any predicate.
+   */
+  async identify(embedding: ArrayLike<number>, options: IdentifyOptions = {}): Promise<Identification> {
     this.checkDim(embedding);
     const { threshold } = resolveThreshold(options, await this.store.calibration());
-    await this.sync();
+    const k = options.k ?? 5;
+    const where = options.where && Object.keys(options.where).length ? options.where : undefined;
     const userFilter = options.filter;
-    const filter = userFilter
-      ? (id: string) => {
-          const info = this.subjectInfo.get(id);
-          return info !== undefined && userFilter({ id, ...info });
-        }
-      : undefined;
-    const hits = await this.templates.search(embedding, options.k ?? 5, { filter });
-    const candidates = hits.map((h) => ({ subjectId: h.id, name: this.subjectInfo.get(h.id)?.name ?? h.id, score: h.score }));
+    const accept = (s: { id: string; name: string; metadata: Record<string, unknown> }) =>
+      (!where || Object.entries(where).every(([key, v]) => JSON.stringify(s.metadata[key]) === JSON.stringify(v))) && (!userFilter || userFilter(s));
+    let candidates: Match[];
+    if (this.store.searchTemplates) {
+      // the store searches (pgvector); a predicate filter is applied to an over-fetched candidate list
+      const hits = await this.store.searchTemplates(Float32Array.from(embedding), userFilter ? k * 8 : k, where);
+      candidates = hits.filter((h) => !userFilter || userFilter(h)).slice(0, k).map((h) => ({ subjectId: h.id, name: h.name, score: h.score }));
+    } else {
+      await this.sync();
+      const filter = where || userFilter
+        ? (id: string) => {
+            const info = this.subjectInfo.get(id);
+            return info !== undefined && accept({ id, ...info });
+          }
+        : undefined;
+      const hits = await this.templates.search(embedding, k, { filter });
+      candidates = hits.map((h) => ({ subjectId: h.id, name: this.subjectInfo.get(h.id)?.name ?? h.id, score: h.score }));
+    }
     const best = candidates[0];
     return { subject: best && best.score >= threshold ? best : null, candidates, threshold };
   }

@@ -60,6 +60,14 @@ export interface Calibration {
   recognizerSha256?: string;
 }
 
+/** A subject found by a store-side search, its score the exact float32 cosine. */
+export interface TemplateHit {
+  id: string;
+  name: string;
+  metadata: Record<string, unknown>;
+  score: number;
+}
+
 export interface Page {
   offset?: number;
   limit?: number;
@@ -98,6 +106,18 @@ export interface GalleryStore {
   unassignedFaces(): Promise<StoredFace[]>;
   /** Creates a subject from a cluster's faces, in one transaction. */
   promoteCluster(clusterId: string, name: string, metadata?: Record<string, unknown>): Promise<Subject>;
+
+  /**
+   * Bulk import (migrations, benchmarks): new subjects with their faces, all in one transaction; names must be
+   * new. Templates are computed as for enrolment.
+   */
+  importSubjects(items: { name: string; metadata?: Record<string, unknown>; faces: NewFace[] }[]): Promise<number>;
+
+  /**
+   * Present when the store searches templates itself (PostgreSQL with pgvector): the top-k by cosine, with an
+   * optional metadata containment filter. Stores without it are searched by the in-memory exact index.
+   */
+  searchTemplates?(query: Float32Array, k: number, where?: Record<string, unknown>): Promise<TemplateHit[]>;
 
   /** Changes after `seq` (0: the whole current state), and the sequence number to ask from next. */
   changesSince(seq: number): Promise<{ seq: number; changes: IndexChange[] }>;

@@ -4,7 +4,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { FaceprintError } from '../../core/errors.js';
 import {
-  Gallery, type AnalyzedImage, type EnrollOptions, type EnrollResult, type Identification, type Verification,
+  Gallery, type AnalyzedImage, type EnrollOptions, type EnrollResult, type Identification, type IdentifyOptions, type Verification,
 } from '../../core/gallery/gallery.js';
 import type { ClusterOptions, ClusterReport } from '../../core/gallery/cluster.js';
 import type { ThresholdChoice } from '../../core/gallery/template.js';
@@ -14,7 +14,7 @@ import type { FaceAnalyzer } from '../index.js';
 import { openStore } from '../../storage/open.js';
 import { ScanWorkers } from './scan-workers.js';
 
-export type { AnalyzedImage, EnrollOptions, EnrollResult, Identification, Verification, ClusterOptions, ClusterReport, ThresholdChoice };
+export type { AnalyzedImage, EnrollOptions, EnrollResult, Identification, IdentifyOptions, Verification, ClusterOptions, ClusterReport, ThresholdChoice };
 
 /** An image given by path or as encoded bytes (with an optional label for reports). */
 export type GalleryImage = string | { data: Uint8Array; source?: string };
@@ -146,7 +146,7 @@ export class FaceGallery {
   }
 
   /** 1:N for every face in the image. */
-  async identify(image: GalleryImage, options: Parameters<Gallery['identify']>[1] = {}): Promise<FaceIdentification[]> {
+  async identify(image: GalleryImage, options: IdentifyOptions = {}): Promise<FaceIdentification[]> {
     const [analyzed] = await this.analyzeImages([image]);
     const out: FaceIdentification[] = [];
     for (const f of analyzed.faces) {
