@@ -17,3 +17,8 @@ export { buildIResNetReplica, IRESNET_LAYERS, type IResNetArch } from './models/
 export { withUint8Input, U8_INPUT } from './models/preprocess-graph.js';
 export { FaceAnalyzerCore, type Face, type AnalyzeOptions } from './analyzer.js';
 export type { ModelSession, TensorF32, InputTensor, ValueInfo, Dim } from './runtime.js';
+export { ExactIndex, type SearchHit, type ScanLayout, type RowScanner } from './matching/exact-index.js';
+export { Gallery, chooseEnrolmentFace, type AnalyzedImage, type EnrollOptions, type EnrollResult, type Identification, type IdentifyOptions, type Match, type Verification } from './gallery/gallery.js';
+export { templateOf, resolveThreshold, type ThresholdChoice } from './gallery/template.js';
+export type { ClusterOptions, ClusterReport } from './gallery/cluster.js';
+export type { Calibration, GalleryStore, IndexChange, ModelBinding, NewFace, StoredFace, Subject, TemplateHit } from './gallery/types.js';

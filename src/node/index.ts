@@ -15,6 +15,10 @@ export { decodeImage, DEFAULT_PIXEL_LIMIT, type ImageInput, type RawPixels, type
 export { loadModel, loadPackDir } from './models.js';
 export { pullPack, listPacks, verifyPack, removePack, modelsHome, type PullOptions } from './packs/store.js';
 export { KNOWN_PACKS, packUrl, INSIGHTFACE_LICENCE } from './packs/registry.js';
+export { FaceGallery, modelSha256, recognizerBinding, type FaceGalleryOptions, type GalleryImage, type FaceIdentification } from './gallery/index.js';
+export { ScanWorkers } from './gallery/scan-workers.js';
+export { openStore } from '../storage/open.js';
+export { SqliteGalleryStore } from '../storage/sqlite.js';
 
 /** A pack argument: an existing directory is used as is; a known pack name is pulled (once) and its directory returned. */
 export async function resolvePack(pack: string, pull: PullOptions = {}): Promise<string> {
