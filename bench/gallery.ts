@@ -9,7 +9,8 @@
  * a probe of an enrolled person looks). --real adds LFW people (fixture models' embeddings from the test cache or
  * computed here): 423 people enrolled from 2 images each among the synthetic distractors, queried with their
  * other 5,125 images (real probes; recall against exact search and rank-1 against the true identity).
- * Prints a JSON summary at the end.
+ * --usearch 64,256 adds the usearch f16 HNSW accelerator (M16, one build per search expansion), its candidates
+ * rescored exactly. Prints a JSON summary at the end.
  */
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
@@ -21,6 +22,7 @@ import type { ModelBinding, NewFace } from '../src/core/gallery/types.js';
 import { embedImageSet } from '../src/node/eval/embed-set.js';
 import { FaceAnalyzer } from '../src/node/index.js';
 import { ScanWorkers } from '../src/node/gallery/scan-workers.js';
+import { UsearchAccelerator } from '../src/node/gallery/usearch-accelerator.js';
 import { SqliteGalleryStore } from '../src/storage/sqlite.js';
 
 const { values } = parseArgs({
@@ -30,6 +32,7 @@ const { values } = parseArgs({
     threads: { type: 'string', default: '1,2' },
     dim: { type: 'string', default: '512' },
     real: { type: 'boolean', default: false },
+    usearch: { type: 'string', default: '' },
   },
 });
 const SYNTHETIC = Number(values.faces);
@@ -148,19 +151,13 @@ async function main(): Promise<void> {
   const rows: Record<string, unknown>[] = [
     { store: 'plain JS exact f32 (no store)', threads: 1, p50: pct(plainMs, 0.5), p99: pct(plainMs, 0.99), recall1: 1 },
   ];
-  console.log(`${N} faces (${real.templates.length} real) × ${DIM}-d; import ${importSeconds.toFixed(1)} s; db ${mb(statSync(path).size)} MiB`);
-  console.log(`plain JS exact f32: p50 ${pct(plainMs, 0.5).toFixed(2)} ms, p99 ${pct(plainMs, 0.99).toFixed(2)} ms`);
-
-  for (const threads of THREADS) {
-    t0 = performance.now();
-    const gallery = await Gallery.open(SqliteGalleryStore.open(path), binding, { sharedIndex: threads > 1 });
-    const workers = threads > 1 ? await ScanWorkers.start(gallery.templates, threads) : null;
-    const openSeconds = (performance.now() - t0) / 1000;
+  /** identify one query at a time for each query kind: p50/p99, recall@1 against exact search, rank-1 for real probes. */
+  const measure = async (gallery: Gallery, label: string, extra: Record<string, number>): Promise<void> => {
     for (const kind of ['random', 'near-duplicate', ...(real.probes.length ? ['real LFW probe'] : [])]) {
       const ms: number[] = [];
       let hits = 0;
-      let total = 0;
       let correct = 0;
+      let total = 0;
       for (let k = 0; k < queries.length; k++) {
         if (queries[k].kind !== kind) continue;
         const t = performance.now();
@@ -170,20 +167,31 @@ async function main(): Promise<void> {
         if (r.candidates[0]?.name === `s${truth[k]}`) hits++;
         if (personOf.has(k) && r.candidates[0]?.name === `s${personOf.get(k)}`) correct++;
       }
-      const row = {
-        store: `SQLite + WASM-SIMD int8 scan + exact rerank (${kind} queries)`,
-        threads,
-        p50: pct(ms, 0.5),
-        p99: pct(ms, 0.99),
-        recall1: hits / total,
-        ...(kind === 'real LFW probe' ? { rank1: correct / total } : {}),
-        openSeconds,
-        rssMiB: mb(process.memoryUsage().rss),
-      };
+      const row = { store: `${label} (${kind} queries)`, p50: pct(ms, 0.5), p99: pct(ms, 0.99), recall1: hits / total, ...(personOf.size && kind === 'real LFW probe' ? { rank1: correct / total } : {}), ...extra, rssMiB: mb(process.memoryUsage().rss) };
       rows.push(row);
-      console.log(`${row.store}, ${threads} thread${threads > 1 ? 's' : ''}: p50 ${row.p50.toFixed(2)} ms, p99 ${row.p99.toFixed(2)} ms, recall@1 ${row.recall1}${'rank1' in row ? `, rank-1 ${((row.rank1 as number) * 100).toFixed(2)}%` : ''}, open ${openSeconds.toFixed(1)} s, RSS ${row.rssMiB} MiB`);
+      const rank1 = 'rank1' in row ? `, rank-1 ${((row.rank1 as number) * 100).toFixed(2)}%` : '';
+      const timing = Object.entries(extra).filter(([key]) => key.endsWith('Seconds')).map(([key, v]) => `${key.replace('Seconds', '')} ${v.toFixed(1)} s`).join(', ');
+      console.log(`${row.store}: p50 ${row.p50.toFixed(2)} ms, p99 ${row.p99.toFixed(2)} ms, recall@1 ${row.recall1}${rank1}, ${timing}, RSS ${row.rssMiB} MiB`);
     }
+  };
+  console.log(`${N} faces (${real.templates.length} real) × ${DIM}-d; import ${importSeconds.toFixed(1)} s; db ${mb(statSync(path).size)} MiB`);
+  console.log(`plain JS exact f32: p50 ${pct(plainMs, 0.5).toFixed(2)} ms, p99 ${pct(plainMs, 0.99).toFixed(2)} ms`);
+
+  for (const threads of THREADS) {
+    t0 = performance.now();
+    const gallery = await Gallery.open(SqliteGalleryStore.open(path), binding, { sharedIndex: threads > 1 });
+    const workers = threads > 1 ? await ScanWorkers.start(gallery.templates, threads) : null;
+    const openSeconds = (performance.now() - t0) / 1000;
+    await measure(gallery, `SQLite + WASM-SIMD int8 scan + exact rerank, ${threads} thread${threads > 1 ? 's' : ''}`, { threads, openSeconds });
     await workers?.close();
+    await gallery.close();
+  }
+  for (const ef of values.usearch ? values.usearch.split(',').map(Number) : []) {
+    const gallery = await Gallery.open(SqliteGalleryStore.open(path), binding);
+    t0 = performance.now();
+    await UsearchAccelerator.attach(gallery, { expansionSearch: ef });
+    const buildSeconds = (performance.now() - t0) / 1000;
+    await measure(gallery, `SQLite + usearch f16 HNSW M16 ef${ef} + exact rescoring`, { threads: 1, buildSeconds });
     await gallery.close();
   }
   console.log(JSON.stringify({ faces: N, synthetic: SYNTHETIC, real: real.templates.length, dim: DIM, queries: Q, importSeconds, rows }));

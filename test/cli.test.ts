@@ -1,25 +1,11 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { test } from 'node:test';
-import { promisify } from 'node:util';
+import { cli } from './helpers/cli.js';
 import { cosine } from '../src/node/index.js';
 import { DET_500M, MOBILEFACENET, golden, imagePath } from './fixtures.js';
 
-const run = promisify(execFile);
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const BIN = join(ROOT, 'bin/faceprint.js');
 
-async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run('node', [BIN, ...args], { cwd: ROOT, maxBuffer: 64 << 20 });
-    return { code: 0, stdout, stderr };
-  } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string };
-    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
-  }
-}
 
 test('faceprint analyze --json: one line per image, golden faces, errors inline, exit 1 at the end', async () => {
   const g = golden.images.find((x) => x.id === 'dev_25')!; // t1.jpg, 6 faces

@@ -1,30 +1,16 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
 import { test } from 'node:test';
-import { promisify } from 'node:util';
+import { cli } from './helpers/cli.js';
 import { DET_500M, MOBILEFACENET, SHARED } from './fixtures.js';
 
-const run = promisify(execFile);
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const BIN = join(ROOT, 'bin/faceprint.js');
 const tmp = mkdtempSync(join(tmpdir(), 'faceprint-gallery-cli-'));
 const store = ['--store', join(tmp, 'people.db')];
 const models = ['--detector', DET_500M, '--recognizer', MOBILEFACENET];
 const BBT = join(SHARED, 'faces/identities/bbt');
 
-async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run('node', [BIN, ...args], { cwd: ROOT, maxBuffer: 64 << 20 });
-    return { code: 0, stdout, stderr };
-  } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string };
-    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
-  }
-}
 const json = (s: string) => s.trim().split('\n').map((l) => JSON.parse(l));
 
 test('faceprint enroll --dir, identify, verify, subjects and calibrate on one SQLite gallery', async () => {

@@ -4,35 +4,16 @@ import { templateOf } from '../core/gallery/template.js';
 import type {
   Calibration, GalleryStore, IndexChange, ModelBinding, NewFace, Page, StoredFace, Subject, TemplateHit,
 } from '../core/gallery/types.js';
-import { bindingMismatch, blobOf, checkName, floatsOf, subjectNameTaken } from './common.js';
+import {
+  bindingMismatch, blobOf, checkName, faceChange, faceOf, floatsOf, subjectNameTaken, subjectOf, templateChange, type FaceRow, type SubjectRow,
+} from './common.js';
 
 /** Advisory lock keys: schema creation, and the single-writer lock that makes change seqs commit in order. */
 const SCHEMA_LOCK = 0x6661_6365;
 const WRITE_LOCK = 0x6661_6366;
 const CHANNEL = 'faceprint_changes';
 
-interface SubjectRow {
-  id: string;
-  name: string;
-  metadata: Record<string, unknown>;
-  template: Buffer | null;
-  face_count: number;
-  created_at: Date;
-  updated_at: Date;
-}
 
-interface FaceRow {
-  id: string;
-  subject_id: string | null;
-  cluster_id: string | null;
-  embedding: Buffer;
-  image_sha256: string;
-  bbox: [number, number, number, number];
-  score: number;
-  quality: number;
-  source: string | null;
-  created_at: Date;
-}
 
 type Q = Pick<pg.PoolClient, 'query'>;
 
@@ -488,31 +469,4 @@ function mapError(e: unknown, location: string): unknown {
   }
   if (/^[0-9A-Z]{5}$/.test(code)) return new FaceprintError('STORE_UNAVAILABLE', `gallery ${location}: ${(e as Error).message} (${code})`, { cause: e });
   return e;
-}
-
-function subjectOf(row: SubjectRow): Subject {
-  return { id: row.id, name: row.name, metadata: row.metadata, faceCount: row.face_count, createdAt: row.created_at.toISOString(), updatedAt: row.updated_at.toISOString() };
-}
-
-function faceOf(row: FaceRow): StoredFace {
-  return {
-    id: row.id,
-    subjectId: row.subject_id,
-    clusterId: row.cluster_id,
-    embedding: floatsOf(row.embedding),
-    imageSha256: row.image_sha256,
-    bbox: row.bbox,
-    score: row.score,
-    quality: row.quality,
-    source: row.source ?? undefined,
-    createdAt: row.created_at.toISOString(),
-  };
-}
-
-function templateChange(row: SubjectRow): IndexChange {
-  return { kind: 'template', id: row.id, name: row.name, metadata: row.metadata, embedding: row.template ? floatsOf(row.template) : null };
-}
-
-function faceChange(row: FaceRow): IndexChange {
-  return { kind: 'face', id: row.id, clusterId: row.cluster_id, embedding: row.subject_id === null ? floatsOf(row.embedding) : null };
 }

@@ -4,32 +4,13 @@ import { templateOf } from '../core/gallery/template.js';
 import type {
   Calibration, GalleryStore, IndexChange, ModelBinding, NewFace, Page, StoredFace, Subject,
 } from '../core/gallery/types.js';
-import { bindingMismatch, blobOf, checkName, floatsOf, subjectNameTaken } from './common.js';
+import {
+  bindingMismatch, blobOf, checkName, faceChange, faceOf, floatsOf, subjectNameTaken, subjectOf, templateChange, type FaceRow, type SubjectRow,
+} from './common.js';
 
 const SCHEMA_VERSION = '1';
 
-interface SubjectRow {
-  id: string;
-  name: string;
-  metadata: string;
-  template: Buffer | null;
-  face_count: number;
-  created_at: string;
-  updated_at: string;
-}
 
-interface FaceRow {
-  id: string;
-  subject_id: string | null;
-  cluster_id: string | null;
-  embedding: Buffer;
-  image_sha256: string;
-  bbox: string;
-  score: number;
-  quality: number;
-  source: string | null;
-  created_at: string;
-}
 
 /**
  * The embedded gallery: one SQLite file, WAL, synchronous=FULL (an acknowledged enrolment survives a crash),
@@ -366,31 +347,4 @@ function mapError(e: unknown, location: string): unknown {
   if (code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT') return new FaceprintError('STORE_INVALID', `${location} is not a faceprint gallery (${code})`, { cause: e });
   if (code.startsWith('SQLITE_')) return new FaceprintError('STORE_UNAVAILABLE', `gallery ${location}: ${(e as Error).message}`, { cause: e });
   return e;
-}
-
-function subjectOf(row: SubjectRow): Subject {
-  return { id: row.id, name: row.name, metadata: JSON.parse(row.metadata), faceCount: row.face_count, createdAt: row.created_at, updatedAt: row.updated_at };
-}
-
-function faceOf(row: FaceRow): StoredFace {
-  return {
-    id: row.id,
-    subjectId: row.subject_id,
-    clusterId: row.cluster_id,
-    embedding: floatsOf(row.embedding),
-    imageSha256: row.image_sha256,
-    bbox: JSON.parse(row.bbox),
-    score: row.score,
-    quality: row.quality,
-    source: row.source ?? undefined,
-    createdAt: row.created_at,
-  };
-}
-
-function templateChange(row: SubjectRow): IndexChange {
-  return { kind: 'template', id: row.id, name: row.name, metadata: JSON.parse(row.metadata), embedding: row.template ? floatsOf(row.template) : null };
-}
-
-function faceChange(row: FaceRow): IndexChange {
-  return { kind: 'face', id: row.id, clusterId: row.cluster_id, embedding: row.subject_id === null ? floatsOf(row.embedding) : null };
 }

@@ -67,6 +67,16 @@ export interface IdentifyOptions extends ThresholdChoice {
   filter?: (subject: { id: string; name: string; metadata: Record<string, unknown> }) => boolean;
 }
 
+/**
+ * An approximate index that proposes candidates for identify (e.g. usearch HNSW); the gallery rescores them
+ * exactly on its float32 templates. It is fed from the same change feed as the exact index.
+ */
+export interface CandidateAccelerator {
+  upsert(id: string, vector: Float32Array): void;
+  remove(id: string): void;
+  candidates(query: Float32Array, n: number): string[];
+}
+
 export interface GalleryOptions {
   /** Back the search index by shared memory (so the Node adapter can scan it from worker threads). */
   sharedIndex?: boolean;
@@ -90,6 +100,7 @@ export class Gallery {
   private readonly subjectInfo = new Map<string, { name: string; metadata: Record<string, unknown> }>();
   private readonly clusterOf = new Map<string, string | null>();
   private seq = 0;
+  private accelerator: CandidateAccelerator | null = null;
   private syncing: Promise<void> | null = null;
 
   private constructor(store: GalleryStore, binding: ModelBinding, templates: ExactIndex, unassigned: ExactIndex) {
@@ -112,6 +123,19 @@ export class Gallery {
     return gallery;
   }
 
+  /** The sequence number of the change feed this gallery's indexes have caught up to. */
+  get syncedSeq(): number {
+    return this.seq;
+  }
+
+  /**
+   * Lets an approximate index propose identify candidates (unfiltered searches only), rescored exactly here.
+   * The caller has brought it up to `syncedSeq`; from now on it receives every template change.
+   */
+  useAccelerator(accelerator: CandidateAccelerator | null): void {
+    this.accelerator = accelerator;
+  }
+
   /** Routes the template scan through another scanner (worker threads). */
   useScanner(scanner: RowScanner | undefined): void {
     this.templates.useScanner(scanner);
@@ -132,9 +156,11 @@ export class Gallery {
       if (c.kind === 'template') {
         if (c.embedding) {
           this.templates.upsert(c.id, c.embedding);
+          this.accelerator?.upsert(c.id, c.embedding);
           this.subjectInfo.set(c.id, { name: c.name, metadata: c.metadata });
         } else {
           this.templates.remove(c.id);
+          this.accelerator?.remove(c.id);
           this.subjectInfo.delete(c.id);
         }
       } else if (c.embedding) {
@@ -238,11 +264,20 @@ export class Gallery {
             return info !== undefined && accept({ id, ...info });
           }
         : undefined;
-      const hits = await this.templates.search(embedding, k, { filter });
+      const hits = this.accelerator && !filter ? this.rescore(Float32Array.from(embedding), this.accelerator.candidates(Float32Array.from(embedding), Math.max(4 * k, 40)), k) : await this.templates.search(embedding, k, { filter });
       candidates = hits.map((h) => ({ subjectId: h.id, name: this.subjectInfo.get(h.id)?.name ?? h.id, score: h.score }));
     }
     const best = candidates[0];
     return { subject: best && best.score >= threshold ? best : null, candidates, threshold };
+  }
+
+  private rescore(query: Float32Array, ids: string[], k: number): { id: string; score: number }[] {
+    const scored: { id: string; score: number }[] = [];
+    for (const id of ids) {
+      const v = this.templates.vector(id);
+      if (v) scored.push({ id, score: cosine(query, v) });
+    }
+    return scored.sort((a, b) => b.score - a.score).slice(0, k);
   }
 
   /** Adds every face of the images as unassigned faces (for clustering); returns the stored faces. */

@@ -77,7 +77,7 @@ export class ExactIndex {
   private readonly scan: ScanFn;
   private capacity = 0;
   private count = 0;
-  private ids: string[] = [];
+  private ids_: string[] = [];
   private rowOf = new Map<string, number>();
   private vectors = new Float32Array(0);
   private errNorms = new Float32Array(0);
@@ -114,6 +114,11 @@ export class ExactIndex {
     return this.count;
   }
 
+  /** Every id held, in row order. */
+  ids(): string[] {
+    return this.ids_.slice(0, this.count);
+  }
+
   has(id: string): boolean {
     return this.rowOf.has(id);
   }
@@ -132,7 +137,7 @@ export class ExactIndex {
     if (row === undefined) {
       if (this.count === this.capacity) this.relayout(this.capacity * 2);
       row = this.count++;
-      this.ids[row] = id;
+      this.ids_[row] = id;
       this.rowOf.set(id, row);
     }
     this.writeRow(row, vector);
@@ -145,8 +150,8 @@ export class ExactIndex {
     const last = --this.count;
     this.rowOf.delete(id);
     if (row !== last) {
-      const lastId = this.ids[last];
-      this.ids[row] = lastId;
+      const lastId = this.ids_[last];
+      this.ids_[row] = lastId;
       this.rowOf.set(lastId, row);
       this.vectors.copyWithin(row * this.dim, last * this.dim, (last + 1) * this.dim);
       this.errNorms[row] = this.errNorms[last];
@@ -156,7 +161,7 @@ export class ExactIndex {
     }
     this.vectors.fill(0, last * this.dim, (last + 1) * this.dim);
     new Uint8Array(this.memory.buffer).fill(0, this.codesAt + last * this.stride, this.codesAt + (last + 1) * this.stride);
-    this.ids.length = this.count;
+    this.ids_.length = this.count;
     return true;
   }
 
@@ -185,7 +190,7 @@ export class ExactIndex {
     const heap = new TopK(want);
     for (let r = 0; r < this.count; r++) {
       const s = approx[r];
-      if (s > heap.floor && (!filter || filter(this.ids[r]))) heap.push(r, s);
+      if (s > heap.floor && (!filter || filter(this.ids_[r]))) heap.push(r, s);
     }
     const exact = new Map<number, number>();
     for (const r of heap.rows()) exact.set(r, this.dot(q, r));
@@ -197,14 +202,14 @@ export class ExactIndex {
       const cut = (kth - bound) / queryScale;
       if (heap.floor >= cut) {
         for (let r = 0; r < this.count; r++) {
-          if (approx[r] >= cut && !exact.has(r) && (!filter || filter(this.ids[r]))) exact.set(r, this.dot(q, r));
+          if (approx[r] >= cut && !exact.has(r) && (!filter || filter(this.ids_[r]))) exact.set(r, this.dot(q, r));
         }
       }
     }
     return [...exact.entries()]
       .sort((a, b) => b[1] - a[1])
       .slice(0, k)
-      .map(([r, score]) => ({ id: this.ids[r], score }));
+      .map(([r, score]) => ({ id: this.ids_[r], score }));
   }
 
   /** Memory offsets for a scan of all rows (for worker-thread scanners). */

@@ -1,0 +1,183 @@
+import { readFile, rename, rm, writeFile } from 'node:fs/promises';
+import type { CandidateAccelerator, Gallery } from '../../core/gallery/gallery.js';
+
+export interface UsearchOptions {
+  /** Cache file (the index, plus FILE.json with its ids and the change number it reflects); none: in memory only. */
+  cachePath?: string;
+  /** HNSW neighbours per node (default 16). */
+  connectivity?: number;
+  /** Candidate list while building (default 128). */
+  expansionAdd?: number;
+  /** Candidate list while searching (default 64; raise for recall). */
+  expansionSearch?: number;
+}
+
+interface CacheMeta {
+  recognizerSha256: string;
+  dim: number;
+  seq: number;
+  connectivity: number;
+  ids: [string, number][];
+  nextKey: number;
+}
+
+type UsearchIndex = {
+  add(keys: bigint | BigUint64Array, vectors: Float32Array): void;
+  remove(key: bigint): number;
+  contains(key: bigint): boolean;
+  search(q: Float32Array, k: number, threads?: number): { keys: BigUint64Array; distances: Float32Array };
+  size(): number;
+  save(path: string): void;
+  load(path: string): void;
+};
+
+/**
+ * usearch f16 HNSW over subject templates, as a candidate source for `Gallery.identify`: the gallery rescores
+ * its candidates exactly. It is a cache of the records, never a record: on open it is loaded from its file and
+ * caught up through the store's change feed from the change number saved with it, or rebuilt from the gallery's
+ * templates when the file is missing, unreadable or from another recognizer. Saving writes a temporary file and
+ * renames it (usearch's own save is not atomic), the id map last, so a crash leaves the old pair or the new one.
+ */
+export class UsearchAccelerator implements CandidateAccelerator {
+  private readonly index: UsearchIndex;
+  private readonly keyOf = new Map<string, number>();
+  private readonly idOf = new Map<number, string>();
+  private nextKey = 1;
+
+  private constructor(index: UsearchIndex, private readonly options: UsearchOptions) {
+    this.index = index;
+  }
+
+  /** Builds or loads the index for a gallery and attaches it; returns how it came up. */
+  static async attach(gallery: Gallery, options: UsearchOptions = {}): Promise<{ accelerator: UsearchAccelerator; source: 'cache' | 'rebuilt'; caughtUp: number }> {
+    const usearch = await import('usearch');
+    const make = () =>
+      new usearch.Index({
+        dimensions: gallery.binding.dim,
+        metric: usearch.MetricKind.Cos,
+        quantization: usearch.ScalarKind.F16,
+        connectivity: options.connectivity ?? 16,
+        expansion_add: options.expansionAdd ?? 128,
+        expansion_search: options.expansionSearch ?? 64,
+        multi: false,
+      }) as unknown as UsearchIndex;
+    await gallery.sync();
+    const cached = options.cachePath ? await UsearchAccelerator.load(make(), gallery, options) : null;
+    if (cached) {
+      // catch up from the change number the file reflects to the one the gallery is at
+      const { changes } = await gallery.store.changesSince(cached.seq);
+      let caughtUp = 0;
+      for (const c of changes) {
+        if (c.kind !== 'template') continue;
+        caughtUp++;
+        const v = gallery.templates.vector(c.id);
+        if (v) cached.accelerator.upsert(c.id, v);
+        else cached.accelerator.remove(c.id);
+      }
+      gallery.useAccelerator(cached.accelerator);
+      return { accelerator: cached.accelerator, source: 'cache', caughtUp };
+    }
+    const accelerator = new UsearchAccelerator(make(), options);
+    accelerator.build(gallery);
+    gallery.useAccelerator(accelerator);
+    if (options.cachePath) await accelerator.save(gallery);
+    return { accelerator, source: 'rebuilt', caughtUp: 0 };
+  }
+
+  private static async load(index: UsearchIndex, gallery: Gallery, options: UsearchOptions): Promise<{ accelerator: UsearchAccelerator; seq: number } | null> {
+    const path = options.cachePath!;
+    try {
+      const meta = JSON.parse(await readFile(`${path}.json`, 'utf8')) as CacheMeta;
+      const fits =
+        meta.recognizerSha256 === gallery.binding.recognizerSha256 &&
+        meta.dim === gallery.binding.dim &&
+        meta.connectivity === (options.connectivity ?? 16) &&
+        meta.seq <= gallery.syncedSeq;
+      if (!fits) return null;
+      index.load(path);
+      if (index.size() !== meta.ids.length) return null;
+      const acc = new UsearchAccelerator(index, options);
+      for (const [id, key] of meta.ids) {
+        acc.keyOf.set(id, key);
+        acc.idOf.set(key, id);
+      }
+      acc.nextKey = meta.nextKey;
+      return { accelerator: acc, seq: meta.seq };
+    } catch {
+      return null; // missing or damaged: rebuild
+    }
+  }
+
+  private build(gallery: Gallery): void {
+    const ids = gallery.templates.ids();
+    if (ids.length === 0) return;
+    const dim = gallery.binding.dim;
+    const keys = new BigUint64Array(ids.length);
+    const vectors = new Float32Array(ids.length * dim);
+    ids.forEach((id, i) => {
+      const key = this.nextKey++;
+      this.keyOf.set(id, key);
+      this.idOf.set(key, id);
+      keys[i] = BigInt(key);
+      vectors.set(gallery.templates.vector(id)!, i * dim);
+    });
+    this.index.add(keys, vectors); // usearch adds a batch on all cores
+  }
+
+  get size(): number {
+    return this.keyOf.size;
+  }
+
+  upsert(id: string, vector: Float32Array): void {
+    this.remove(id);
+    const key = this.nextKey++;
+    this.keyOf.set(id, key);
+    this.idOf.set(key, id);
+    this.index.add(BigInt(key), vector);
+  }
+
+  remove(id: string): void {
+    const key = this.keyOf.get(id);
+    if (key === undefined) return;
+    this.index.remove(BigInt(key));
+    this.keyOf.delete(id);
+    this.idOf.delete(key);
+  }
+
+  candidates(query: Float32Array, n: number): string[] {
+    if (this.keyOf.size === 0) return [];
+    const { keys } = this.index.search(query, Math.min(n, this.keyOf.size));
+    const out: string[] = [];
+    for (const k of keys) {
+      const id = this.idOf.get(Number(k));
+      if (id !== undefined) out.push(id);
+    }
+    return out;
+  }
+
+  /** Writes the index and its id map atomically (temporary files, then renames; the map last). */
+  async save(gallery: Gallery): Promise<void> {
+    const path = this.options.cachePath;
+    if (!path) return;
+    const meta: CacheMeta = {
+      recognizerSha256: gallery.binding.recognizerSha256,
+      dim: gallery.binding.dim,
+      seq: gallery.syncedSeq,
+      connectivity: this.options.connectivity ?? 16,
+      ids: [...this.keyOf.entries()],
+      nextKey: this.nextKey,
+    };
+    const tmp = `${path}.${process.pid}.tmp`;
+    try {
+      // the map is removed first: an index without its map is ignored and rebuilt, never misread
+      await rm(`${path}.json`, { force: true });
+      this.index.save(tmp);
+      await rename(tmp, path);
+      await writeFile(`${tmp}.json`, JSON.stringify(meta));
+      await rename(`${tmp}.json`, `${path}.json`);
+    } finally {
+      await rm(tmp, { force: true });
+      await rm(`${tmp}.json`, { force: true });
+    }
+  }
+}
