@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { test } from 'node:test';
@@ -30,6 +30,10 @@ test('faceprint enroll --dir, identify, verify, subjects and calibrate on one SQ
 
   const text = await cli(['identify', join(BBT, 'penny', 'penny3.png'), ...store, ...models, '--threshold', '0.29']);
   assert.match(text.stdout, /→ penny \(/);
+  // the same answer through the usearch accelerator (exactly rescored), whose cache lands beside the database
+  const accelerated = await cli(['identify', join(BBT, 'penny', 'penny3.png'), ...store, ...models, '--threshold', '0.29', '--usearch', '--search-threads', '2']);
+  assert.equal(accelerated.stdout, text.stdout);
+  assert.ok(existsSync(join(tmp, 'people.db.usearch')) && existsSync(join(tmp, 'people.db.usearch.json')));
 
   const noThreshold = await cli(['verify', join(BBT, 'amy', 'amy1.png'), '--subject', 'amy', ...store, ...models]);
   assert.equal(noThreshold.code, 2);

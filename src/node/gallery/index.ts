@@ -13,6 +13,7 @@ import type { Face } from '../../core/analyzer.js';
 import type { FaceAnalyzer } from '../index.js';
 import { openStore } from '../../storage/open.js';
 import { ScanWorkers } from './scan-workers.js';
+import { UsearchAccelerator, type UsearchOptions } from './usearch-accelerator.js';
 
 export type { AnalyzedImage, EnrollOptions, EnrollResult, Identification, IdentifyOptions, Verification, ClusterOptions, ClusterReport, ThresholdChoice };
 
@@ -27,6 +28,11 @@ export interface FaceGalleryOptions {
   searchThreads?: number;
   /** Retry images without a detection on a padded canvas (tight face crops; default true). */
   padRetry?: boolean;
+  /**
+   * Propose identify candidates with a usearch f16 HNSW index (rescored exactly) — for large galleries where an
+   * exact scan per query is too slow. Its cache file defaults to the SQLite file + `.usearch`.
+   */
+  usearch?: boolean | UsearchOptions;
 }
 
 export interface FaceIdentification extends Identification {
@@ -71,6 +77,7 @@ export class FaceGallery {
   readonly gallery: Gallery;
   private readonly padRetry: boolean;
   private readonly workers: ScanWorkers | null;
+  private accelerator: UsearchAccelerator | null = null;
 
   private constructor(analyzer: FaceAnalyzer, gallery: Gallery, padRetry: boolean, workers: ScanWorkers | null) {
     this.analyzer = analyzer;
@@ -86,7 +93,13 @@ export class FaceGallery {
       const threads = options.searchThreads ?? 1;
       const gallery = await Gallery.open(store, binding, { sharedIndex: threads > 1 });
       const workers = threads > 1 ? await ScanWorkers.start(gallery.templates, threads) : null;
-      return new FaceGallery(options.analyzer, gallery, options.padRetry ?? true, workers);
+      const fg = new FaceGallery(options.analyzer, gallery, options.padRetry ?? true, workers);
+      if (options.usearch) {
+        const given = typeof options.usearch === 'object' ? options.usearch : {};
+        const cachePath = given.cachePath ?? (typeof options.store === 'string' && !/^postgres/i.test(options.store) ? `${options.store.replace(/^sqlite:(\/\/)?/i, '')}.usearch` : undefined);
+        fg.accelerator = (await UsearchAccelerator.attach(gallery, { ...given, cachePath })).accelerator;
+      }
+      return fg;
     } catch (e) {
       await store.close().catch(() => undefined);
       throw e;
@@ -164,6 +177,7 @@ export class FaceGallery {
   }
 
   async close(): Promise<void> {
+    await this.accelerator?.save(this.gallery);
     await this.workers?.close();
     await this.gallery.close();
   }
