@@ -77,7 +77,15 @@ async function storeContract(open: () => Promise<GalleryStore>): Promise<void> {
     assert.notEqual((await b.identify(faceOf(9, 9), { threshold: -1 })).candidates[0].name, 'p9');
     const page = await b.listSubjects({ offset: 0, limit: 10 });
     assert.equal(page.total, 28);
+
     assert.equal(page.subjects.length, 10);
+
+    // bulk import: templates as for enrolment, visible to the other view; an existing name fails the whole batch
+    await a.store.importSubjects([50, 51, 52].map((p) => ({ name: `bulk${p}`, metadata: { bulk: true }, faces: [0, 1].map((i) => ({ embedding: faceOf(p, i), imageSha256: `b${p}-${i}`, bbox: [0, 0, 1, 1] as [number, number, number, number], score: 1, quality: 1 })) })));
+    assert.equal((await b.identify(faceOf(51, 9), { threshold: 0.5 })).subject?.name, 'bulk51');
+    assert.equal((await b.subject('bulk52')).faceCount, 2);
+    await assert.rejects(a.store.importSubjects([{ name: 'bulk60', faces: [] }, { name: 'bulk50', faces: [] }]), (e) => code(e) === 'SUBJECT_EXISTS');
+    assert.equal(await a.store.subject('bulk60'), null);
 
     await a.setCalibration({ source: 't', bestThreshold: 0.4, points: [{ far: 0.1, threshold: 0.3 }] });
     assert.equal((await b.verify(faceOf(1, 1), faceOf(1, 2))).threshold, 0.4);

@@ -272,28 +272,46 @@ export class PostgresGalleryStore implements GalleryStore {
 
   async importSubjects(items: { name: string; metadata?: Record<string, unknown>; faces: NewFace[] }[]): Promise<number> {
     for (const it of items) checkName(it.name);
+    // three statements per batch (subjects, faces, changes), each row set passed as arrays and unnested
+    const subjects = items.map((it) => ({ id: crypto.randomUUID(), it, template: templateOf(it.faces.map((f) => f.embedding)) }));
+    const faces = subjects.flatMap(({ id, it }) => it.faces.map((f) => ({ id: crypto.randomUUID(), subjectId: id, f })));
     return this.write(async (c) => {
-      for (const it of items) {
-        const id = crypto.randomUUID();
-        const template = templateOf(it.faces.map((f) => f.embedding));
-        try {
-          await c.query(
-            `INSERT INTO faceprint_subjects (id, name, metadata, template, face_count, created_at, updated_at${this.pgvector ? ', template_vec' : ''})
-             VALUES ($1, $2, $3, $4, $5, now(), now()${this.pgvector ? ', $6' : ''})`,
-            [id, it.name, it.metadata ?? {}, template ? blobOf(template) : null, it.faces.length, ...(this.pgvector ? [template ? vectorLiteral(template) : null] : [])],
-          );
-        } catch (e) {
-          if ((e as { code?: string }).code === '23505') throw subjectNameTaken(it.name);
-          throw e;
-        }
-        for (const f of it.faces) {
-          await c.query(
-            `INSERT INTO faceprint_faces (id, subject_id, embedding, image_sha256, bbox, score, quality, source, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, now())`,
-            [crypto.randomUUID(), id, blobOf(f.embedding), f.imageSha256, JSON.stringify(f.bbox), f.score, f.quality, f.source ?? null],
-          );
-        }
-        await logChange(c, 'template', id);
+      try {
+        await c.query(
+          `INSERT INTO faceprint_subjects (id, name, metadata, template, face_count, created_at, updated_at${this.pgvector ? ', template_vec' : ''})
+           SELECT id, name, metadata, template, face_count, now(), now()${this.pgvector ? ', vec::halfvec' : ''}
+           FROM unnest($1::uuid[], $2::text[], $3::jsonb[], $4::bytea[], $5::int[]${this.pgvector ? ', $6::text[]' : ''})
+             AS t(id, name, metadata, template, face_count${this.pgvector ? ', vec' : ''})`,
+          [
+            subjects.map((s) => s.id),
+            subjects.map((s) => s.it.name),
+            subjects.map((s) => JSON.stringify(s.it.metadata ?? {})),
+            subjects.map((s) => (s.template ? blobOf(s.template) : null)),
+            subjects.map((s) => s.it.faces.length),
+            ...(this.pgvector ? [subjects.map((s) => (s.template ? vectorLiteral(s.template) : null))] : []),
+          ],
+        );
+      } catch (e) {
+        if ((e as { code?: string }).code === '23505') throw new FaceprintError('SUBJECT_EXISTS', `import: a subject name already exists (${(e as Error).message})`);
+        throw e;
       }
+      await c.query(
+        `INSERT INTO faceprint_faces (id, subject_id, embedding, image_sha256, bbox, score, quality, source, created_at)
+         SELECT id, subject_id, embedding, image_sha256, bbox, score, quality, source, now()
+         FROM unnest($1::uuid[], $2::uuid[], $3::bytea[], $4::text[], $5::jsonb[], $6::real[], $7::real[], $8::text[])
+           AS t(id, subject_id, embedding, image_sha256, bbox, score, quality, source)`,
+        [
+          faces.map((x) => x.id),
+          faces.map((x) => x.subjectId),
+          faces.map((x) => blobOf(x.f.embedding)),
+          faces.map((x) => x.f.imageSha256),
+          faces.map((x) => JSON.stringify(x.f.bbox)),
+          faces.map((x) => x.f.score),
+          faces.map((x) => x.f.quality),
+          faces.map((x) => x.f.source ?? null),
+        ],
+      );
+      await c.query(`INSERT INTO faceprint_changes (kind, ref) SELECT 'template', unnest($1::text[])`, [subjects.map((s) => s.id)]);
       return items.length;
     });
   }
