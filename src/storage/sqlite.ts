@@ -253,6 +253,16 @@ export class SqliteGalleryStore implements GalleryStore {
     });
   }
 
+  async snapshot(apply: (change: IndexChange) => void): Promise<number> {
+    // one read transaction: the rows and the head sequence number agree; rows are streamed, not collected
+    return this.read(() => {
+      const head = (this.db.prepare('SELECT coalesce(max(seq), 0) FROM changes').pluck().get() as number) || 0;
+      for (const row of this.db.prepare('SELECT * FROM subjects WHERE template IS NOT NULL').iterate() as IterableIterator<SubjectRow>) apply(templateChange(row));
+      for (const row of this.db.prepare('SELECT * FROM faces WHERE subject_id IS NULL').iterate() as IterableIterator<FaceRow>) apply(faceChange(row));
+      return head;
+    });
+  }
+
   async changesSince(seq: number): Promise<{ seq: number; changes: IndexChange[] }> {
     return this.read(() => {
       const head = (this.db.prepare('SELECT coalesce(max(seq), 0) FROM changes').pluck().get() as number) || 0;

@@ -4,7 +4,7 @@ import { cosine } from '../matching/cosine.js';
 import { ExactIndex, type RowScanner } from '../matching/exact-index.js';
 import { clusterFaces, type ClusterOptions, type ClusterReport } from './cluster.js';
 import { resolveThreshold, templateOf, type ThresholdChoice } from './template.js';
-import type { Calibration, GalleryStore, ModelBinding, NewFace, Page, StoredFace, Subject } from './types.js';
+import type { Calibration, GalleryStore, IndexChange, ModelBinding, NewFace, Page, StoredFace, Subject } from './types.js';
 
 /** The faces found in one image, ready for enrolment or clustering. */
 export interface AnalyzedImage {
@@ -151,27 +151,33 @@ export class Gallery {
   }
 
   private async applyChanges(): Promise<void> {
-    const { seq, changes } = await this.store.changesSince(this.seq);
-    for (const c of changes) {
-      if (c.kind === 'template') {
-        if (c.embedding) {
-          this.templates.upsert(c.id, c.embedding);
-          this.accelerator?.upsert(c.id, c.embedding);
-          this.subjectInfo.set(c.id, { name: c.name, metadata: c.metadata });
-        } else {
-          this.templates.remove(c.id);
-          this.accelerator?.remove(c.id);
-          this.subjectInfo.delete(c.id);
-        }
-      } else if (c.embedding) {
-        this.unassigned.upsert(c.id, c.embedding);
-        this.clusterOf.set(c.id, c.clusterId);
-      } else {
-        this.unassigned.remove(c.id);
-        this.clusterOf.delete(c.id);
-      }
+    if (this.seq === 0 && this.store.snapshot) {
+      this.seq = await this.store.snapshot((c) => this.apply(c));
+      return;
     }
+    const { seq, changes } = await this.store.changesSince(this.seq);
+    for (const c of changes) this.apply(c);
     this.seq = seq;
+  }
+
+  private apply(c: IndexChange): void {
+    if (c.kind === 'template') {
+      if (c.embedding) {
+        this.templates.upsert(c.id, c.embedding);
+        this.accelerator?.upsert(c.id, c.embedding);
+        this.subjectInfo.set(c.id, { name: c.name, metadata: c.metadata });
+      } else {
+        this.templates.remove(c.id);
+        this.accelerator?.remove(c.id);
+        this.subjectInfo.delete(c.id);
+      }
+    } else if (c.embedding) {
+      this.unassigned.upsert(c.id, c.embedding);
+      this.clusterOf.set(c.id, c.clusterId);
+    } else {
+      this.unassigned.remove(c.id);
+      this.clusterOf.delete(c.id);
+    }
   }
 
   async subject(ref: string): Promise<Subject> {

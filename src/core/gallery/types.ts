@@ -119,6 +119,12 @@ export interface GalleryStore {
    */
   searchTemplates?(query: Float32Array, k: number, where?: Record<string, unknown>): Promise<TemplateHit[]>;
 
+  /**
+   * Optional streaming form of `changesSince(0)`: hands the current state to `apply` row by row (no array of the
+   * whole gallery in memory) and returns the sequence number it reflects.
+   */
+  snapshot?(apply: (change: IndexChange) => void): Promise<number>;
+
   /** Changes after `seq` (0: the whole current state), and the sequence number to ask from next. */
   changesSince(seq: number): Promise<{ seq: number; changes: IndexChange[] }>;
   close(): Promise<void>;
