@@ -21,8 +21,8 @@ type Q = Pick<pg.PoolClient, 'query'>;
  * PostgreSQL gallery, shared by faceprint processes on many machines. With pgvector, subject templates are also
  * stored as halfvec with an HNSW index and identify runs in SQL (iterative index scans honour metadata filters),
  * its candidates reranked in float32. Without pgvector, each process keeps the exact in-memory index, caught up
- * from a change sequence; LISTEN/NOTIFY tells it when there is something to read, so an idle gallery costs no
- * query per search. Writers take one advisory lock so change sequence numbers commit in order.
+ * from a change sequence: before a search one indexed max(seq) read when LISTEN/NOTIFY has said nothing, the
+ * changed rows when it has or when that read moved. Writers take one advisory lock so change sequence numbers commit in order.
  */
 export class PostgresGalleryStore implements GalleryStore {
   readonly location: string;
@@ -357,8 +357,12 @@ export class PostgresGalleryStore implements GalleryStore {
   }
 
   async changesSince(seq: number): Promise<{ seq: number; changes: IndexChange[] }> {
-    // nothing committed since we last looked (LISTEN says so): no query
-    if (seq > 0 && !this.dirty && this.listener) return { seq, changes: [] };
+    // No notification since we last looked: one indexed max(seq) read confirms nothing committed (a NOTIFY can
+    // arrive after another process's commit is already visible, so it alone would leave a short stale window).
+    if (seq > 0 && !this.dirty && this.listener) {
+      const head = Number((await this.query<{ s: string }>('SELECT coalesce(max(seq), 0) AS s FROM faceprint_changes')).rows[0].s);
+      if (head === seq) return { seq, changes: [] };
+    }
     this.dirty = false;
     const c = await this.client();
     try {
