@@ -270,7 +270,13 @@ export class Gallery {
             return info !== undefined && accept({ id, ...info });
           }
         : undefined;
-      const hits = this.accelerator && !filter ? this.rescore(Float32Array.from(embedding), this.accelerator.candidates(Float32Array.from(embedding), Math.max(4 * k, 40)), k) : await this.templates.search(embedding, k, { filter });
+      let hits: { id: string; score: number }[];
+      if (this.accelerator && !filter) {
+        const query = Float32Array.from(embedding);
+        hits = this.rescore(query, this.accelerator.candidates(query, Math.max(4 * k, 40)), k);
+      } else {
+        hits = await this.templates.search(embedding, k, { filter });
+      }
       candidates = hits.map((h) => ({ subjectId: h.id, name: this.subjectInfo.get(h.id)?.name ?? h.id, score: h.score }));
     }
     const best = candidates[0];

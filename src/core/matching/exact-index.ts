@@ -157,7 +157,8 @@ export class ExactIndex {
       this.errNorms[row] = this.errNorms[last];
       const bytes = new Uint8Array(this.memory.buffer);
       bytes.copyWithin(this.codesAt + row * this.stride, this.codesAt + last * this.stride, this.codesAt + (last + 1) * this.stride);
-      new Float32Array(this.memory.buffer, this.scalesAt, this.capacity)[row] = new Float32Array(this.memory.buffer, this.scalesAt, this.capacity)[last];
+      const scales = new Float32Array(this.memory.buffer, this.scalesAt, this.capacity);
+      scales[row] = scales[last];
     }
     this.vectors.fill(0, last * this.dim, (last + 1) * this.dim);
     new Uint8Array(this.memory.buffer).fill(0, this.codesAt + last * this.stride, this.codesAt + (last + 1) * this.stride);
