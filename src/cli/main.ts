@@ -4,6 +4,7 @@ import { runAnalyze } from './analyze.js';
 import { addEvalCommands } from './eval.js';
 import { addGalleryCommands } from './gallery.js';
 import { addModelsAndBench } from './models-bench.js';
+import { addServeCommands } from './serve.js';
 
 const number = (kind: 'int' | 'float') => (v: string): number => {
   const n = kind === 'int' ? Number.parseInt(v, 10) : Number.parseFloat(v);
@@ -33,6 +34,7 @@ export function buildProgram(out: (line: string) => void = (l) => process.stdout
   addEvalCommands(program, out, number('int'), number('float'));
   addGalleryCommands(program, out, number('int'), number('float'));
   addModelsAndBench(program, out, number('int'), number('float'));
+  addServeCommands(program, out, number('int'), number('float'));
   return program;
 }
 

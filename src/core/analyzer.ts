@@ -1,6 +1,7 @@
 import { normCrop } from './alignment/norm-crop.js';
 import type { ScrfdDetector, Detection, DetectOptions } from './detection/scrfd.js';
 import type { ArcFaceRecognizer } from './embedding/arcface.js';
+import type { Embedder } from './embedding/batcher.js';
 import { normaliseEmbedding } from './embedding/arcface.js';
 import { FaceprintError } from './errors.js';
 import { padImage, type RgbImage } from './image.js';
@@ -42,12 +43,23 @@ export class FaceAnalyzerCore {
   readonly detector: ScrfdDetector;
   readonly recognizer: ArcFaceRecognizer | null;
   readonly defaults: AnalyzeOptions;
+  private embedder: Embedder | null;
   private closed = false;
 
   constructor(detector: ScrfdDetector, recognizer: ArcFaceRecognizer | null, defaults: AnalyzeOptions = {}) {
     this.detector = detector;
     this.recognizer = recognizer;
     this.defaults = defaults;
+    this.embedder = recognizer;
+  }
+
+  /**
+   * Routes the crops through another embedder in front of the recognizer (an EmbeddingBatcher that embeds the
+   * faces of concurrent calls together); null restores the recognizer itself.
+   */
+  useEmbedder(embedder: Embedder | null): void {
+    if (!this.recognizer) throw new FaceprintError('MODEL_MISSING', 'no recognizer to put an embedder in front of');
+    this.embedder = embedder ?? this.recognizer;
   }
 
   async detect(image: RgbImage, options: DetectOptions = {}): Promise<Detection[]> {
@@ -82,8 +94,8 @@ export class FaceAnalyzerCore {
       }
       perImage.push(faces);
     }
-    if (this.recognizer && crops.length > 0) {
-      const raws = await this.recognizer.embedRaw(crops);
+    if (this.embedder && crops.length > 0) {
+      const raws = await this.embedder.embedRaw(crops);
       raws.forEach((raw, i) => Object.assign(owners[i], normaliseEmbedding(raw)));
     }
     return perImage;

@@ -9,6 +9,7 @@ export { ScrfdDetector, type Detection, type DetectOptions, type ScrfdRawOutputs
 export { similarityTransform } from './alignment/similarity.js';
 export { ARCFACE_TEMPLATE_112, estimateNorm, normCrop } from './alignment/norm-crop.js';
 export { ArcFaceRecognizer, normaliseEmbedding, recognizerNormalisation, type Embedding } from './embedding/arcface.js';
+export { EmbeddingBatcher, type Embedder, type BatcherOptions } from './embedding/batcher.js';
 export { cosine } from './matching/cosine.js';
 export { routeModel, type ModelKind } from './models/router.js';
 export { onnxFirstNodeNames } from './models/onnx-graph.js';

@@ -217,6 +217,11 @@ export class Gallery {
     };
   }
 
+  /** A new subject with no faces yet (SUBJECT_EXISTS when the name is taken). */
+  createSubject(name: string, metadata?: Record<string, unknown>): Promise<Subject> {
+    return this.store.createSubject(name, metadata);
+  }
+
   private async createSubjectOrReuse(name: string, metadata?: Record<string, unknown>): Promise<Subject> {
     try {
       return await this.store.createSubject(name, metadata);
@@ -308,17 +313,19 @@ export class Gallery {
     const assignments = await clusterFaces(this.unassigned, this.clusterOf, { ...options, maxDistance });
     if (assignments.length) await this.store.setClusters(assignments);
     await this.sync();
+    return { maxDistance, minFaces: options.minFaces ?? 3, ...(await this.clusters()), newlyAssigned: assignments.length };
+  }
+
+  /** The clusters as they stand (no clustering run), largest first. */
+  async clusters(): Promise<Pick<ClusterReport, 'clusters' | 'unclustered'>> {
     const faces = await this.store.unassignedFaces();
     const byCluster = new Map<string, StoredFace[]>();
     for (const f of faces) if (f.clusterId) (byCluster.get(f.clusterId) ?? byCluster.set(f.clusterId, []).get(f.clusterId)!).push(f);
     return {
-      maxDistance,
-      minFaces: options.minFaces ?? 3,
       clusters: [...byCluster.entries()]
         .map(([id, fs]) => ({ id, size: fs.length, faces: fs.map((f) => ({ id: f.id, source: f.source, bbox: f.bbox })) }))
         .sort((a, b) => b.size - a.size),
       unclustered: faces.filter((f) => !f.clusterId).length,
-      newlyAssigned: assignments.length,
     };
   }
 

@@ -1,0 +1,109 @@
+import type { Command } from 'commander';
+import { FaceprintError } from '../core/errors.js';
+import { FaceAnalyzer } from '../node/index.js';
+import { FaceGallery } from '../node/gallery/index.js';
+import { KeyStore, parseScopes } from '../http/keys.js';
+import { createServer } from '../http/server.js';
+import { addAnalyzerOptions } from './eval.js';
+
+type Out = (line: string) => void;
+type Parse = (v: string) => number;
+
+const DEFAULT_KEYS = './faceprint-keys.json';
+const list = (v: string): string[] => v.split(',').map((s) => s.trim()).filter(Boolean);
+
+function keysOption(cmd: Command): Command {
+  return cmd.option('--keys <file>', 'API key file (hashed keys)', process.env.FACEPRINT_KEYS ?? DEFAULT_KEYS);
+}
+
+export function addServeCommands(program: Command, out: Out, int: Parse, float: Parse): void {
+  const serve = program
+    .command('serve')
+    .description('HTTP API (OpenAPI at /openapi.json, docs at /docs) and the web page at /, on a gallery store');
+  addAnalyzerOptions(serve, int, float)
+    .option('--store <url>', 'gallery: a SQLite file or postgres://… URL', process.env.FACEPRINT_STORE ?? './faceprint.db')
+    .option('--host <addr>', 'address to listen on', '127.0.0.1')
+    .option('--port <n>', 'port (0: any free one)', int, 8080)
+    .option('--single-user', 'no API keys: every request is admin (loopback addresses only)')
+    .option('--max-batch <n>', 'faces per recognizer run (dynamic batching; 1 = off)', int, 32)
+    .option('--max-wait-ms <ms>', 'how long a face waits for others to share its run', float, 5)
+    .option('--concurrency <n>', 'requests doing model work at once', int, 8)
+    .option('--max-queue <n>', 'requests waiting for a slot before 503', int, 64)
+    .option('--queue-timeout-ms <ms>', 'a request waiting longer for a slot gets 503', int, 10_000)
+    .option('--request-timeout-ms <ms>', 'time allowed to receive a request', int, 30_000)
+    .option('--body-limit-mb <mb>', 'largest request body', float, 20)
+    .option('--pixel-limit <n>', 'largest image in pixels (checked before decoding)', int, 40_000_000)
+    .option('--rate-limit <n>', 'requests per minute per key (0: none)', int, 600)
+    .option('--cors <origins>', 'comma-separated origins allowed by CORS (default: CORS off)', list)
+    .option('--fetch-hosts <hosts>', 'comma-separated hosts images may be fetched from by URL (default: URL fetching off)', list)
+    .option('--search-threads <n>', 'threads for the exact search scan', int, 1)
+    .option('--log-level <level>', 'pino level: fatal, error, warn, info, debug', 'info');
+  keysOption(serve).action(async (opts) => {
+    if (!opts.pack && !opts.detector) throw new FaceprintError('MODEL_MISSING', 'give --pack DIR|NAME, or --detector FILE and --recognizer FILE');
+    const keys = opts.singleUser ? null : await KeyStore.open(opts.keys);
+    if (keys && keys.activeCount === 0) {
+      throw new FaceprintError('INVALID_INPUT', `no API key in ${opts.keys}: create one with \`faceprint keys create --name me --scope admin\`, or run on localhost with --single-user`);
+    }
+    const analyzer = await FaceAnalyzer.create({
+      pack: opts.pack, detector: opts.detector, recognizer: opts.recognizer, detSize: opts.detSize, detThresh: opts.detThresh,
+      intraOpNumThreads: opts.threads, pixelLimit: opts.pixelLimit, maxBatch: Math.max(opts.maxBatch, 1),
+    });
+    let server: Awaited<ReturnType<typeof createServer>>;
+    try {
+      const gallery = await FaceGallery.open({ analyzer, store: opts.store, searchThreads: opts.searchThreads });
+      server = await createServer({
+        analyzer, gallery, keys, singleUser: !!opts.singleUser,
+        maxBatch: opts.maxBatch, maxWaitMs: opts.maxWaitMs, concurrency: opts.concurrency, maxQueue: opts.maxQueue,
+        queueTimeoutMs: opts.queueTimeoutMs, requestTimeoutMs: opts.requestTimeoutMs, bodyLimit: Math.round(opts.bodyLimitMb * 1024 * 1024),
+        rateLimitPerMinute: opts.rateLimit, corsOrigins: opts.cors, fetchHosts: opts.fetchHosts, logger: { level: opts.logLevel },
+      });
+    } catch (e) {
+      await analyzer.close();
+      throw e;
+    }
+    const url = await server.listen({ host: opts.host, port: opts.port }).catch(async (e) => {
+      await server.close();
+      await analyzer.close();
+      throw e;
+    });
+    process.stderr.write(`faceprint serving ${url} — web page ${url}/, API document ${url}/openapi.json, docs ${url}/docs${opts.singleUser ? ' (single-user: no keys)' : ''}\n`);
+    let stopping = false;
+    const stop = async (signal: string): Promise<void> => {
+      if (stopping) {
+        process.stderr.write(`faceprint: ${signal} again, exiting now\n`);
+        process.exit(1);
+      }
+      stopping = true;
+      server.app.log.info({ signal }, 'shutting down: no new requests; finishing the ones in flight');
+      await server.close();
+      await analyzer.close();
+      server.app.log.info('stopped');
+      process.exitCode = 0;
+    };
+    process.once('SIGTERM', () => void stop('SIGTERM'));
+    process.once('SIGINT', () => void stop('SIGINT'));
+  });
+
+  const keys = program.command('keys').description('API keys of `faceprint serve` (stored hashed; a key is shown once)');
+  keysOption(keys.command('create').description('creates a key and prints it (once)'))
+    .requiredOption('--name <name>', 'who or what the key is for')
+    .option('--scope <scopes>', 'read, write, admin (each includes the ones before it)', 'read')
+    .option('--json', 'JSON output')
+    .action(async (opts) => {
+      const ks = await KeyStore.open(opts.keys);
+      const { record, key } = await ks.create(opts.name, parseScopes(opts.scope));
+      out(opts.json ? JSON.stringify({ ...record, sha256: undefined, key }) : `${key}\n(key ${record.id} "${record.name}", scopes ${record.scopes.join(',')}; it is not shown again)`);
+    });
+  keysOption(keys.command('list').description('keys: id, name, scopes, created, revoked'))
+    .option('--json', 'JSON output')
+    .action(async (opts) => {
+      const records = (await KeyStore.open(opts.keys)).list().map(({ sha256: _hash, ...r }) => r);
+      if (opts.json) out(JSON.stringify(records));
+      else for (const r of records) out(`${r.id}  ${r.name}  ${r.scopes.join(',')}  created ${r.createdAt}${r.revokedAt ? `  REVOKED ${r.revokedAt}` : ''}`);
+    });
+  keysOption(keys.command('revoke').description('revokes a key (a running server stops accepting it within a second)').argument('<key>', 'key id or name'))
+    .action(async (ref: string, opts) => {
+      const r = await (await KeyStore.open(opts.keys)).revoke(ref);
+      out(`revoked ${r.id} "${r.name}"`);
+    });
+}

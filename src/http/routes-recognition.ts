@@ -1,0 +1,118 @@
+import type { FastifyInstance } from 'fastify';
+import type { Face } from '../core/analyzer.js';
+import { jsonObjectParam, oneImage, type RouteContext } from './context.js';
+import { readImages } from './images.js';
+import { clusterReportSchema, clustersSchema, errorResponses, faceSchema, identifySchema, imageBody, subjectSchema, verificationSchema } from './schemas.js';
+
+const thresholdQuery = {
+  threshold: { type: 'number', minimum: -1, maximum: 1, description: 'decision threshold (cosine); default: the gallery calibration' },
+  far: { type: 'number', exclusiveMinimum: 0, maximum: 1, description: 'threshold at this false-accept rate, from the calibration' },
+} as const;
+
+function faceJson(f: Face, withEmbedding: boolean): Record<string, unknown> {
+  return {
+    bbox: f.bbox, kps: f.kps, score: f.score, embeddingNorm: f.embeddingNorm,
+    ...(withEmbedding && f.embedding ? { embedding: Array.from(f.embedding) } : {}),
+  };
+}
+
+/** analyze, verify, identify, cluster: the routes that run the models. */
+export function registerRecognitionRoutes(app: FastifyInstance, ctx: RouteContext): void {
+  const { analyzer, gallery, admission } = ctx;
+
+  ctx.documentBody('post', '/v1/analyze', imageBody('image', 'one image'));
+  app.post<{ Querystring: { embeddings?: boolean; maxFaces?: number; detThresh?: number; padRetry?: boolean } }>('/v1/analyze', {
+    config: { scope: 'read' },
+    schema: {
+      tags: ['recognition'], summary: 'every face in an image: box, landmarks, score, and the embedding on request',
+      querystring: {
+        type: 'object',
+        properties: {
+          embeddings: { type: 'boolean', default: false }, maxFaces: { type: 'integer', minimum: 0, default: 0 },
+          detThresh: { type: 'number', minimum: 0, maximum: 1 }, padRetry: { type: 'boolean', default: false, description: 'retry a face-less image on a padded canvas (tight crops)' },
+        },
+      },
+      response: { 200: { type: 'object', properties: { width: { type: 'integer' }, height: { type: 'integer' }, faces: { type: 'array', items: faceSchema } } }, ...errorResponses },
+    },
+  }, async (req) => {
+    const image = oneImage((await readImages(req, ctx.images)).images);
+    const q = req.query;
+    return admission.run(async () => {
+      const pixels = await analyzer.decode(image.data);
+      const faces = await analyzer.core.analyze(pixels, { maxFaces: q.maxFaces, scoreThreshold: q.detThresh, padRetry: q.padRetry });
+      return { width: pixels.width, height: pixels.height, faces: faces.map((f) => faceJson(f, !!q.embeddings)) };
+    });
+  });
+
+  ctx.documentBody('post', '/v1/verify', imageBody('a,b,image', 'two images (a, b), or one image with ?subject='));
+  app.post<{ Querystring: { subject?: string; threshold?: number; far?: number } }>('/v1/verify', {
+    config: { scope: 'read' },
+    schema: {
+      tags: ['recognition'], summary: '1:1 — the primary faces of two images, or an image against an enrolled subject',
+      querystring: { type: 'object', properties: { subject: { type: 'string', description: 'subject id or name' }, ...thresholdQuery } },
+      response: { 200: verificationSchema, 404: errorResponses[400], 422: { ...errorResponses[400], description: 'no face in an image, or no threshold' }, ...errorResponses },
+    },
+  }, async (req) => {
+    const { images } = await readImages(req, ctx.images);
+    const q = req.query;
+    const choice = { threshold: q.threshold, far: q.far };
+    if (q.subject) {
+      const image = oneImage(images, ['image', 'a']);
+      return admission.run(() => gallery.verifySubject({ data: image.data, source: image.source }, q.subject!, choice));
+    }
+    const a = oneImage(images, ['a']);
+    const b = oneImage(images, ['b']);
+    return admission.run(() => gallery.verify({ data: a.data, source: a.source }, { data: b.data, source: b.source }, choice));
+  });
+
+  ctx.documentBody('post', '/v1/identify', imageBody('image', 'one image; every face in it is identified'));
+  app.post<{ Querystring: { k?: number; threshold?: number; far?: number; where?: string } }>('/v1/identify', {
+    config: { scope: 'read' },
+    schema: {
+      tags: ['recognition'], summary: '1:N — every face of an image against the gallery (open set: below the threshold it is unknown)',
+      querystring: {
+        type: 'object',
+        properties: { k: { type: 'integer', minimum: 1, maximum: 100, default: 5 }, ...thresholdQuery, where: { type: 'string', description: 'JSON object: only subjects whose metadata has these values' } },
+      },
+      response: { 200: identifySchema, 422: errorResponses[400], ...errorResponses },
+    },
+  }, async (req) => {
+    const image = oneImage((await readImages(req, ctx.images)).images);
+    const q = req.query;
+    const where = jsonObjectParam(q.where, 'where');
+    const faces = await admission.run(() => gallery.identify({ data: image.data, source: image.source }, { k: q.k, threshold: q.threshold, far: q.far, where }));
+    return { faces };
+  });
+
+  ctx.documentBody('post', '/v1/cluster', imageBody('images', 'photos whose faces join the unassigned pool (none: just re-run the clustering)'));
+  app.post<{ Querystring: { maxDistance?: number; minFaces?: number } }>('/v1/cluster', {
+    config: { scope: 'write' },
+    schema: {
+      tags: ['clusters'], summary: 'adds the faces of new photos and groups every unassigned face into people (incremental)',
+      querystring: { type: 'object', properties: { maxDistance: { type: 'number', exclusiveMinimum: 0, maximum: 2 }, minFaces: { type: 'integer', minimum: 1 } } },
+      response: { 200: clusterReportSchema, ...errorResponses },
+    },
+  }, async (req) => {
+    const { images } = await readImages(req, ctx.images);
+    return admission.run(() => gallery.cluster(images.map((i) => ({ data: i.data, source: i.source })), { maxDistance: req.query.maxDistance, minFaces: req.query.minFaces }));
+  });
+
+  app.get('/v1/clusters', {
+    config: { scope: 'read' },
+    schema: { tags: ['clusters'], summary: 'the clusters as they stand, largest first', response: { 200: clustersSchema, ...errorResponses } },
+  }, async () => gallery.gallery.clusters());
+
+  app.post<{ Params: { id: string }; Body: { name: string; metadata?: Record<string, unknown> } }>('/v1/clusters/:id/promote', {
+    config: { scope: 'write' },
+    schema: {
+      tags: ['clusters'], summary: 'turns a cluster into a subject',
+      params: { type: 'object', properties: { id: { type: 'string' } } },
+      body: { type: 'object', required: ['name'], properties: { name: { type: 'string', minLength: 1, maxLength: 200 }, metadata: { type: 'object', additionalProperties: true } } },
+      response: { 201: subjectSchema, 404: errorResponses[400], 409: errorResponses[400], ...errorResponses },
+    },
+  }, async (req, reply) => {
+    const subject = await gallery.gallery.promoteCluster(req.params.id, req.body.name, req.body.metadata);
+    reply.code(201);
+    return subject;
+  });
+}

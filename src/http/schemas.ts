@@ -1,0 +1,118 @@
+/** JSON schemas of the API: they validate requests, shape responses and are the OpenAPI document. */
+
+const box = { type: 'array', items: { type: 'number' }, minItems: 4, maxItems: 4, description: '[x1, y1, x2, y2] in image pixels' } as const;
+const point = { type: 'array', items: { type: 'number' }, minItems: 2, maxItems: 2 } as const;
+const metadata = { type: 'object', additionalProperties: true, description: 'free-form JSON attributes' } as const;
+
+export const errorSchema = {
+  type: 'object',
+  required: ['error'],
+  properties: { error: { type: 'object', required: ['code', 'message'], properties: { code: { type: 'string' }, message: { type: 'string' } } } },
+} as const;
+
+export const faceSchema = {
+  type: 'object',
+  required: ['bbox', 'kps', 'score'],
+  properties: {
+    bbox: box,
+    kps: { type: 'array', items: point, description: 'left eye, right eye, nose, left and right mouth corners' },
+    score: { type: 'number', description: 'detector confidence' },
+    embeddingNorm: { type: 'number', description: 'norm of the raw embedding (a quality signal)' },
+    embedding: { type: 'array', items: { type: 'number' }, description: 'L2-normalised embedding (with ?embeddings=true)' },
+  },
+} as const;
+
+export const subjectSchema = {
+  type: 'object',
+  required: ['id', 'name', 'metadata', 'faceCount', 'createdAt', 'updatedAt'],
+  properties: { id: { type: 'string' }, name: { type: 'string' }, metadata, faceCount: { type: 'integer' }, createdAt: { type: 'string' }, updatedAt: { type: 'string' } },
+} as const;
+
+export const storedFaceSchema = {
+  type: 'object',
+  properties: {
+    id: { type: 'string' }, imageSha256: { type: 'string' }, source: { type: 'string' }, bbox: box, score: { type: 'number' },
+    quality: { type: 'number' }, clusterId: { type: ['string', 'null'] }, createdAt: { type: 'string' },
+  },
+} as const;
+
+const match = { type: 'object', properties: { subjectId: { type: 'string' }, name: { type: 'string' }, score: { type: 'number' } } } as const;
+
+export const verificationSchema = {
+  type: 'object',
+  required: ['score', 'threshold', 'same', 'margin', 'basis'],
+  properties: {
+    score: { type: 'number', description: 'cosine similarity' }, threshold: { type: 'number' }, basis: { type: 'string' },
+    same: { type: 'boolean' }, margin: { type: 'number', description: 'score − threshold' }, subject: subjectSchema,
+  },
+} as const;
+
+export const identifySchema = {
+  type: 'object',
+  properties: {
+    faces: {
+      type: 'array',
+      items: {
+        type: 'object',
+        properties: {
+          face: { type: 'object', properties: { bbox: box, kps: faceSchema.properties.kps, score: { type: 'number' } } },
+          subject: { anyOf: [match, { type: 'null' }], description: 'best subject at or above the threshold, else null (unknown)' },
+          candidates: { type: 'array', items: match },
+          threshold: { type: 'number' },
+        },
+      },
+    },
+  },
+} as const;
+
+export const enrollSchema = {
+  type: 'object',
+  properties: {
+    subject: subjectSchema,
+    accepted: { type: 'array', items: { type: 'object', properties: { source: { type: 'string' }, faceId: { type: 'string' } } } },
+    refused: { type: 'array', items: { type: 'object', properties: { source: { type: 'string' }, reason: { type: 'string' }, message: { type: 'string' } } } },
+  },
+} as const;
+
+const clusterList = {
+  clusters: {
+    type: 'array',
+    items: {
+      type: 'object',
+      properties: {
+        id: { type: 'string' }, size: { type: 'integer' },
+        faces: { type: 'array', items: { type: 'object', properties: { id: { type: 'string' }, source: { type: 'string' }, bbox: box } } },
+      },
+    },
+  },
+  unclustered: { type: 'integer', description: 'faces not (yet) in any cluster' },
+} as const;
+
+export const clustersSchema = { type: 'object', properties: clusterList } as const;
+export const clusterReportSchema = {
+  type: 'object',
+  properties: { ...clusterList, maxDistance: { type: 'number' }, minFaces: { type: 'integer' }, newlyAssigned: { type: 'integer' } },
+} as const;
+
+/** The image part of a request, for the document (images are read by readImages, not by the validator). */
+export function imageBody(fields: string, description: string): Record<string, unknown> {
+  const image = { type: 'string', description: 'base64 (a data: URL too), or {"base64": …} / {"url": …} (URL only where enabled)' };
+  return {
+    description,
+    content: {
+      'multipart/form-data': { schema: { type: 'object', properties: Object.fromEntries(fields.split(',').map((f) => [f, { type: 'string', format: 'binary' }])) } },
+      'application/json': { schema: { type: 'object', properties: Object.fromEntries(fields.split(',').map((f) => [f, f === 'images' ? { type: 'array', items: image } : image])) } },
+      'image/*': { schema: { type: 'string', format: 'binary' } },
+    },
+  };
+}
+
+export const errorResponses = {
+  400: { description: 'bad input', ...errorSchema },
+  401: { description: 'no key, or an unknown or revoked one', ...errorSchema },
+  403: { description: 'the key lacks the scope', ...errorSchema },
+  413: { description: 'body, file or image too large', ...errorSchema },
+  415: { description: 'unsupported content type or image format', ...errorSchema },
+  429: { description: 'rate limit of the key', ...errorSchema },
+  503: { description: 'past capacity (Retry-After) or shutting down', ...errorSchema },
+} as const;

@@ -1,0 +1,240 @@
+import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
+import multipart from '@fastify/multipart';
+import cors from '@fastify/cors';
+import rateLimit from '@fastify/rate-limit';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import fastifyStatic from '@fastify/static';
+import { EmbeddingBatcher } from '../core/embedding/batcher.js';
+import type { FaceAnalyzer } from '../node/index.js';
+import type { FaceGallery } from '../node/gallery/index.js';
+import { Admission } from './admission.js';
+import { ApiError, toErrorReply } from './errors.js';
+import type { ImageInputOptions } from './images.js';
+import type { KeyStore, Principal, Scope } from './keys.js';
+import { ServiceMetrics } from './metrics.js';
+import { registerRecognitionRoutes } from './routes-recognition.js';
+import { registerGalleryRoutes } from './routes-gallery.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    principal?: Principal;
+  }
+  interface FastifyContextConfig {
+    /** The scope a route needs; routes without one (health, page, docs) are open. */
+    scope?: Scope;
+  }
+}
+
+export interface ServeOptions {
+  analyzer: FaceAnalyzer;
+  gallery: FaceGallery;
+  /** API keys; null only in single-user mode. */
+  keys: KeyStore | null;
+  /** No keys: every request acts as admin. Only allowed on a loopback address (checked by listen). */
+  singleUser?: boolean;
+  /** Dynamic batching of the recognizer: faces per run, and how long the first face waits for company. */
+  maxBatch?: number;
+  maxWaitMs?: number;
+  /** Requests doing model work at once; more wait in a queue of maxQueue, each at most queueTimeoutMs. */
+  concurrency?: number;
+  maxQueue?: number;
+  queueTimeoutMs?: number;
+  /** Largest request body (bytes); images in JSON count in base64. */
+  bodyLimit?: number;
+  /** Time allowed to receive a whole request. */
+  requestTimeoutMs?: number;
+  /** Requests per minute per key (per address in single-user mode); 0 = no limit. */
+  rateLimitPerMinute?: number;
+  /** Origins allowed by CORS; none: CORS headers are not sent. */
+  corsOrigins?: string[];
+  /** Hosts (host[:port]) images may be fetched from by URL; none: URL fetching is off. */
+  fetchHosts?: string[];
+  /** pino options: level, and a stream to write to (default stdout); false: silent. */
+  logger?: { level?: string; stream?: NodeJS.WritableStream } | false;
+  /** Directory of the built web page (default: the package's dist/web); null: no page. */
+  webRoot?: string | null;
+}
+
+export interface FaceprintServer {
+  app: FastifyInstance;
+  metrics: ServiceMetrics;
+  batcher: EmbeddingBatcher;
+  admission: Admission;
+  /** Starts listening; returns the base URL. */
+  listen(options: { host?: string; port?: number }): Promise<string>;
+  /** Graceful: stop accepting, finish the requests in flight, drain the batcher, close the gallery. */
+  close(): Promise<void>;
+}
+
+const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
+
+/** The package's built web page (dist/web), from src/http or dist/http alike. */
+export function defaultWebRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'package.json')) && dirname(dir) !== dir) dir = dirname(dir);
+  return join(dir, 'dist', 'web');
+}
+
+export async function createServer(options: ServeOptions): Promise<FaceprintServer> {
+  if (!options.singleUser && !options.keys) throw new ApiError(500, 'CONFIG', 'a server needs API keys, or single-user mode');
+  const bodyLimit = options.bodyLimit ?? 20 * 1024 * 1024;
+  const admission = new Admission({ concurrency: options.concurrency ?? 8, maxQueue: options.maxQueue ?? 64, queueTimeoutMs: options.queueTimeoutMs ?? 10_000 });
+  const recognizer = options.analyzer.core.recognizer;
+  if (!recognizer) throw new ApiError(500, 'CONFIG', 'the server needs a recognizer model');
+  let metrics: ServiceMetrics | null = null;
+  const batcher = new EmbeddingBatcher(recognizer, {
+    maxBatch: options.maxBatch ?? 32,
+    maxWaitMs: options.maxWaitMs ?? 5,
+    onBatch: (size, ms) => {
+      metrics?.batchSize.observe(size);
+      metrics?.batchSeconds.observe(ms / 1000);
+    },
+  });
+  metrics = new ServiceMetrics(() => ({ admission: admission.queued, running: admission.running, embedder: batcher.pending }));
+
+  const app = Fastify({
+    logger: options.logger === false ? false : {
+      level: options.logger?.level ?? 'info',
+      stream: options.logger?.stream,
+      // keys never reach the log; bodies (images) are not logged by fastify at all
+      redact: ['req.headers.authorization', 'req.headers["x-api-key"]'],
+    },
+    bodyLimit,
+    requestTimeout: options.requestTimeoutMs ?? 30_000,
+    requestIdHeader: 'x-request-id',
+    genReqId: () => randomUUID(),
+    forceCloseConnections: 'idle',
+    ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false } },
+  });
+  app.addHook('onSend', async (req, reply) => {
+    reply.header('x-request-id', req.id);
+  });
+
+  // Raw image bodies; text/plain is no way to send an image.
+  app.removeContentTypeParser('text/plain');
+  app.addContentTypeParser(/^image\/[\w.+-]+$/, { parseAs: 'buffer', bodyLimit }, (_req, body, done) => done(null, body));
+  app.addContentTypeParser('application/octet-stream', { parseAs: 'buffer', bodyLimit }, (_req, body, done) => done(null, body));
+  await app.register(multipart, { limits: { fileSize: bodyLimit, files: 64, fields: 32, parts: 100 } });
+  if (options.corsOrigins?.length) await app.register(cors, { origin: options.corsOrigins });
+
+  app.setErrorHandler((error, req, reply) => {
+    const out = toErrorReply(error);
+    if (out.internal) req.log.error({ err: error }, 'request failed');
+    else if (out.status === 503) metrics?.refused.inc({ reason: out.body.error.code });
+    reply.code(out.status).headers(out.headers).send(out.body);
+  });
+  app.setNotFoundHandler((req, reply) => {
+    reply.code(404).send({ error: { code: 'NOT_FOUND', message: `no route ${req.method} ${req.url.split('?')[0]}` } });
+  });
+
+  app.addHook('onRequest', async (req) => {
+    const scope = req.routeOptions.config?.scope;
+    if (!scope) return;
+    req.principal = options.singleUser ? { keyId: 'single-user', name: 'single-user', scopes: new Set<Scope>(['read', 'write', 'admin']) } : await authenticate(req, options.keys!);
+    if (!req.principal.scopes.has(scope)) throw new ApiError(403, 'FORBIDDEN', `this key lacks the ${scope} scope`);
+    req.log = req.log.child({ key: req.principal.keyId });
+  });
+  if ((options.rateLimitPerMinute ?? 600) > 0) {
+    await app.register(rateLimit, {
+      global: true,
+      hook: 'preHandler', // after onRequest: the key is known
+      max: options.rateLimitPerMinute ?? 600,
+      timeWindow: 60_000,
+      keyGenerator: (req) => req.principal?.keyId ?? req.ip,
+      errorResponseBuilder: (_req, ctx) => new ApiError(429, 'RATE_LIMITED', `rate limit of ${ctx.max} requests a minute reached; retry in ${ctx.after}`, { 'retry-after': String(Math.ceil(ctx.ttl / 1000)) }),
+    });
+  }
+  app.addHook('onResponse', async (req, reply) => {
+    const route = req.routeOptions.url ?? 'unmatched';
+    metrics!.requests.inc({ method: req.method, route, status: String(reply.statusCode) });
+    metrics!.latency.observe({ route }, reply.elapsedTime / 1000);
+  });
+
+  const requestBodies = new Map<string, Record<string, unknown>>();
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'faceprint', version: '0.1.0', description: 'Face detection, verification, identification and clustering (InsightFace-exact pipeline).' },
+      components: { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer', description: 'a key from `faceprint keys create` (also accepted in X-API-Key)' } } },
+      security: [{ apiKey: [] }],
+    },
+    transformObject: (doc) => {
+      const openapiObject = (doc as { openapiObject: { paths?: Record<string, unknown> } }).openapiObject;
+      // image routes read their bodies themselves (multipart, raw, JSON): their request bodies are documented here
+      for (const [key, body] of requestBodies) {
+        const [method, url] = key.split(' ');
+        const op = (openapiObject.paths?.[url] as Record<string, { requestBody?: unknown }> | undefined)?.[method];
+        if (op) op.requestBody = body;
+      }
+      return openapiObject as never;
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+  app.get('/openapi.json', { schema: { hide: true }, config: { rateLimit: false } }, async () => app.swagger());
+
+  const images: ImageInputOptions = { fetchHosts: options.fetchHosts ?? [], maxBytes: bodyLimit, fetchTimeoutMs: 10_000 };
+  const ctx = { analyzer: options.analyzer, gallery: options.gallery, admission, images, documentBody: (method: string, url: string, body: Record<string, unknown>) => requestBodies.set(`${method} ${url}`, body) };
+
+  let closing = false;
+  app.get('/healthz', { config: { rateLimit: false }, schema: { tags: ['health'], summary: 'the process is up', security: [] } }, async () => ({ ok: true }));
+  app.get('/readyz', { config: { rateLimit: false }, schema: { tags: ['health'], summary: 'models loaded and store open', security: [] } }, async (_req, reply) => {
+    let store = true;
+    try {
+      await options.gallery.gallery.sync();
+    } catch {
+      store = false;
+    }
+    const ready = !closing && store && !!options.analyzer.core.recognizer;
+    reply.code(ready ? 200 : 503);
+    return {
+      ready, store, closing,
+      auth: options.singleUser ? 'single-user' : 'keys',
+      models: { detector: options.analyzer.detectorPath, recognizer: options.analyzer.recognizerPath, embeddingSize: options.analyzer.embeddingSize },
+    };
+  });
+  app.get('/metrics', { config: { scope: 'admin' }, schema: { tags: ['health'], summary: 'Prometheus metrics (admin scope)' } }, async (_req, reply) => {
+    reply.header('content-type', metrics!.registry.contentType);
+    return metrics!.registry.metrics();
+  });
+  registerRecognitionRoutes(app, ctx);
+  registerGalleryRoutes(app, ctx);
+
+  const webRoot = options.webRoot === undefined ? defaultWebRoot() : options.webRoot;
+  if (webRoot && existsSync(join(webRoot, 'index.html'))) {
+    await app.register(fastifyStatic, { root: webRoot, prefix: '/', decorateReply: false, index: 'index.html' });
+  } else {
+    app.get('/', { schema: { hide: true } }, async (_req, reply) => reply.type('text/plain').send('faceprint: the web page is not built (npm run build); the API is at /v1, its document at /openapi.json\n'));
+  }
+
+  options.analyzer.core.useEmbedder(batcher);
+  app.addHook('onClose', async () => {
+    await batcher.drain();
+    options.analyzer.core.useEmbedder(null);
+    await options.gallery.close();
+  });
+
+  return {
+    app, metrics, batcher, admission,
+    async listen({ host = '127.0.0.1', port = 8080 }) {
+      if (options.singleUser && !LOOPBACK.has(host)) throw new ApiError(500, 'CONFIG', `single-user mode (no keys) only listens on a loopback address, not ${host}`);
+      return app.listen({ host, port });
+    },
+    async close() {
+      closing = true;
+      await app.close();
+    },
+  };
+}
+
+async function authenticate(req: FastifyRequest, keys: KeyStore): Promise<Principal> {
+  const header = req.headers.authorization;
+  const presented = header?.startsWith('Bearer ') ? header.slice(7).trim() : (req.headers['x-api-key'] as string | undefined);
+  if (!presented) throw new ApiError(401, 'UNAUTHORIZED', 'an API key is required: Authorization: Bearer <key>', { 'www-authenticate': 'Bearer' });
+  const principal = await keys.authenticate(presented);
+  if (!principal) throw new ApiError(401, 'UNAUTHORIZED', 'unknown or revoked API key', { 'www-authenticate': 'Bearer' });
+  return principal;
+}
