@@ -132,12 +132,14 @@ export async function createServer(options: ServeOptions): Promise<FaceprintServ
     reply.code(404).send({ error: { code: 'NOT_FOUND', message: `no route ${req.method} ${req.url.split('?')[0]}` } });
   });
 
-  app.addHook('onRequest', async (req) => {
+  app.addHook('onRequest', async (req, reply) => {
     const scope = req.routeOptions.config?.scope;
     if (!scope) return;
     req.principal = options.singleUser ? { keyId: 'single-user', name: 'single-user', scopes: new Set<Scope>(['read', 'write', 'admin']) } : await authenticate(req, options.keys!);
     if (!req.principal.scopes.has(scope)) throw new ApiError(403, 'FORBIDDEN', `this key lacks the ${scope} scope`);
+    // the key's id (never the key) on this request's log lines, "request completed" included
     req.log = req.log.child({ key: req.principal.keyId });
+    reply.log = req.log;
   });
   if ((options.rateLimitPerMinute ?? 600) > 0) {
     await app.register(rateLimit, {

@@ -1,0 +1,126 @@
+/** What the page needs from faceprint: the HTTP API of `faceprint serve` (and, on-device, the engine itself). */
+export interface PageFace {
+  bbox: number[];
+  kps: number[][];
+  score: number;
+}
+export interface Match {
+  subjectId: string;
+  name: string;
+  score: number;
+}
+export interface Subject {
+  id: string;
+  name: string;
+  faceCount: number;
+  metadata: Record<string, unknown>;
+}
+export interface Verification {
+  score: number;
+  threshold: number;
+  same: boolean;
+  margin: number;
+  basis: string;
+}
+export interface Identified {
+  face: PageFace;
+  subject: Match | null;
+  candidates: Match[];
+  threshold: number;
+}
+export interface Cluster {
+  id: string;
+  size: number;
+  faces: { id: string; source?: string }[];
+}
+export interface EnrolReport {
+  subject: Subject;
+  accepted: { source?: string; faceId: string }[];
+  refused: { source?: string; reason: string; message: string }[];
+}
+
+export interface Backend {
+  readonly label: string;
+  analyze(image: Blob): Promise<{ width: number; height: number; faces: PageFace[] }>;
+  verify(a: Blob, b: Blob, threshold?: number): Promise<Verification>;
+  enrol(name: string, images: File[]): Promise<EnrolReport>;
+  identify(image: Blob, threshold?: number): Promise<Identified[]>;
+  subjects(): Promise<Subject[]>;
+  deleteSubject(id: string): Promise<void>;
+  cluster(images: File[]): Promise<{ clusters: Cluster[]; unclustered: number }>;
+  promote(clusterId: string, name: string): Promise<Subject>;
+}
+
+/** A failed call, with the API's error code. */
+export class ApiCallError extends Error {
+  constructor(readonly code: string, message: string, readonly status: number) {
+    super(message);
+  }
+}
+
+/** The server's API; images go up as multipart, the key as a bearer token. */
+export class HttpBackend implements Backend {
+  readonly label = 'server';
+  constructor(private readonly base: string, private readonly key: () => string) {}
+
+  private async call<T>(method: string, path: string, body?: FormData | object): Promise<T> {
+    const headers: Record<string, string> = {};
+    const k = this.key();
+    if (k) headers.authorization = `Bearer ${k}`;
+    let payload: BodyInit | undefined;
+    if (body instanceof FormData) payload = body;
+    else if (body) {
+      headers['content-type'] = 'application/json';
+      payload = JSON.stringify(body);
+    }
+    const res = await fetch(this.base + path, { method, headers, body: payload });
+    const json = await res.json().catch(() => ({}));
+    if (!res.ok) {
+      const err = (json as { error?: { code: string; message: string } }).error;
+      throw new ApiCallError(err?.code ?? `HTTP_${res.status}`, err?.message ?? res.statusText, res.status);
+    }
+    return json as T;
+  }
+
+  analyze(image: Blob) {
+    return this.call<{ width: number; height: number; faces: PageFace[] }>('POST', '/v1/analyze', form({ image }));
+  }
+  verify(a: Blob, b: Blob, threshold?: number) {
+    return this.call<Verification>('POST', `/v1/verify${query({ threshold })}`, form({ a, b }));
+  }
+  async enrol(name: string, images: File[]) {
+    const existing = await this.subjects();
+    if (!existing.some((s) => s.name === name)) await this.call('POST', '/v1/subjects', { name });
+    const fd = new FormData();
+    for (const f of images) fd.append('images', f, f.name);
+    return this.call<EnrolReport>('POST', `/v1/subjects/${encodeURIComponent(name)}/faces`, fd);
+  }
+  async identify(image: Blob, threshold?: number) {
+    return (await this.call<{ faces: Identified[] }>('POST', `/v1/identify${query({ threshold })}`, form({ image }))).faces;
+  }
+  async subjects() {
+    return (await this.call<{ subjects: Subject[] }>('GET', '/v1/subjects?limit=1000')).subjects;
+  }
+  async deleteSubject(id: string) {
+    await this.call('DELETE', `/v1/subjects/${encodeURIComponent(id)}`);
+  }
+  cluster(images: File[]) {
+    const fd = new FormData();
+    for (const f of images) fd.append('images', f, f.name);
+    return this.call<{ clusters: Cluster[]; unclustered: number }>('POST', '/v1/cluster', fd);
+  }
+  promote(clusterId: string, name: string) {
+    return this.call<Subject>('POST', `/v1/clusters/${encodeURIComponent(clusterId)}/promote`, { name });
+  }
+}
+
+function form(parts: Record<string, Blob>): FormData {
+  const fd = new FormData();
+  for (const [k, v] of Object.entries(parts)) fd.append(k, v, v instanceof File ? v.name : `${k}.jpg`);
+  return fd;
+}
+
+function query(params: Record<string, number | undefined>): string {
+  const q = Object.entries(params).filter(([, v]) => v !== undefined && Number.isFinite(v)).map(([k, v]) => `${k}=${v}`);
+  return q.length ? `?${q.join('&')}` : '';
+}

@@ -1,0 +1,36 @@
+import type { PageFace } from './backend.js';
+
+/** Box colour: pure green, so a screenshot test can find the boxes by colour. */
+export const BOX_COLOUR = 'rgb(0, 255, 0)';
+const LANDMARK_COLOURS = ['#ff3b30', '#ff9500', '#ffcc00', '#5ac8fa', '#af52de'];
+
+/** Draws the image scaled to fit `maxWidth`, with every face's box, landmarks and an optional label. */
+export async function drawFaces(canvas: HTMLCanvasElement, image: Blob | ImageBitmap, faces: PageFace[], labels: string[] = [], maxWidth = 640): Promise<void> {
+  const bitmap = image instanceof Blob ? await createImageBitmap(image, { imageOrientation: 'from-image' }) : image;
+  const scale = Math.min(1, maxWidth / bitmap.width);
+  canvas.width = Math.round(bitmap.width * scale);
+  canvas.height = Math.round(bitmap.height * scale);
+  const g = canvas.getContext('2d')!;
+  g.drawImage(bitmap, 0, 0, canvas.width, canvas.height);
+  g.lineWidth = 3;
+  g.font = 'bold 15px system-ui, sans-serif';
+  faces.forEach((f, i) => {
+    const [x1, y1, x2, y2] = f.bbox.map((v) => v * scale);
+    g.strokeStyle = BOX_COLOUR;
+    g.strokeRect(x1, y1, x2 - x1, y2 - y1);
+    f.kps.forEach(([x, y], p) => {
+      g.fillStyle = LANDMARK_COLOURS[p % LANDMARK_COLOURS.length];
+      g.beginPath();
+      g.arc(x * scale, y * scale, 3, 0, 2 * Math.PI);
+      g.fill();
+    });
+    const label = labels[i];
+    if (label) {
+      const w = g.measureText(label).width + 8;
+      g.fillStyle = BOX_COLOUR;
+      g.fillRect(x1, Math.max(0, y1 - 20), w, 20);
+      g.fillStyle = '#000';
+      g.fillText(label, x1 + 4, Math.max(15, y1 - 5));
+    }
+  });
+}
