@@ -1,0 +1,94 @@
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import sharp from 'sharp';
+import { SHARED } from './fixtures.js';
+import { startTestServer, type TestServer } from './helpers/server.js';
+
+/** Debian's Chromium (apt-get install chromium); `.ci/run` installs it. Never a downloaded browser. */
+export const CHROMIUM = process.env.FACEPRINT_CHROMIUM ?? '/usr/bin/chromium';
+export const CHROMIUM_ARGS = [
+  '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync',
+];
+
+const BBT = join(SHARED, 'faces/identities/bbt');
+const photo = (person: string, n: number) => join(BBT, person, `${person}${n}.png`);
+const GROUP = join(SHARED, 'faces/groups/insightface/t1.jpg');
+
+let s: TestServer;
+let browser: Browser;
+let page: Page;
+
+before(async () => {
+  assert.ok(existsSync(CHROMIUM), `${CHROMIUM} missing: apt-get install chromium (or set FACEPRINT_CHROMIUM)`);
+  s = await startTestServer({ singleUser: true });
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true });
+  page = await browser.newPage({ viewport: { width: 1400, height: 1800 } });
+  await page.goto(s.url + '/');
+  await page.waitForSelector('body[data-ready="true"]');
+});
+after(async () => {
+  await browser?.close();
+  await s?.close();
+});
+
+/** Pixels of the box colour (pure green, give or take the browser's scaling and antialiasing) in a PNG screenshot. */
+async function greenPixels(png: Buffer): Promise<number> {
+  const { data, info } = await sharp(png).raw().toBuffer({ resolveWithObject: true });
+  let n = 0;
+  for (let i = 0; i < data.length; i += info.channels) if (data[i] < 40 && data[i + 1] > 215 && data[i + 2] < 40) n++;
+  return n;
+}
+
+test('the page is served at / and shows the server mode', async () => {
+  assert.equal(await page.textContent('#mode'), 'server');
+  assert.match((await page.textContent('#status')) ?? '', /mobilefacenet\.onnx · single-user/);
+  assert.equal(await page.isHidden('#key-box'), true);
+});
+
+test('detect: upload a group photo, boxes drawn', async () => {
+  await page.setInputFiles('#analyze-file', GROUP);
+  await page.waitForFunction(() => /faces? in/.test(document.getElementById('analyze-result')!.textContent ?? ''));
+  const expected = (await s.analyzer.analyze(GROUP)).length;
+  assert.equal(await page.textContent('#analyze-result'), `${expected} faces in 1280×886`);
+  const shot = await page.locator('#analyze-canvas').screenshot();
+  assert.ok((await greenPixels(shot)) > 100 * expected, 'too few box pixels in the canvas');
+});
+
+test('enrol two people, identify a third photo, compare two photos, list people', async () => {
+  for (const person of ['amy', 'penny']) {
+    await page.fill('#enrol-name', person);
+    await page.setInputFiles('#enrol-files', [1, 2, 3].map((n) => photo(person, n)));
+    await page.click('#enrol-submit');
+    await page.waitForFunction((p) => (document.getElementById('enrol-result')!.textContent ?? '').includes(`of ${p}`), person);
+    assert.match((await page.textContent('#enrol-result')) ?? '', new RegExp(`enrolled 3 photos of ${person} \\(now 3\\)`));
+  }
+  assert.deepEqual(await page.$$eval('#subjects-list li', (lis) => lis.map((li) => (li as HTMLElement).dataset.subject)), ['amy', 'penny']);
+
+  await page.fill('#identify-threshold', '0.3');
+  await page.setInputFiles('#identify-file', photo('penny', 5));
+  await page.waitForFunction(() => /penny|unknown|no face/.test(document.getElementById('identify-result')!.textContent ?? ''));
+  assert.match((await page.textContent('#identify-result')) ?? '', /^penny 0\.\d\d$/);
+  const shot = await page.locator('#identify-canvas').screenshot();
+  assert.ok((await greenPixels(shot)) > 300, 'no box or label drawn on the identify canvas');
+
+  await page.fill('#compare-threshold', '0.3');
+  await page.setInputFiles('#compare-a', photo('amy', 4));
+  await page.setInputFiles('#compare-b', photo('amy', 5));
+  await page.click('#compare-submit');
+  await page.waitForFunction(() => /person|people|:/.test(document.getElementById('compare-result')!.textContent ?? ''));
+  assert.match((await page.textContent('#compare-result')) ?? '', /^same person: cosine 0\.\d+/);
+
+  const full = await page.screenshot({ fullPage: true });
+  assert.ok((await greenPixels(full)) > 1000);
+});
+
+test('errors are shown, not thrown: a non-image upload', async () => {
+  await page.setInputFiles('#analyze-file', { name: 'notes.jpg', mimeType: 'image/jpeg', buffer: Buffer.from('not a picture') });
+  await page.waitForFunction(() => document.getElementById('analyze-result')!.classList.contains('error'));
+  assert.match((await page.textContent('#analyze-result')) ?? '', /^IMAGE_UNSUPPORTED: /);
+});
