@@ -6,6 +6,7 @@ import { after, before, test } from 'node:test';
 import { FaceprintError } from '../src/core/errors.js';
 import { Gallery, type AnalyzedImage } from '../src/core/gallery/gallery.js';
 import type { GalleryStore, ModelBinding } from '../src/core/gallery/types.js';
+import { GalleryRecords, MemoryGalleryStore, type GalleryState } from '../src/core/gallery/memory-store.js';
 import { openStore } from '../src/storage/open.js';
 import { PostgresGalleryStore } from '../src/storage/postgres.js';
 import { checkRecords, startClient } from './helpers/gallery-clients.js';
@@ -103,6 +104,28 @@ async function storeContract(open: () => Promise<GalleryStore>): Promise<void> {
     await b.close();
   }
 }
+
+test('store contract: in memory, persisted whole after each write (the browser store over IndexedDB)', async () => {
+  let saved: GalleryState | null = null;
+  let saves = 0;
+  const records = new GalleryRecords(null, async (state) => {
+    saved = structuredClone(state);
+    saves++;
+  });
+  await storeContract(async () => new MemoryGalleryStore(records));
+  assert.ok(saves > 100);
+  // what was persisted reopens to the same gallery
+  const reopened = await Gallery.open(new MemoryGalleryStore(new GalleryRecords(saved)), binding);
+  assert.equal((await reopened.identify(faceOf(51, 9), { threshold: 0.5 })).subject?.name, 'bulk51');
+  assert.equal((await reopened.listSubjects()).total, (await new MemoryGalleryStore(records).listSubjects()).total);
+  // a failed save rolls the write back
+  const failing = new GalleryRecords(saved, async () => {
+    throw new Error('quota exceeded');
+  });
+  const store = new MemoryGalleryStore(failing);
+  await assert.rejects(store.createSubject('never'), (e) => code(e) === 'STORE_UNAVAILABLE');
+  assert.equal(await store.subject('never'), null);
+});
 
 test('store contract: SQLite', async () => {
   const path = join(tmp, 'contract.db');

@@ -1,19 +1,10 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { chromium, type Browser, type Page } from 'playwright-core';
-import sharp from 'sharp';
+import type { Browser, Page } from 'playwright-core';
+import { greenPixels, launchChromium } from './helpers/chromium.js';
 import { SHARED } from './fixtures.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
-
-/** Debian's Chromium (apt-get install chromium); `.ci/run` installs it. Never a downloaded browser. */
-export const CHROMIUM = process.env.FACEPRINT_CHROMIUM ?? '/usr/bin/chromium';
-export const CHROMIUM_ARGS = [
-  '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync',
-];
 
 const BBT = join(SHARED, 'faces/identities/bbt');
 const photo = (person: string, n: number) => join(BBT, person, `${person}${n}.png`);
@@ -24,9 +15,8 @@ let browser: Browser;
 let page: Page;
 
 before(async () => {
-  assert.ok(existsSync(CHROMIUM), `${CHROMIUM} missing: apt-get install chromium (or set FACEPRINT_CHROMIUM)`);
   s = await startTestServer({ singleUser: true });
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true });
+  browser = await launchChromium();
   page = await browser.newPage({ viewport: { width: 1400, height: 1800 } });
   await page.goto(s.url + '/');
   await page.waitForSelector('body[data-ready="true"]');
@@ -35,14 +25,6 @@ after(async () => {
   await browser?.close();
   await s?.close();
 });
-
-/** Pixels of the box colour (pure green, give or take the browser's scaling and antialiasing) in a PNG screenshot. */
-async function greenPixels(png: Buffer): Promise<number> {
-  const { data, info } = await sharp(png).raw().toBuffer({ resolveWithObject: true });
-  let n = 0;
-  for (let i = 0; i < data.length; i += info.channels) if (data[i] < 40 && data[i + 1] > 215 && data[i + 2] < 40) n++;
-  return n;
-}
 
 test('the page is served at / and shows the server mode', async () => {
   assert.equal(await page.textContent('#mode'), 'server');

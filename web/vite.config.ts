@@ -1,9 +1,9 @@
 import { defineConfig } from 'vite';
 
-// The page is static files: `faceprint serve` serves dist/web at /, and the files work from any static host.
+// The page is static files: `faceprint serve` serves dist/page at /, and the files work from any static host.
 export default defineConfig({
-  root: __dirname,
+  root: import.meta.dirname,
   base: './',
-  build: { outDir: '../dist/web', emptyOutDir: true, target: 'es2022', sourcemap: true },
+  build: { outDir: '../dist/page', emptyOutDir: true, target: 'es2022', sourcemap: true, chunkSizeWarningLimit: 2048, modulePreload: { polyfill: false } },
   server: { headers: { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' } },
 });

@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import type { Command } from 'commander';
 import { FaceprintError } from '../core/errors.js';
 import { FaceAnalyzer } from '../node/index.js';
@@ -37,7 +38,8 @@ export function addServeCommands(program: Command, out: Out, int: Parse, float: 
     .option('--cors <origins>', 'comma-separated origins allowed by CORS (default: CORS off)', list)
     .option('--fetch-hosts <hosts>', 'comma-separated hosts images may be fetched from by URL (default: URL fetching off)', list)
     .option('--search-threads <n>', 'threads for the exact search scan', int, 1)
-    .option('--log-level <level>', 'pino level: fatal, error, warn, info, debug', 'info');
+    .option('--log-level <level>', 'pino level: fatal, error, warn, info, debug', 'info')
+    .option('--open', 'open the web page in the desktop browser once listening');
   keysOption(serve).action(async (opts) => {
     if (!opts.pack && !opts.detector) throw new FaceprintError('MODEL_MISSING', 'give --pack DIR|NAME, or --detector FILE and --recognizer FILE');
     const keys = opts.singleUser ? null : await KeyStore.open(opts.keys);
@@ -67,6 +69,7 @@ export function addServeCommands(program: Command, out: Out, int: Parse, float: 
       throw e;
     });
     process.stderr.write(`faceprint serving ${url} — web page ${url}/, API document ${url}/openapi.json, docs ${url}/docs${opts.singleUser ? ' (single-user: no keys)' : ''}\n`);
+    if (opts.open) openBrowser(`${url}/`);
     let stopping = false;
     const stop = async (signal: string): Promise<void> => {
       if (stopping) {
@@ -106,4 +109,14 @@ export function addServeCommands(program: Command, out: Out, int: Parse, float: 
       const r = await (await KeyStore.open(opts.keys)).revoke(ref);
       out(`revoked ${r.id} "${r.name}"`);
     });
+}
+
+/** Best effort: the desktop's browser (xdg-open, open, start); a machine without one just prints the URL. */
+function openBrowser(url: string): void {
+  const [cmd, args] = process.platform === 'darwin' ? ['open', [url]] : process.platform === 'win32' ? ['cmd', ['/c', 'start', '', url]] : ['xdg-open', [url]];
+  try {
+    spawn(cmd as string, args as string[], { stdio: 'ignore', detached: true }).on('error', () => undefined).unref();
+  } catch {
+    // no browser here: the URL is on stderr
+  }
 }

@@ -12,6 +12,7 @@ export { ArcFaceRecognizer, normaliseEmbedding, recognizerNormalisation, type Em
 export { EmbeddingBatcher, type Embedder, type BatcherOptions } from './embedding/batcher.js';
 export { cosine } from './matching/cosine.js';
 export { routeModel, type ModelKind } from './models/router.js';
+export { openRouted, detectorFrom, recognizerFrom, type RoutedModel, type SessionFactory } from './models/assemble.js';
 export { onnxFirstNodeNames } from './models/onnx-graph.js';
 export { estimateMacs } from './models/graph-macs.js';
 export { buildIResNetReplica, IRESNET_LAYERS, type IResNetArch } from './models/iresnet-replica.js';
@@ -20,6 +21,7 @@ export { FaceAnalyzerCore, type Face, type AnalyzeOptions } from './analyzer.js'
 export type { ModelSession, TensorF32, InputTensor, ValueInfo, Dim } from './runtime.js';
 export { ExactIndex, type SearchHit, type ScanLayout, type RowScanner } from './matching/exact-index.js';
 export { Gallery, chooseEnrolmentFace, type AnalyzedImage, type EnrollOptions, type EnrollResult, type Identification, type IdentifyOptions, type Match, type Verification } from './gallery/gallery.js';
+export { MemoryGalleryStore, GalleryRecords, type GalleryState, type PersistState } from './gallery/memory-store.js';
 export { templateOf, resolveThreshold, type ThresholdChoice } from './gallery/template.js';
 export type { ClusterOptions, ClusterReport } from './gallery/cluster.js';
 export type { Calibration, GalleryStore, IndexChange, ModelBinding, NewFace, StoredFace, Subject, TemplateHit } from './gallery/types.js';

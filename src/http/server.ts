@@ -56,7 +56,7 @@ export interface ServeOptions {
   fetchHosts?: string[];
   /** pino options: level, and a stream to write to (default stdout); false: silent. */
   logger?: { level?: string; stream?: NodeJS.WritableStream } | false;
-  /** Directory of the built web page (default: the package's dist/web); null: no page. */
+  /** Directory of the built web page (default: the package's dist/page); null: no page. */
   webRoot?: string | null;
 }
 
@@ -73,11 +73,11 @@ export interface FaceprintServer {
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
 
-/** The package's built web page (dist/web), from src/http or dist/http alike. */
+/** The package's built web page (dist/page), from src/http or dist/http alike. */
 export function defaultWebRoot(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
   while (!existsSync(join(dir, 'package.json')) && dirname(dir) !== dir) dir = dirname(dir);
-  return join(dir, 'dist', 'web');
+  return join(dir, 'dist', 'page');
 }
 
 export async function createServer(options: ServeOptions): Promise<FaceprintServer> {
@@ -113,6 +113,9 @@ export async function createServer(options: ServeOptions): Promise<FaceprintServ
   });
   app.addHook('onSend', async (req, reply) => {
     reply.header('x-request-id', req.id);
+    // cross-origin isolation: the page's on-device mode gets WASM threads (SharedArrayBuffer)
+    reply.header('cross-origin-opener-policy', 'same-origin');
+    reply.header('cross-origin-embedder-policy', 'require-corp');
   });
 
   // Raw image bodies; text/plain is no way to send an image.

@@ -1,20 +1,17 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { FaceprintError } from '../core/errors.js';
-import { ScrfdDetector } from '../core/detection/scrfd.js';
-import { ArcFaceRecognizer, recognizerNormalisation } from '../core/embedding/arcface.js';
-import { onnxFirstNodeNames } from '../core/models/onnx-graph.js';
-import { routeModel, type ModelKind } from '../core/models/router.js';
-import { withUint8Input } from '../core/models/preprocess-graph.js';
-import type { ModelSession } from '../core/runtime.js';
+import type { ScrfdDetector } from '../core/detection/scrfd.js';
+import type { ArcFaceRecognizer } from '../core/embedding/arcface.js';
+import { detectorFrom, openRouted, recognizerFrom, type RoutedModel, type SessionFactory } from '../core/models/assemble.js';
 import { createOrtNodeSession, type OrtNodeOptions } from '../runtime/ort-node.js';
 
-export interface LoadedModel {
+/** A model file opened and routed; `path` is its file. */
+export interface LoadedModel extends RoutedModel {
   path: string;
-  kind: ModelKind;
-  session: ModelSession;
-  bytes: Uint8Array;
 }
+
+const opener = (options: OrtNodeOptions): SessionFactory => (bytes, source) => createOrtNodeSession(bytes, source, options);
 
 /** Reads, opens and routes one ONNX file; every failure is a FaceprintError naming the file. */
 export async function loadModel(path: string, options: OrtNodeOptions = {}): Promise<LoadedModel> {
@@ -25,36 +22,16 @@ export async function loadModel(path: string, options: OrtNodeOptions = {}): Pro
     const code = (e as NodeJS.ErrnoException).code;
     throw new FaceprintError('MODEL_NOT_FOUND', `${path}: ${code === 'ENOENT' ? 'no such model file' : `cannot read (${code})`}`, { cause: e });
   }
-  if (bytes.length === 0) throw new FaceprintError('MODEL_INVALID', `${path}: empty file`);
-  const session = await createOrtNodeSession(bytes, path, options);
-  try {
-    return { path, kind: routeModel(path, session.inputs, session.outputs), session, bytes };
-  } catch (e) {
-    await session.close();
-    throw e;
-  }
+  return { ...(await openRouted(bytes, path, opener(options))), path };
 }
 
-/**
- * A SCRFD detector from a routed model. With `uint8Input` (the default) the session is reopened on a copy of
- * the graph that takes uint8 pixels and normalises them itself, bit-identically (withUint8Input).
- */
-export async function makeDetector(model: LoadedModel, inputSize?: [number, number], options: OrtNodeOptions & { uint8Input?: boolean } = {}): Promise<ScrfdDetector> {
-  if (model.kind !== 'detector') throw new FaceprintError('MODEL_UNRECOGNISED', `${model.path}: routed as a ${model.kind}, not a detector`);
-  // Validate the layout on the original session before rewriting anything.
-  const plain = new ScrfdDetector(model.session, inputSize);
-  if (options.uint8Input === false) return plain;
-  const rewritten = withUint8Input(model.bytes, model.path, 127.5, 128);
-  const session = await createOrtNodeSession(rewritten, model.path, options);
-  await model.session.close();
-  model.session = session;
-  return new ScrfdDetector(session, inputSize);
+/** A SCRFD detector (see detectorFrom: uint8 input by default). */
+export function makeDetector(model: LoadedModel, inputSize?: [number, number], options: OrtNodeOptions & { uint8Input?: boolean } = {}): Promise<ScrfdDetector> {
+  return detectorFrom(model, opener(options), inputSize, options.uint8Input !== false);
 }
 
 export function makeRecognizer(model: LoadedModel, maxBatch?: number): ArcFaceRecognizer {
-  if (model.kind !== 'recognizer') throw new FaceprintError('MODEL_UNRECOGNISED', `${model.path}: routed as a ${model.kind}, not a recognizer`);
-  const norm = recognizerNormalisation(onnxFirstNodeNames(model.bytes, model.path));
-  return new ArcFaceRecognizer(model.session, norm, { maxBatch });
+  return recognizerFrom(model, maxBatch);
 }
 
 /**

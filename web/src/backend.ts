@@ -51,12 +51,8 @@ export interface Backend {
   promote(clusterId: string, name: string): Promise<Subject>;
 }
 
-/** A failed call, with the API's error code. */
-export class ApiCallError extends Error {
-  constructor(readonly code: string, message: string, readonly status: number) {
-    super(message);
-  }
-}
+export { ApiCallError } from './api-error.js';
+import { ApiCallError } from './api-error.js';
 
 /** The server's API; images go up as multipart, the key as a bearer token. */
 export class HttpBackend implements Backend {

@@ -1,0 +1,25 @@
+// Debian's Chromium (apt-get install chromium; `.ci/run` installs it), driven by playwright-core: never a
+// downloaded browser. The flags keep it off this machine's closed network.
+import { existsSync } from 'node:fs';
+import assert from 'node:assert/strict';
+import { chromium, type Browser } from 'playwright-core';
+import sharp from 'sharp';
+
+export const CHROMIUM = process.env.FACEPRINT_CHROMIUM ?? '/usr/bin/chromium';
+export const CHROMIUM_ARGS = [
+  '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync',
+];
+
+export async function launchChromium(): Promise<Browser> {
+  assert.ok(existsSync(CHROMIUM), `${CHROMIUM} missing: apt-get install chromium (or set FACEPRINT_CHROMIUM)`);
+  return chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true });
+}
+
+/** Pixels of the box colour (pure green, give or take the browser's scaling and antialiasing) in a PNG screenshot. */
+export async function greenPixels(png: Buffer): Promise<number> {
+  const { data, info } = await sharp(png).raw().toBuffer({ resolveWithObject: true });
+  let n = 0;
+  for (let i = 0; i < data.length; i += info.channels) if (data[i] < 40 && data[i + 1] > 215 && data[i + 2] < 40) n++;
+  return n;
+}

@@ -1,0 +1,46 @@
+import { BrowserGallery, FaceAnalyzer, type WebFaceAnalyzerOptions } from '../../src/web/index.js';
+
+export { loadModelBytes } from '../../src/web/index.js';
+import type { Backend, Cluster, EnrolReport, Identified, PageFace, Subject, Verification } from './backend.js';
+
+/**
+ * On-device: the models run in this page (onnxruntime-web), the gallery lives in IndexedDB; no request leaves.
+ * Errors are FaceprintErrors (with a code, as the API's). This module imports nothing of the page at run time:
+ * onnxruntime-web's worker threads load its chunk.
+ */
+export class LocalBackend implements Backend {
+  readonly label = 'on-device';
+  private constructor(readonly analyzer: FaceAnalyzer, readonly gallery: BrowserGallery) {}
+
+  static async open(options: WebFaceAnalyzerOptions, galleryName = 'faceprint-gallery'): Promise<LocalBackend> {
+    const analyzer = await FaceAnalyzer.create(options);
+    return new LocalBackend(analyzer, await BrowserGallery.open(analyzer, galleryName));
+  }
+
+  async analyze(image: Blob) {
+    const pixels = await this.analyzer.decode(image);
+    const faces = await this.analyzer.core.analyze(pixels);
+    return { width: pixels.width, height: pixels.height, faces: faces.map((f): PageFace => ({ bbox: f.bbox, kps: f.kps, score: f.score })) };
+  }
+  verify(a: Blob, b: Blob, threshold?: number): Promise<Verification> {
+    return this.gallery.verify(a, b, { threshold });
+  }
+  enrol(name: string, images: File[]): Promise<EnrolReport> {
+    return this.gallery.enroll(name, images);
+  }
+  identify(image: Blob, threshold?: number): Promise<Identified[]> {
+    return this.gallery.identify(image, { threshold });
+  }
+  async subjects(): Promise<Subject[]> {
+    return (await this.gallery.gallery.listSubjects({ limit: 1000 })).subjects;
+  }
+  async deleteSubject(id: string): Promise<void> {
+    await this.gallery.gallery.deleteSubject(id);
+  }
+  cluster(images: File[]): Promise<{ clusters: Cluster[]; unclustered: number }> {
+    return this.gallery.cluster(images);
+  }
+  promote(clusterId: string, name: string): Promise<Subject> {
+    return this.gallery.gallery.promoteCluster(clusterId, name);
+  }
+}

@@ -1,0 +1,226 @@
+import { ApiCallError, HttpBackend, type Backend } from './backend.js';
+import { drawFaces } from './draw.js';
+import type { LocalBackend } from './local-backend.js';
+
+const $ = <T extends HTMLElement = HTMLElement>(id: string): T => document.getElementById(id) as T;
+const KEY_STORAGE = 'faceprint.apiKey';
+
+const keyInput = $<HTMLInputElement>('api-key');
+keyInput.value = localStorage.getItem(KEY_STORAGE) ?? '';
+keyInput.addEventListener('change', () => localStorage.setItem(KEY_STORAGE, keyInput.value.trim()));
+
+const server: Backend = new HttpBackend(location.origin, () => keyInput.value.trim());
+let backend: Backend = server;
+let local: LocalBackend | null = null;
+const params = new URLSearchParams(location.search);
+
+function setStatus(text: string): void {
+  $('status').textContent = text;
+}
+
+/** Runs an action, showing its outcome (or its error code and message) in `out`. */
+async function act(out: HTMLElement, work: () => Promise<string | void>): Promise<void> {
+  out.classList.remove('error');
+  out.textContent = '…';
+  try {
+    const text = await work();
+    out.textContent = text ?? '';
+  } catch (e) {
+    out.classList.add('error');
+    const code = (e as { code?: unknown }).code;
+    out.textContent = e instanceof ApiCallError || typeof code === 'string' ? `${code}: ${(e as Error).message}` : String((e as Error).message ?? e);
+  }
+}
+
+const firstFile = (id: string): File | undefined => $<HTMLInputElement>(id).files?.[0];
+const allFiles = (id: string): File[] => [...($<HTMLInputElement>(id).files ?? [])];
+function thresholdOf(id: string): number | undefined {
+  const v = $<HTMLInputElement>(id).value;
+  return v === '' ? undefined : Number(v);
+}
+
+async function analyzeBlob(blob: Blob): Promise<void> {
+  await act($('analyze-result'), async () => {
+    const r = await backend.analyze(blob);
+    await drawFaces($<HTMLCanvasElement>('analyze-canvas'), blob, r.faces);
+    return `${r.faces.length} face${r.faces.length === 1 ? '' : 's'} in ${r.width}×${r.height}`;
+  });
+}
+
+$('analyze-file').addEventListener('change', () => {
+  const f = firstFile('analyze-file');
+  if (f) void analyzeBlob(f);
+});
+
+const video = $<HTMLVideoElement>('webcam');
+$('webcam-start').addEventListener('click', () => void act($('analyze-result'), async () => {
+  video.srcObject = await navigator.mediaDevices.getUserMedia({ video: { width: 1280, height: 720 } });
+  video.hidden = false;
+  $('webcam-snap').hidden = false;
+  $('webcam-live').hidden = backend.label !== 'on-device';
+  return 'webcam on: take a photo to analyse it';
+}));
+$('webcam-snap').addEventListener('click', () => {
+  const c = document.createElement('canvas');
+  c.width = video.videoWidth;
+  c.height = video.videoHeight;
+  c.getContext('2d')!.drawImage(video, 0, 0);
+  c.toBlob((blob) => blob && void analyzeBlob(blob), 'image/jpeg', 0.95);
+});
+
+$('compare-submit').addEventListener('click', () => void act($('compare-result'), async () => {
+  const a = firstFile('compare-a');
+  const b = firstFile('compare-b');
+  if (!a || !b) throw new Error('choose two photos');
+  const v = await backend.verify(a, b, thresholdOf('compare-threshold'));
+  return `${v.same ? 'same person' : 'different people'}: cosine ${v.score.toFixed(3)} (threshold ${v.threshold.toFixed(3)}, ${v.basis})`;
+}));
+
+$('enrol-submit').addEventListener('click', () => void act($('enrol-result'), async () => {
+  const name = $<HTMLInputElement>('enrol-name').value.trim();
+  const files = allFiles('enrol-files');
+  if (!name || files.length === 0) throw new Error('give a name and at least one photo');
+  const r = await backend.enrol(name, files);
+  await refreshSubjects();
+  const refused = r.refused.map((x) => `${x.source ?? 'photo'}: ${x.reason}`).join(', ');
+  return `enrolled ${r.accepted.length} photo${r.accepted.length === 1 ? '' : 's'} of ${r.subject.name} (now ${r.subject.faceCount})${refused ? `; refused ${refused}` : ''}`;
+}));
+
+$('identify-file').addEventListener('change', () => void act($('identify-result'), async () => {
+  const f = firstFile('identify-file');
+  if (!f) return;
+  const found = await backend.identify(f, thresholdOf('identify-threshold'));
+  const labels = found.map((x) => (x.subject ? `${x.subject.name} ${x.subject.score.toFixed(2)}` : 'unknown'));
+  await drawFaces($<HTMLCanvasElement>('identify-canvas'), f, found.map((x) => x.face), labels);
+  return found.length ? labels.join(', ') : 'no face found';
+}));
+
+async function refreshSubjects(): Promise<void> {
+  const list = $('subjects-list');
+  const subjects = await backend.subjects();
+  list.replaceChildren(...subjects.map((s) => {
+    const li = document.createElement('li');
+    li.textContent = `${s.name} — ${s.faceCount} face${s.faceCount === 1 ? '' : 's'}`;
+    li.dataset.subject = s.name;
+    const del = document.createElement('button');
+    del.textContent = 'Delete';
+    del.addEventListener('click', () => void backend.deleteSubject(s.id).then(refreshSubjects));
+    li.append(del);
+    return li;
+  }));
+}
+$('subjects-refresh').addEventListener('click', () => void act($('status'), refreshSubjects));
+
+$('cluster-submit').addEventListener('click', () => void act($('cluster-result'), async () => {
+  const r = await backend.cluster(allFiles('cluster-files'));
+  $('clusters-list').replaceChildren(...r.clusters.map((c, i) => {
+    const li = document.createElement('li');
+    li.textContent = `person ${i + 1}: ${c.size} faces (${c.faces.map((f) => f.source ?? f.id).slice(0, 6).join(', ')}${c.size > 6 ? ', …' : ''})`;
+    const name = document.createElement('input');
+    name.placeholder = 'name';
+    const promote = document.createElement('button');
+    promote.textContent = 'Make a person';
+    promote.addEventListener('click', () => void act($('cluster-result'), async () => {
+      const s = await backend.promote(c.id, name.value.trim());
+      await refreshSubjects();
+      return `${s.name}: ${s.faceCount} faces`;
+    }));
+    li.append(name, promote);
+    return li;
+  }));
+  return `${r.clusters.length} group${r.clusters.length === 1 ? '' : 's'}, ${r.unclustered} face${r.unclustered === 1 ? '' : 's'} on their own`;
+}));
+
+function showMode(b: Backend): void {
+  backend = b;
+  $('mode').textContent = b.label;
+  $('models').hidden = b.label !== 'on-device';
+  $('webcam-live').hidden = b.label !== 'on-device' || $('webcam-snap').hidden;
+  $('mode-server').setAttribute('aria-pressed', String(b === server));
+  $('mode-device').setAttribute('aria-pressed', String(b !== server));
+}
+
+/** Loads the models into the page (URL fields or picked files) and opens the IndexedDB gallery. */
+async function loadLocal(): Promise<string> {
+  const detFile = $<HTMLInputElement>('model-detector-file').files?.[0];
+  const recFile = $<HTMLInputElement>('model-recognizer-file').files?.[0];
+  const progress = $<HTMLProgressElement>('models-progress');
+  const { LocalBackend, loadModelBytes } = await import('./local-backend.js');
+  const started = performance.now();
+  await local?.analyzer.close();
+  local = await LocalBackend.open({
+    detector: detFile ?? new URL($<HTMLInputElement>('model-detector').value, location.href).href,
+    recognizer: recFile ?? new URL($<HTMLInputElement>('model-recognizer').value, location.href).href,
+    numThreads: params.has('threads') ? Number(params.get('threads')) : undefined,
+    executionProviders: params.get('ep') === 'webgpu' ? ['webgpu', 'wasm'] : ['wasm'],
+    onProgress: (_model, loaded, total) => {
+      progress.value = total ? loaded / total : 0;
+    },
+  });
+  progress.value = 1;
+  showMode(local);
+  // for tests and the curious: the engine this page runs
+  (window as unknown as { faceprint: unknown }).faceprint = { local, loadModelBytes, crossOriginIsolated: self.crossOriginIsolated };
+  await refreshSubjects();
+  return `loaded in ${((performance.now() - started) / 1000).toFixed(1)} s: ${local.analyzer.recognizerName}, ${local.analyzer.embeddingSize}-d; ` +
+    `${self.crossOriginIsolated ? 'WASM threads on' : 'single-threaded (no COOP/COEP)'}`;
+}
+
+$('mode-server').addEventListener('click', () => {
+  showMode(server);
+  void act($('status'), refreshSubjects);
+});
+$('mode-device').addEventListener('click', () => {
+  if (local) showMode(local);
+  else {
+    $('models').hidden = false;
+    $('mode-device').setAttribute('aria-pressed', 'true');
+  }
+});
+$('models-load').addEventListener('click', () => void act($('models-result'), loadLocal));
+
+let live = false;
+$('webcam-live').addEventListener('click', () => {
+  live = !live;
+  $('webcam-live').textContent = live ? 'Stop' : 'Identify live';
+  const canvas = $<HTMLCanvasElement>('analyze-canvas');
+  const loop = async (): Promise<void> => {
+    if (!live || !local) return;
+    const frame = await createImageBitmap(video);
+    const found = await local.gallery.identify(frame).catch(() => []);
+    await drawFaces(canvas, frame, found.map((x) => x.face), found.map((x) => (x.subject ? x.subject.name : 'unknown')));
+    frame.close();
+    requestAnimationFrame(() => void loop());
+  };
+  void loop();
+});
+
+async function start(): Promise<void> {
+  let ready: { auth?: string; models?: { recognizer?: string } } | null = null;
+  try {
+    const res = await fetch(`${location.origin}/readyz`);
+    if (res.ok || res.status === 503) ready = await res.json();
+  } catch {
+    ready = null;
+  }
+  if (ready?.models) {
+    $('key-box').hidden = ready.auth !== 'keys';
+    setStatus(`server models: ${ready.models.recognizer?.split('/').pop() ?? '?'}${ready.auth === 'single-user' ? ' · single-user' : ''}`);
+    showMode(server);
+    if (ready.auth !== 'keys' || keyInput.value) await refreshSubjects().catch(() => undefined);
+  } else {
+    // static hosting: no API, everything on this device
+    $('mode-server').hidden = true;
+    setStatus('static page: models run on this device');
+    $('models').hidden = false;
+    $('mode').textContent = 'on-device';
+  }
+  for (const [param, id] of [['detector', 'model-detector'], ['recognizer', 'model-recognizer']] as const) {
+    const v = params.get(param);
+    if (v) $<HTMLInputElement>(id).value = v;
+  }
+  if (params.has('detector') && params.has('recognizer')) await act($('models-result'), loadLocal);
+  document.body.dataset.ready = 'true';
+}
+
+void start();
