@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { readFileSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
+import sharp from 'sharp';
 import { FaceAnalyzer, cosine } from '../src/node/index.js';
 import { DET_500M, MOBILEFACENET, SHARED, golden } from './fixtures.js';
 import { startStaticServer, type StaticServer } from './helpers/static-server.js';
@@ -86,6 +88,36 @@ test('the page analyses the golden dev images as Node does: same faces, embeddin
   console.log(`golden dev: ${golden.images.length - mismatched.length}/${golden.images.length} images decoded to the same pixels, ${faces} faces compared (decoded differently: ${mismatched.join(', ') || 'none'})`);
 });
 
+test('every browser image source gives the same faces: File/Blob, <img>, <canvas>, ImageBitmap, VideoFrame, ImageData', async () => {
+  const result = await page.evaluate(async () => {
+    const fa = (window as any).faceprint.local.analyzer;
+    const blob = await (await fetch('/fixtures/faces/groups/insightface/t1.jpg')).blob();
+    const img = new Image();
+    img.src = URL.createObjectURL(blob);
+    await img.decode();
+    const canvas = document.createElement('canvas');
+    canvas.width = img.naturalWidth;
+    canvas.height = img.naturalHeight;
+    canvas.getContext('2d')!.drawImage(img, 0, 0);
+    const bitmap = await createImageBitmap(blob);
+    const frame = new VideoFrame(bitmap, { timestamp: 0 });
+    const imageData = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height);
+    const file = new File([blob], 't1.jpg', { type: 'image/jpeg' });
+    const out: Record<string, number[][]> = {};
+    for (const [name, input] of Object.entries({ blob, file, img, canvas, bitmap, frame, imageData })) {
+      out[name] = (await fa.analyze(input)).map((f: any) => Array.from(f.embedding as Float32Array));
+    }
+    frame.close();
+    return out;
+  });
+  const reference = result.blob;
+  assert.ok(reference.length >= 6);
+  for (const [name, faces] of Object.entries(result)) {
+    assert.equal(faces.length, reference.length, `${name}: face count`);
+    faces.forEach((e, i) => assert.ok(cosine(Float32Array.from(e), Float32Array.from(reference[i])) >= 0.9999, `${name} face ${i}`));
+  }
+});
+
 test('on-device enrol + identify, gallery kept in IndexedDB across a reload, boxes drawn', async () => {
   for (const person of ['amy', 'penny']) {
     await page.fill('#enrol-name', person);
@@ -124,4 +156,54 @@ test('models: sha256 checked (a wrong one refused), progress reported', async ()
   assert.equal(result.size, statSync(MOBILEFACENET).size);
   assert.ok(result.progress.length >= 1 && result.progress[result.progress.length - 1] === result.size);
   assert.equal(result.bad, 'PACK_CORRUPT');
+});
+
+/** A one-frame Y4M video of a photo (Chromium's fake webcam plays it in a loop). */
+async function y4mOf(photoPath: string, width = 640, height = 480): Promise<string> {
+  const { data } = await sharp(photoPath).resize(width, height, { fit: 'contain', background: '#000' }).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+  const y = Buffer.alloc(width * height);
+  const u = Buffer.alloc((width / 2) * (height / 2));
+  const v = Buffer.alloc((width / 2) * (height / 2));
+  for (let i = 0; i < width * height; i++) y[i] = Math.round(0.299 * data[3 * i] + 0.587 * data[3 * i + 1] + 0.114 * data[3 * i + 2]);
+  for (let cy = 0; cy < height / 2; cy++) {
+    for (let cx = 0; cx < width / 2; cx++) {
+      let r = 0, g = 0, b = 0;
+      for (const [dx, dy] of [[0, 0], [1, 0], [0, 1], [1, 1]]) {
+        const p = 3 * ((2 * cy + dy) * width + 2 * cx + dx);
+        r += data[p] / 4;
+        g += data[p + 1] / 4;
+        b += data[p + 2] / 4;
+      }
+      u[cy * (width / 2) + cx] = Math.max(0, Math.min(255, Math.round(-0.1687 * r - 0.3313 * g + 0.5 * b + 128)));
+      v[cy * (width / 2) + cx] = Math.max(0, Math.min(255, Math.round(0.5 * r - 0.4187 * g - 0.0813 * b + 128)));
+    }
+  }
+  const path = join(mkdtempSync(join(tmpdir(), 'faceprint-webcam-')), 'webcam.y4m');
+  writeFileSync(path, Buffer.concat([Buffer.from(`YUV4MPEG2 W${width} H${height} F30:1 Ip A1:1 C420jpeg\nFRAME\n`), y, u, v]));
+  return path;
+}
+
+test('webcam: live identify on Chromium\'s fake camera playing a photo of an enrolled person', async () => {
+  const camera = await launchChromium(['--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream', `--use-file-for-fake-video-capture=${await y4mOf(photo('amy', 5))}`]);
+  try {
+    const ctx = await camera.newContext({ viewport: { width: 1400, height: 1800 }, permissions: ['camera'] });
+    await ctx.addInitScript('globalThis.__name = (f) => f');
+    const p = await ctx.newPage();
+    await p.goto(site.url + PAGE);
+    await p.waitForSelector('body[data-ready="true"]', { state: 'attached', timeout: 60_000 });
+    await p.fill('#enrol-name', 'amy');
+    await p.setInputFiles('#enrol-files', [1, 2, 3].map((n) => photo('amy', n)));
+    await p.click('#enrol-submit');
+    await p.waitForFunction(() => /enrolled 3/.test(document.getElementById('enrol-result')!.textContent ?? ''));
+    await p.fill('#identify-threshold', '0.3');
+    await p.click('#webcam-start');
+    await p.waitForSelector('#webcam-live', { state: 'visible' });
+    await p.click('#webcam-live');
+    await p.waitForFunction(() => /^live: /.test(document.getElementById('analyze-result')!.textContent ?? ''), undefined, { timeout: 30_000 });
+    await p.waitForFunction(() => document.getElementById('analyze-result')!.textContent === 'live: amy', undefined, { timeout: 30_000 });
+    assert.ok((await greenPixels(await p.locator('#analyze-canvas').screenshot())) > 300);
+    await p.click('#webcam-live'); // stop
+  } finally {
+    await camera.close();
+  }
 });

@@ -284,6 +284,20 @@ describe('faceprint serve under load', () => {
   });
 });
 
+describe('faceprint serve limits', () => {
+  test('multipart: files over the body limit in all → 413, whatever each file\'s size', async () => {
+    const s = await startTestServer({ bodyLimit: 1_000_000 });
+    try {
+      const chunk = () => ({ data: new Uint8Array(400_000).fill(7), name: 'x.jpg' });
+      assertError(await api(s.url, 'POST', '/v1/cluster', { key: s.key.write, form: formOf({ images: [chunk(), chunk(), chunk()] }) }), 413, 'BODY_TOO_LARGE');
+      assertError(await api(s.url, 'POST', '/v1/analyze', { key: s.key.read, raw: new Uint8Array(1_200_000), type: 'image/jpeg' }), 413, 'BODY_TOO_LARGE');
+      assert.equal((await api(s.url, 'GET', '/v1/clusters', { key: s.key.read })).body.unclustered, 0, 'nothing of the refused upload was stored');
+    } finally {
+      await s.close();
+    }
+  });
+});
+
 describe('faceprint serve options', () => {
   test('CORS off by default, on for configured origins; URL fetch only from allowed hosts; single-user only on loopback', async () => {
     const images = createHttpServer((req, res) => {

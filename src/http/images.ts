@@ -28,9 +28,17 @@ export async function readImages(req: FastifyRequest, options: ImageInputOptions
   const images: UploadedImage[] = [];
   const fields: Record<string, string> = {};
   if (req.isMultipart()) {
+    let total = 0;
     for await (const part of req.parts()) {
-      if (part.type === 'file') images.push({ field: part.fieldname, data: await part.toBuffer(), source: part.filename || part.fieldname });
-      else fields[part.fieldname] = String(part.value);
+      if (part.type === 'file') {
+        const data = await part.toBuffer();
+        total += data.length;
+        // each file is capped by the multipart limits; all of them together by the body limit
+        if (total > options.maxBytes) throw new ApiError(413, 'BODY_TOO_LARGE', `the uploaded files exceed ${options.maxBytes} bytes in all`);
+        images.push({ field: part.fieldname, data, source: part.filename || part.fieldname });
+      } else {
+        fields[part.fieldname] = String(part.value);
+      }
     }
     return { images, fields };
   }

@@ -11,9 +11,9 @@ export const CHROMIUM_ARGS = [
   '--disable-background-networking', '--disable-component-update', '--disable-sync',
 ];
 
-export async function launchChromium(): Promise<Browser> {
+export async function launchChromium(extraArgs: string[] = []): Promise<Browser> {
   assert.ok(existsSync(CHROMIUM), `${CHROMIUM} missing: apt-get install chromium (or set FACEPRINT_CHROMIUM)`);
-  return chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true });
+  return chromium.launch({ executablePath: CHROMIUM, args: [...CHROMIUM_ARGS, ...extraArgs], headless: true });
 }
 
 /** Pixels of the box colour (pure green, give or take the browser's scaling and antialiasing) in a PNG screenshot. */

@@ -151,7 +151,8 @@ async function loadLocal(): Promise<string> {
   local = await LocalBackend.open({
     detector: detFile ?? new URL($<HTMLInputElement>('model-detector').value, location.href).href,
     recognizer: recFile ?? new URL($<HTMLInputElement>('model-recognizer').value, location.href).href,
-    numThreads: params.has('threads') ? Number(params.get('threads')) : undefined,
+    // onnxruntime-web's default is half the cores; a page doing one thing at a time gains from all of them
+    numThreads: params.has('threads') ? Number(params.get('threads')) : Math.min(4, navigator.hardwareConcurrency || 1),
     executionProviders: params.get('ep') === 'webgpu' ? ['webgpu', 'wasm'] : ['wasm'],
     onProgress: (_model, loaded, total) => {
       progress.value = total ? loaded / total : 0;
@@ -187,9 +188,11 @@ $('webcam-live').addEventListener('click', () => {
   const loop = async (): Promise<void> => {
     if (!live || !local) return;
     const frame = await createImageBitmap(video);
-    const found = await local.gallery.identify(frame).catch(() => []);
-    await drawFaces(canvas, frame, found.map((x) => x.face), found.map((x) => (x.subject ? x.subject.name : 'unknown')));
+    const found = await local.gallery.identify(frame, { threshold: thresholdOf('identify-threshold') }).catch(() => []);
+    const labels = found.map((x) => (x.subject ? x.subject.name : 'unknown'));
+    await drawFaces(canvas, frame, found.map((x) => x.face), labels);
     frame.close();
+    $('analyze-result').textContent = `live: ${labels.join(', ') || 'no face'}`;
     requestAnimationFrame(() => void loop());
   };
   void loop();

@@ -1,0 +1,87 @@
+/**
+ * On-device speed: ms per face of the whole pipeline (detect → align → embed, from decoded pixels) in headless
+ * Chromium (Debian's) on onnxruntime-web WASM with 1 and 2 threads, against Node (onnxruntime-node) with the same
+ * thread counts, same models, same images, same run. Goal: Chromium ≤ 3× Node.
+ *
+ *   node --import tsx bench/browser.ts [--iters 20] [--images t1.jpg,lfw]
+ *
+ * Needs the built page (npm run build) and /usr/bin/chromium.
+ */
+import { readdirSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { parseArgs } from 'node:util';
+import { FaceAnalyzer } from '../src/node/index.js';
+import { DET_500M, MOBILEFACENET, SHARED } from '../test/fixtures.js';
+import { launchChromium } from '../test/helpers/chromium.js';
+import { startStaticServer } from '../test/helpers/static-server.js';
+
+const { values } = parseArgs({ options: { iters: { type: 'string', default: '20' }, threads: { type: 'string', default: '1,2' } } });
+const iters = Number(values.iters);
+const lfwPerson = readdirSync(join(SHARED, 'lfw/images')).sort()[0];
+const images = [
+  join(SHARED, 'faces/groups/insightface/t1.jpg'),
+  join(SHARED, 'lfw/images', lfwPerson, readdirSync(join(SHARED, 'lfw/images', lfwPerson)).sort()[0]),
+];
+
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+async function nodeMsPerFace(threads: number, image: string): Promise<{ ms: number; faces: number }> {
+  const fa = await FaceAnalyzer.create({ detector: DET_500M, recognizer: MOBILEFACENET, intraOpNumThreads: threads });
+  try {
+    const pixels = await fa.decode(image);
+    for (let i = 0; i < 3; i++) await fa.core.analyze(pixels);
+    const times: number[] = [];
+    let faces = 0;
+    for (let i = 0; i < iters; i++) {
+      const t0 = performance.now();
+      faces = (await fa.core.analyze(pixels)).length;
+      times.push(performance.now() - t0);
+    }
+    return { ms: median(times) / faces, faces };
+  } finally {
+    await fa.close();
+  }
+}
+
+// Node first, then Chromium with its worker threads gone between settings: neither measures beside the other.
+const nodeMs = new Map<string, { ms: number; faces: number }>();
+for (const threads of values.threads.split(',').map(Number)) for (const image of images) nodeMs.set(`${threads}:${image}`, await nodeMsPerFace(threads, image));
+
+const site = await startStaticServer();
+const browser = await launchChromium();
+const rows: { threads: number; image: string; faces: number; node: number; chromium: number }[] = [];
+try {
+  for (const threads of values.threads.split(',').map(Number)) {
+    const context = await browser.newContext();
+    await context.addInitScript('globalThis.__name = (f) => f'); // tsx's keepNames helper
+    const page = await context.newPage();
+    await page.goto(`${site.url}/?detector=/models/det_500m.onnx&recognizer=/models/mobilefacenet.onnx&threads=${threads}`);
+    await page.waitForSelector('body[data-ready="true"]', { state: 'attached', timeout: 60_000 });
+    for (const image of images) {
+      const url = `/fixtures/${relative(SHARED, image)}`;
+      const inPage = await page.evaluate(async ([u, n]) => {
+        const fa = (window as any).faceprint.local.analyzer;
+        const pixels = await fa.decode(await (await fetch(u)).blob());
+        for (let i = 0; i < 3; i++) await fa.core.analyze(pixels);
+        const times: number[] = [];
+        let faces = 0;
+        for (let i = 0; i < n; i++) {
+          const t0 = performance.now();
+          faces = (await fa.core.analyze(pixels)).length;
+          times.push(performance.now() - t0);
+        }
+        times.sort((a, b) => a - b);
+        return { ms: times[Math.floor(times.length / 2)] / faces, faces, isolated: self.crossOriginIsolated };
+      }, [url, iters] as const);
+      if (!inPage.isolated && threads > 1) throw new Error('page not cross-origin isolated: no WASM threads');
+      const node = nodeMs.get(`${threads}:${image}`)!;
+      rows.push({ threads, image: relative(SHARED, image), faces: inPage.faces, node: node.ms, chromium: inPage.ms });
+      console.log(`${threads} thread(s)  ${relative(SHARED, image).padEnd(44)} ${inPage.faces} face(s)  Node ${node.ms.toFixed(1)} ms/face  Chromium ${inPage.ms.toFixed(1)} ms/face  ratio ${(inPage.ms / node.ms).toFixed(2)}×`);
+    }
+    await context.close();
+  }
+} finally {
+  await browser.close();
+  await site.close();
+}
+console.log(JSON.stringify({ iters, rows }));
