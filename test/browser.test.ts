@@ -9,7 +9,7 @@ import sharp from 'sharp';
 import { FaceAnalyzer, cosine } from '../src/node/index.js';
 import { DET_500M, MOBILEFACENET, SHARED, golden } from './fixtures.js';
 import { startStaticServer, type StaticServer } from './helpers/static-server.js';
-import { greenPixels, launchChromium } from './helpers/chromium.js';
+import { enrolThroughPage, greenPixels, launchChromium } from './helpers/chromium.js';
 
 const BBT = join(SHARED, 'faces/identities/bbt');
 const photo = (person: string, n: number) => join(BBT, person, `${person}${n}.png`);
@@ -120,11 +120,7 @@ test('every browser image source gives the same faces: File/Blob, <img>, <canvas
 
 test('on-device enrol + identify, gallery kept in IndexedDB across a reload, boxes drawn', async () => {
   for (const person of ['amy', 'penny']) {
-    await page.fill('#enrol-name', person);
-    await page.setInputFiles('#enrol-files', [1, 2, 3].map((n) => photo(person, n)));
-    await page.click('#enrol-submit');
-    await page.waitForFunction((p) => (document.getElementById('enrol-result')!.textContent ?? '').includes(`of ${p}`), person);
-    assert.match((await page.textContent('#enrol-result')) ?? '', new RegExp(`enrolled 3 photos of ${person} \\(now 3\\)`));
+    assert.match(await enrolThroughPage(page, person, [1, 2, 3].map((n) => photo(person, n))), new RegExp(`^enrolled 3 photos of ${person} \\(now 3\\)`));
   }
   const reloaded = await openPage(); // a new page on the same origin: the gallery comes back from IndexedDB
   try {
@@ -191,10 +187,7 @@ test('webcam: live identify on Chromium\'s fake camera playing a photo of an enr
     const p = await ctx.newPage();
     await p.goto(site.url + PAGE);
     await p.waitForSelector('body[data-ready="true"]', { state: 'attached', timeout: 60_000 });
-    await p.fill('#enrol-name', 'amy');
-    await p.setInputFiles('#enrol-files', [1, 2, 3].map((n) => photo('amy', n)));
-    await p.click('#enrol-submit');
-    await p.waitForFunction(() => /enrolled 3/.test(document.getElementById('enrol-result')!.textContent ?? ''));
+    assert.match(await enrolThroughPage(p, 'amy', [1, 2, 3].map((n) => photo('amy', n))), /^enrolled 3 photos of amy/);
     await p.fill('#identify-threshold', '0.3');
     await p.click('#webcam-start');
     await p.waitForSelector('#webcam-live', { state: 'visible' });

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
-import { greenPixels, launchChromium } from './helpers/chromium.js';
+import { enrolThroughPage, greenPixels, launchChromium } from './helpers/chromium.js';
 import { SHARED } from './fixtures.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
 
@@ -43,11 +43,7 @@ test('detect: upload a group photo, boxes drawn', async () => {
 
 test('enrol two people, identify a third photo, compare two photos, list people', async () => {
   for (const person of ['amy', 'penny']) {
-    await page.fill('#enrol-name', person);
-    await page.setInputFiles('#enrol-files', [1, 2, 3].map((n) => photo(person, n)));
-    await page.click('#enrol-submit');
-    await page.waitForFunction((p) => (document.getElementById('enrol-result')!.textContent ?? '').includes(`of ${p}`), person);
-    assert.match((await page.textContent('#enrol-result')) ?? '', new RegExp(`enrolled 3 photos of ${person} \\(now 3\\)`));
+    assert.match(await enrolThroughPage(page, person, [1, 2, 3].map((n) => photo(person, n))), new RegExp(`^enrolled 3 photos of ${person} \\(now 3\\)`));
   }
   assert.deepEqual(await page.$$eval('#subjects-list li', (lis) => lis.map((li) => (li as HTMLElement).dataset.subject)), ['amy', 'penny']);
 

@@ -1,6 +1,6 @@
 /** faceprint for Node: the core pipeline on onnxruntime-node, images decoded by sharp. */
-import { FaceAnalyzerCore, type AnalyzeOptions, type Face } from '../core/analyzer.js';
-import type { Detection, DetectOptions } from '../core/detection/scrfd.js';
+import { FaceAnalyzerCore } from '../core/analyzer.js';
+import { DecodingAnalyzer } from '../core/decoding-analyzer.js';
 import { FaceprintError } from '../core/errors.js';
 import type { RgbImage } from '../core/image.js';
 import type { OrtNodeOptions } from '../runtime/ort-node.js';
@@ -56,14 +56,13 @@ export interface FaceAnalyzerOptions extends OrtNodeOptions, DecodeOptions {
   uint8Input?: boolean;
 }
 
-export class FaceAnalyzer {
-  readonly core: FaceAnalyzerCore;
+export class FaceAnalyzer extends DecodingAnalyzer<ImageInput> {
   readonly detectorPath: string;
   readonly recognizerPath: string | null;
   private readonly decodeOptions: DecodeOptions;
 
   private constructor(core: FaceAnalyzerCore, detectorPath: string, recognizerPath: string | null, decodeOptions: DecodeOptions) {
-    this.core = core;
+    super(core);
     this.detectorPath = detectorPath;
     this.recognizerPath = recognizerPath;
     this.decodeOptions = decodeOptions;
@@ -105,39 +104,11 @@ export class FaceAnalyzer {
     }
   }
 
-  /** Embedding size of the loaded recognizer (0 if none, or not yet known for a symbolic output). */
-  get embeddingSize(): number {
-    return this.core.recognizer?.embeddingSize ?? 0;
-  }
-
   decode(input: ImageInput): Promise<RgbImage> {
     return decodeImage(input, this.decodeOptions);
   }
 
-  async detect(input: ImageInput | RgbImage, options?: DetectOptions): Promise<Detection[]> {
-    return this.core.detect(await this.pixels(input), options);
-  }
-
-  /** Every face in the image, in score order: box, landmarks, score, embedding. */
-  async analyze(input: ImageInput | RgbImage, options?: AnalyzeOptions): Promise<Face[]> {
-    return this.core.analyze(await this.pixels(input), options);
-  }
-
-  /** Several images, their crops embedded together. */
-  async analyzeMany(inputs: readonly (ImageInput | RgbImage)[], options?: AnalyzeOptions): Promise<Face[][]> {
-    const images = await Promise.all(inputs.map((i) => this.pixels(i)));
-    return this.core.analyzeMany(images, options);
-  }
-
-  close(): Promise<void> {
-    return this.core.close();
-  }
-
-  private async pixels(input: ImageInput | RgbImage): Promise<RgbImage> {
-    this.core.ensureOpen();
-    if (typeof input === 'object' && !(input instanceof Uint8Array) && 'data' in input && !('channels' in input) && input.data.length === input.width * input.height * 3) {
-      return input;
-    }
-    return this.decode(input);
+  protected isPixels(input: ImageInput | RgbImage): input is RgbImage {
+    return typeof input === 'object' && !(input instanceof Uint8Array) && 'data' in input && !('channels' in input) && input.data.length === input.width * input.height * 3;
   }
 }

@@ -3,8 +3,8 @@
  * images decoded by the browser, models fetched once and cached with their sha256 checked, the gallery in
  * IndexedDB. No image or embedding leaves the page.
  */
-import { FaceAnalyzerCore, type AnalyzeOptions, type Face } from '../core/analyzer.js';
-import type { Detection, DetectOptions } from '../core/detection/scrfd.js';
+import { FaceAnalyzerCore, type Face } from '../core/analyzer.js';
+import { DecodingAnalyzer } from '../core/decoding-analyzer.js';
 import { FaceprintError } from '../core/errors.js';
 import { Gallery, type AnalyzedImage, type EnrollOptions, type EnrollResult, type Identification, type IdentifyOptions, type Verification } from '../core/gallery/gallery.js';
 import type { ClusterOptions, ClusterReport } from '../core/gallery/cluster.js';
@@ -44,15 +44,14 @@ export interface WebFaceAnalyzerOptions extends OrtWebOptions, WebDecodeOptions 
 }
 
 /** The browser's FaceAnalyzer: the Node one's API with browser inputs. */
-export class FaceAnalyzer {
-  readonly core: FaceAnalyzerCore;
+export class FaceAnalyzer extends DecodingAnalyzer<WebImageInput> {
   /** sha256 of the recognizer model (what a gallery binds to), null without one. */
   readonly recognizerSha256: string | null;
   readonly recognizerName: string | null;
   private readonly decodeOptions: WebDecodeOptions;
 
   private constructor(core: FaceAnalyzerCore, recognizerSha256: string | null, recognizerName: string | null, decodeOptions: WebDecodeOptions) {
-    this.core = core;
+    super(core);
     this.recognizerSha256 = recognizerSha256;
     this.recognizerName = recognizerName;
     this.decodeOptions = decodeOptions;
@@ -85,24 +84,12 @@ export class FaceAnalyzer {
     }
   }
 
-  get embeddingSize(): number {
-    return this.core.recognizer?.embeddingSize ?? 0;
-  }
-
   decode(input: WebImageInput): Promise<RgbImage> {
     return decodeWebImage(input, this.decodeOptions);
   }
 
-  async detect(input: WebImageInput | RgbImage, options?: DetectOptions): Promise<Detection[]> {
-    return this.core.detect(await this.pixels(input), options);
-  }
-
-  async analyze(input: WebImageInput | RgbImage, options?: AnalyzeOptions): Promise<Face[]> {
-    return this.core.analyze(await this.pixels(input), options);
-  }
-
-  async analyzeMany(inputs: readonly (WebImageInput | RgbImage)[], options?: AnalyzeOptions): Promise<Face[][]> {
-    return this.core.analyzeMany(await Promise.all(inputs.map((i) => this.pixels(i))), options);
+  protected isPixels(input: WebImageInput | RgbImage): input is RgbImage {
+    return 'data' in input && input.data instanceof Uint8Array && !(typeof ImageData !== 'undefined' && input instanceof ImageData);
   }
 
   /** What a gallery binds to: the recognizer's sha256 and embedding size. */
@@ -114,15 +101,6 @@ export class FaceAnalyzer {
     return { recognizerSha256: this.recognizerSha256, dim, recognizerName: this.recognizerName ?? 'recognizer' };
   }
 
-  close(): Promise<void> {
-    return this.core.close();
-  }
-
-  private async pixels(input: WebImageInput | RgbImage): Promise<RgbImage> {
-    this.core.ensureOpen();
-    if ('data' in input && input.data instanceof Uint8Array && !(typeof ImageData !== 'undefined' && input instanceof ImageData)) return input as RgbImage;
-    return this.decode(input as WebImageInput);
-  }
 }
 
 /** An image for the browser gallery, with an optional label kept with its faces. */

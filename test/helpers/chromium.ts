@@ -2,7 +2,7 @@
 // downloaded browser. The flags keep it off this machine's closed network.
 import { existsSync } from 'node:fs';
 import assert from 'node:assert/strict';
-import { chromium, type Browser } from 'playwright-core';
+import { chromium, type Browser, type Page } from 'playwright-core';
 import sharp from 'sharp';
 
 export const CHROMIUM = process.env.FACEPRINT_CHROMIUM ?? '/usr/bin/chromium';
@@ -22,4 +22,13 @@ export async function greenPixels(png: Buffer): Promise<number> {
   let n = 0;
   for (let i = 0; i < data.length; i += info.channels) if (data[i] < 40 && data[i + 1] > 215 && data[i + 2] < 40) n++;
   return n;
+}
+
+/** Enrols a person through the page's form and waits for the outcome line; returns it. */
+export async function enrolThroughPage(page: Page, person: string, photos: string[]): Promise<string> {
+  await page.fill('#enrol-name', person);
+  await page.setInputFiles('#enrol-files', photos);
+  await page.click('#enrol-submit');
+  await page.waitForFunction((p) => new RegExp(` of ${p} |:`).test(document.getElementById('enrol-result')!.textContent ?? ''), person);
+  return (await page.textContent('#enrol-result')) ?? '';
 }

@@ -1,0 +1,49 @@
+import type { AnalyzeOptions, Face, FaceAnalyzerCore } from './analyzer.js';
+import type { Detection, DetectOptions } from './detection/scrfd.js';
+import type { RgbImage } from './image.js';
+
+/**
+ * What the Node and browser FaceAnalyzers share: inputs of the platform's kinds (files and buffers; blobs, elements
+ * and frames), decoded to RGB by the platform, then the one core pipeline.
+ */
+export abstract class DecodingAnalyzer<Input> {
+  readonly core: FaceAnalyzerCore;
+
+  protected constructor(core: FaceAnalyzerCore) {
+    this.core = core;
+  }
+
+  /** Decodes an input to 8-bit RGB as the reference does (EXIF orientation, no colour management, alpha dropped). */
+  abstract decode(input: Input): Promise<RgbImage>;
+
+  /** True when the input is already the core's decoded pixels. */
+  protected abstract isPixels(input: Input | RgbImage): input is RgbImage;
+
+  /** Embedding size of the loaded recognizer (0 if none, or not yet known for a symbolic output). */
+  get embeddingSize(): number {
+    return this.core.recognizer?.embeddingSize ?? 0;
+  }
+
+  async detect(input: Input | RgbImage, options?: DetectOptions): Promise<Detection[]> {
+    return this.core.detect(await this.pixels(input), options);
+  }
+
+  /** Every face in the image, in score order: box, landmarks, score, embedding. */
+  async analyze(input: Input | RgbImage, options?: AnalyzeOptions): Promise<Face[]> {
+    return this.core.analyze(await this.pixels(input), options);
+  }
+
+  /** Several images, their crops embedded together. */
+  async analyzeMany(inputs: readonly (Input | RgbImage)[], options?: AnalyzeOptions): Promise<Face[][]> {
+    return this.core.analyzeMany(await Promise.all(inputs.map((i) => this.pixels(i))), options);
+  }
+
+  close(): Promise<void> {
+    return this.core.close();
+  }
+
+  protected async pixels(input: Input | RgbImage): Promise<RgbImage> {
+    this.core.ensureOpen();
+    return this.isPixels(input) ? input : this.decode(input as Input);
+  }
+}
