@@ -2,6 +2,25 @@ import type { AnalyzeOptions, Face, FaceAnalyzerCore } from './analyzer.js';
 import type { Detection, DetectOptions } from './detection/scrfd.js';
 import type { RgbImage } from './image.js';
 
+/** Pipeline settings both FaceAnalyzers take (Node and browser). */
+export interface PipelineOptions {
+  /** Detector input size for dynamic-size detectors; a number means square. Default 640. */
+  detSize?: number | [number, number];
+  /** Detection score threshold. Default 0.5. */
+  detThresh?: number;
+  /** NMS IoU threshold. Default 0.4. */
+  nmsThresh?: number;
+  /** At most this many faces per image (InsightFace's max_num ranking). Default 0 = all. */
+  maxFaces?: number;
+  /** Largest recognizer batch per run. Default 32. */
+  maxBatch?: number;
+  /**
+   * Feed the detector uint8 pixels and let onnxruntime normalise them (same bits, less JavaScript work).
+   * Default true; false runs the model as shipped, on a float32 blob built in JavaScript.
+   */
+  uint8Input?: boolean;
+}
+
 /**
  * What the Node and browser FaceAnalyzers share: inputs of the platform's kinds (files and buffers; blobs, elements
  * and frames), decoded to RGB by the platform, then the one core pipeline.

@@ -18,7 +18,7 @@ export { estimateMacs } from './models/graph-macs.js';
 export { buildIResNetReplica, IRESNET_LAYERS, type IResNetArch } from './models/iresnet-replica.js';
 export { withUint8Input, U8_INPUT } from './models/preprocess-graph.js';
 export { FaceAnalyzerCore, type Face, type AnalyzeOptions } from './analyzer.js';
-export { DecodingAnalyzer } from './decoding-analyzer.js';
+export { DecodingAnalyzer, type PipelineOptions } from './decoding-analyzer.js';
 export type { ModelSession, TensorF32, InputTensor, ValueInfo, Dim } from './runtime.js';
 export { ExactIndex, type SearchHit, type ScanLayout, type RowScanner } from './matching/exact-index.js';
 export { Gallery, chooseEnrolmentFace, type AnalyzedImage, type EnrollOptions, type EnrollResult, type Identification, type IdentifyOptions, type Match, type Verification } from './gallery/gallery.js';

@@ -1,6 +1,6 @@
 /** faceprint for Node: the core pipeline on onnxruntime-node, images decoded by sharp. */
 import { FaceAnalyzerCore } from '../core/analyzer.js';
-import { DecodingAnalyzer } from '../core/decoding-analyzer.js';
+import { DecodingAnalyzer, type PipelineOptions } from '../core/decoding-analyzer.js';
 import { FaceprintError } from '../core/errors.js';
 import type { RgbImage } from '../core/image.js';
 import type { OrtNodeOptions } from '../runtime/ort-node.js';
@@ -27,7 +27,7 @@ export async function resolvePack(pack: string, pull: PullOptions = {}): Promise
   return pullPack(pack, pull);
 }
 
-export interface FaceAnalyzerOptions extends OrtNodeOptions, DecodeOptions {
+export interface FaceAnalyzerOptions extends OrtNodeOptions, DecodeOptions, PipelineOptions {
   /**
    * A model pack: a known name ('buffalo_l', 'buffalo_s', 'antelopev2', …), pulled into $FACEPRINT_HOME/models
    * on first use, or a directory (InsightFace layout: *.onnx routed by shape).
@@ -39,21 +39,6 @@ export interface FaceAnalyzerOptions extends OrtNodeOptions, DecodeOptions {
   detector?: string;
   /** Recognizer ONNX file (ArcFace-style). Overrides the pack's. */
   recognizer?: string;
-  /** Detector input size for dynamic-size detectors; a number means square. Default 640. */
-  detSize?: number | [number, number];
-  /** Detection score threshold. Default 0.5. */
-  detThresh?: number;
-  /** NMS IoU threshold. Default 0.4. */
-  nmsThresh?: number;
-  /** At most this many faces per image (InsightFace's max_num ranking). Default 0 = all. */
-  maxFaces?: number;
-  /** Largest recognizer batch per run. Default 32. */
-  maxBatch?: number;
-  /**
-   * Feed the detector uint8 pixels and let onnxruntime normalise them (same bits, less JavaScript work).
-   * Default true; false runs the model as shipped, on a float32 blob built in JavaScript.
-   */
-  uint8Input?: boolean;
 }
 
 export class FaceAnalyzer extends DecodingAnalyzer<ImageInput> {

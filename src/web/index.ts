@@ -4,7 +4,7 @@
  * IndexedDB. No image or embedding leaves the page.
  */
 import { FaceAnalyzerCore, type Face } from '../core/analyzer.js';
-import { DecodingAnalyzer } from '../core/decoding-analyzer.js';
+import { DecodingAnalyzer, type PipelineOptions } from '../core/decoding-analyzer.js';
 import { FaceprintError } from '../core/errors.js';
 import { Gallery, type AnalyzedImage, type EnrollOptions, type EnrollResult, type Identification, type IdentifyOptions, type Verification } from '../core/gallery/gallery.js';
 import type { ClusterOptions, ClusterReport } from '../core/gallery/cluster.js';
@@ -23,7 +23,7 @@ export { loadModelBytes, sha256Hex, type WebModelInput, type FetchModelOptions }
 export { openIndexedDbGallery, deleteIndexedDbGallery } from './idb-store.js';
 export { createOrtWebSession, type OrtWebOptions } from '../runtime/ort-web.js';
 
-export interface WebFaceAnalyzerOptions extends OrtWebOptions, WebDecodeOptions {
+export interface WebFaceAnalyzerOptions extends OrtWebOptions, WebDecodeOptions, PipelineOptions {
   /** SCRFD detector: URL (fetched, cached), File, Blob or bytes. */
   detector: WebModelInput;
   /** ArcFace-style recognizer, likewise. */
@@ -34,13 +34,6 @@ export interface WebFaceAnalyzerOptions extends OrtWebOptions, WebDecodeOptions 
   /** Cache Storage bucket for downloaded models (false: none). */
   cache?: string | false;
   onProgress?: (model: 'detector' | 'recognizer', loaded: number, total: number | null) => void;
-  detSize?: number | [number, number];
-  detThresh?: number;
-  nmsThresh?: number;
-  maxFaces?: number;
-  maxBatch?: number;
-  /** Let onnxruntime normalise uint8 pixels (default true, as in Node). */
-  uint8Input?: boolean;
 }
 
 /** The browser's FaceAnalyzer: the Node one's API with browser inputs. */
