@@ -65,6 +65,22 @@ test('enrol two people, identify a third photo, compare two photos, list people'
   assert.ok((await greenPixels(full)) > 1000);
 });
 
+test('group unknown photos into people, name a group', async () => {
+  const people = ['howard', 'raj', 'sheldon'];
+  await page.fill('#cluster-distance', '0.6');
+  await page.setInputFiles('#cluster-files', people.flatMap((p) => [1, 2, 3, 4, 5].map((n) => photo(p, n))));
+  await page.click('#cluster-submit');
+  await page.waitForFunction(() => /groups?,|:/.test(document.getElementById('cluster-result')!.textContent ?? ''));
+  assert.match((await page.textContent('#cluster-result')) ?? '', /^3 groups, 0 faces on their own$/);
+  const first = page.locator('#clusters-list li').first();
+  assert.match((await first.textContent()) ?? '', /^person 1: 5 faces \((howard|raj|sheldon)\d\.png/);
+  await first.locator('input').fill('first-group');
+  await first.locator('button').click();
+  await page.waitForFunction(() => /first-group: 5 faces/.test(document.getElementById('cluster-result')!.textContent ?? ''));
+  await page.waitForFunction(() => document.querySelectorAll('#clusters-list li').length === 2);
+  assert.ok((await page.$$eval('#subjects-list li', (lis) => lis.map((li) => (li as HTMLElement).dataset.subject))).includes('first-group'));
+});
+
 test('errors are shown, not thrown: a non-image upload', async () => {
   await page.setInputFiles('#analyze-file', { name: 'notes.jpg', mimeType: 'image/jpeg', buffer: Buffer.from('not a picture') });
   await page.waitForFunction(() => document.getElementById('analyze-result')!.classList.contains('error'));

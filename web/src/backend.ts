@@ -47,7 +47,10 @@ export interface Backend {
   identify(image: Blob, threshold?: number): Promise<Identified[]>;
   subjects(): Promise<Subject[]>;
   deleteSubject(id: string): Promise<void>;
-  cluster(images: File[]): Promise<{ clusters: Cluster[]; unclustered: number }>;
+  /** Adds the photos' faces and groups every unknown face; maxDistance: 1 − cosine between neighbours. */
+  cluster(images: File[], maxDistance?: number): Promise<{ clusters: Cluster[]; unclustered: number }>;
+  /** The groups as they stand, without a new clustering run. */
+  clusters(): Promise<{ clusters: Cluster[]; unclustered: number }>;
   promote(clusterId: string, name: string): Promise<Subject>;
 }
 
@@ -100,10 +103,13 @@ export class HttpBackend implements Backend {
   async deleteSubject(id: string) {
     await this.call('DELETE', `/v1/subjects/${encodeURIComponent(id)}`);
   }
-  cluster(images: File[]) {
+  cluster(images: File[], maxDistance?: number) {
     const fd = new FormData();
     for (const f of images) fd.append('images', f, f.name);
-    return this.call<{ clusters: Cluster[]; unclustered: number }>('POST', '/v1/cluster', fd);
+    return this.call<{ clusters: Cluster[]; unclustered: number }>('POST', `/v1/cluster${query({ maxDistance })}`, fd);
+  }
+  clusters() {
+    return this.call<{ clusters: Cluster[]; unclustered: number }>('GET', '/v1/clusters');
   }
   promote(clusterId: string, name: string) {
     return this.call<Subject>('POST', `/v1/clusters/${encodeURIComponent(clusterId)}/promote`, { name });

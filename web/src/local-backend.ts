@@ -37,8 +37,11 @@ export class LocalBackend implements Backend {
   async deleteSubject(id: string): Promise<void> {
     await this.gallery.gallery.deleteSubject(id);
   }
-  cluster(images: File[]): Promise<{ clusters: Cluster[]; unclustered: number }> {
-    return this.gallery.cluster(images);
+  cluster(images: File[], maxDistance?: number): Promise<{ clusters: Cluster[]; unclustered: number }> {
+    return this.gallery.cluster(images, { maxDistance });
+  }
+  clusters(): Promise<{ clusters: Cluster[]; unclustered: number }> {
+    return this.gallery.gallery.clusters();
   }
   promote(clusterId: string, name: string): Promise<Subject> {
     return this.gallery.gallery.promoteCluster(clusterId, name);

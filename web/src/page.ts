@@ -1,4 +1,4 @@
-import { ApiCallError, HttpBackend, type Backend } from './backend.js';
+import { ApiCallError, HttpBackend, type Backend, type Cluster } from './backend.js';
 import { drawFaces } from './draw.js';
 import type { LocalBackend } from './local-backend.js';
 
@@ -97,6 +97,7 @@ $('identify-file').addEventListener('change', () => void act($('identify-result'
 
 async function refreshSubjects(): Promise<void> {
   const list = $('subjects-list');
+  void backend.clusters().then(renderClusters, () => undefined);
   const subjects = await backend.subjects();
   list.replaceChildren(...subjects.map((s) => {
     const li = document.createElement('li');
@@ -111,8 +112,8 @@ async function refreshSubjects(): Promise<void> {
 }
 $('subjects-refresh').addEventListener('click', () => void act($('status'), refreshSubjects));
 
-$('cluster-submit').addEventListener('click', () => void act($('cluster-result'), async () => {
-  const r = await backend.cluster(allFiles('cluster-files'));
+/** Lists the groups with a name field and a button that makes each a person. */
+function renderClusters(r: { clusters: Cluster[]; unclustered: number }): string {
   $('clusters-list').replaceChildren(...r.clusters.map((c, i) => {
     const li = document.createElement('li');
     li.textContent = `person ${i + 1}: ${c.size} faces (${c.faces.map((f) => f.source ?? f.id).slice(0, 6).join(', ')}${c.size > 6 ? ', …' : ''})`;
@@ -123,13 +124,16 @@ $('cluster-submit').addEventListener('click', () => void act($('cluster-result')
     promote.addEventListener('click', () => void act($('cluster-result'), async () => {
       const s = await backend.promote(c.id, name.value.trim());
       await refreshSubjects();
+      renderClusters(await backend.clusters());
       return `${s.name}: ${s.faceCount} faces`;
     }));
     li.append(name, promote);
     return li;
   }));
   return `${r.clusters.length} group${r.clusters.length === 1 ? '' : 's'}, ${r.unclustered} face${r.unclustered === 1 ? '' : 's'} on their own`;
-}));
+}
+
+$('cluster-submit').addEventListener('click', () => void act($('cluster-result'), async () => renderClusters(await backend.cluster(allFiles('cluster-files'), thresholdOf('cluster-distance')))));
 
 function showMode(b: Backend): void {
   backend = b;
