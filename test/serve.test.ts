@@ -106,6 +106,10 @@ describe('faceprint serve', () => {
     assert.equal(got.body.faces.length, 3);
     assert.equal(got.body.faces[0].embedding, undefined, 'embeddings never leave the server');
     assert.deepEqual(got.body.metadata, { show: 'bbt' });
+    assertError(await api(s.url, 'PATCH', '/v1/subjects/amy', { key: w, json: {} }), 400, 'INVALID_INPUT');
+    const patched = await api(s.url, 'PATCH', `/v1/subjects/${got.body.id}`, { key: w, json: { metadata: { show: 'bbt', season: 3 } } });
+    assert.deepEqual(patched.body.metadata, { show: 'bbt', season: 3 });
+    assert.equal(patched.body.name, 'amy');
 
     for (const person of ['amy', 'penny']) {
       const id = await api(s.url, 'POST', '/v1/identify?threshold=0.3&k=2', { key: s.key.read, form: formOf({ image: [photo(person, 5)] }) });

@@ -86,3 +86,24 @@ test('errors are shown, not thrown: a non-image upload', async () => {
   await page.waitForFunction(() => document.getElementById('analyze-result')!.classList.contains('error'));
   assert.match((await page.textContent('#analyze-result')) ?? '', /^IMAGE_UNSUPPORTED: /);
 });
+
+test('a server with keys: the page asks for one; without it calls fail with UNAUTHORIZED, with a write key they work', async () => {
+  const keyed = await startTestServer();
+  const p = await browser.newPage();
+  try {
+    await p.goto(keyed.url + '/');
+    await p.waitForSelector('body[data-ready="true"]', { state: 'attached' });
+    assert.equal(await p.isVisible('#key-box'), true);
+    assert.doesNotMatch((await p.textContent('#status')) ?? '', /single-user/);
+    await p.setInputFiles('#analyze-file', photo('amy', 1));
+    await p.waitForFunction(() => document.getElementById('analyze-result')!.classList.contains('error'));
+    assert.match((await p.textContent('#analyze-result')) ?? '', /^UNAUTHORIZED: /);
+    await p.fill('#api-key', keyed.key.write);
+    await p.dispatchEvent('#api-key', 'change');
+    assert.match(await enrolThroughPage(p, 'amy', [1, 2].map((n) => photo('amy', n))), /^enrolled 2 photos of amy/);
+    assert.equal(await p.evaluate(() => localStorage.getItem('faceprint.apiKey')), keyed.key.write);
+  } finally {
+    await p.close();
+    await keyed.close();
+  }
+});
