@@ -222,6 +222,7 @@ export function calibrationTensors(bytes: Uint8Array, source = 'model'): { model
     names.add(t.node.input![0]);
     names.add(t.node.output![0]);
   }
+  for (const n of residualAdds(model)) for (const name of [...n.input!, n.output![0]]) names.add(name);
   const g = model.graph!;
   const existing = new Set((g.output ?? []).map((o) => o.name));
   for (const n of names) if (!existing.has(n)) g.output!.push(onnx.ValueInfoProto.create({ name: n }));
@@ -229,6 +230,13 @@ export function calibrationTensors(bytes: Uint8Array, source = 'model'): { model
 }
 
 export interface ActivationRange { min: number; max: number }
+
+/** Add nodes of two activations (residual connections), not of a constant. */
+function residualAdds(model: Model): Node[] {
+  const g = model.graph!;
+  const constants = new Set((g.initializer ?? []).map((t) => t.name));
+  return (g.node ?? []).filter((n) => n.opType === 'Add' && n.input?.length === 2 && n.input.every((i) => !constants.has(i)));
+}
 
 /**
  * Static INT8 in QDQ form: per-channel symmetric int8 weights; uint8 activations with scale and zero point from
@@ -270,9 +278,13 @@ export function quantizeStaticInt8(bytes: Uint8Array, ranges: Map<string, Activa
   const rewired = new Map<string, string>();
   // The last layer's output is the embedding (or detector head) itself: 8 bits there cost accuracy for nothing.
   const lastTarget = [...body].reverse().find((n) => targets.has(n));
+  // Residual Adds between quantized tensors are quantized too (onnxruntime fuses them into QLinearAdd), so the
+  // int8 path does not drop to float and back at every block.
+  const adds = new Set(residualAdds({ graph: { ...g, node: body } } as unknown as Model));
   for (const n of body) {
-    if (!targets.has(n)) continue;
-    for (const name of n === lastTarget ? [n.input![0]] : [n.input![0], n.output![0]]) {
+    if (!targets.has(n) && !adds.has(n)) continue;
+    const tensors = adds.has(n) ? [...n.input!, n.output![0]] : n === lastTarget ? [n.input![0]] : [n.input![0], n.output![0]];
+    for (const name of tensors) {
       if (rewired.has(name)) continue;
       const before = qdq.size;
       const dq = qdqOf(name);
