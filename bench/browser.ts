@@ -25,7 +25,10 @@ const images = [
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-async function nodeMsPerFace(threads: number, image: string): Promise<{ ms: number; faces: number }> {
+/** Median ms of the detector (letterbox + run + decode) and of one recognizer run over all the image's crops. */
+interface Stages { detect: number; embedAll: number }
+
+async function nodeMsPerFace(threads: number, image: string): Promise<{ ms: number; faces: number; stages: Stages }> {
   const fa = await FaceAnalyzer.create({ detector: DET_500M, recognizer: MOBILEFACENET, intraOpNumThreads: threads });
   try {
     const pixels = await fa.decode(image);
@@ -37,19 +40,30 @@ async function nodeMsPerFace(threads: number, image: string): Promise<{ ms: numb
       faces = (await fa.core.analyze(pixels)).length;
       times.push(performance.now() - t0);
     }
-    return { ms: median(times) / faces, faces };
+    const found = await fa.core.analyze(pixels, { includeCrops: true });
+    const crops = found.map((f) => f.crop!);
+    const stage = async (f: () => Promise<unknown>): Promise<number> => {
+      const t: number[] = [];
+      for (let i = 0; i < iters; i++) {
+        const t0 = performance.now();
+        await f();
+        t.push(performance.now() - t0);
+      }
+      return median(t);
+    };
+    return { ms: median(times) / faces, faces, stages: { detect: await stage(() => fa.core.detector.detect(pixels)), embedAll: await stage(() => fa.core.recognizer!.embedRaw(crops)) } };
   } finally {
     await fa.close();
   }
 }
 
 // Node first, then Chromium with its worker threads gone between settings: neither measures beside the other.
-const nodeMs = new Map<string, { ms: number; faces: number }>();
+const nodeMs = new Map<string, { ms: number; faces: number; stages: Stages }>();
 for (const threads of values.threads.split(',').map(Number)) for (const image of images) nodeMs.set(`${threads}:${image}`, await nodeMsPerFace(threads, image));
 
 const site = await startStaticServer();
 const browser = await launchChromium();
-const rows: { threads: number; image: string; faces: number; node: number; chromium: number }[] = [];
+const rows: { threads: number; image: string; faces: number; node: number; chromium: number; nodeStages: Stages; chromiumStages: Stages }[] = [];
 try {
   for (const threads of values.threads.split(',').map(Number)) {
     const context = await browser.newContext();
@@ -70,13 +84,25 @@ try {
           faces = (await fa.core.analyze(pixels)).length;
           times.push(performance.now() - t0);
         }
-        times.sort((a, b) => a - b);
-        return { ms: times[Math.floor(times.length / 2)] / faces, faces, isolated: self.crossOriginIsolated };
+        const mid = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+        const crops = (await fa.core.analyze(pixels, { includeCrops: true })).map((f: any) => f.crop);
+        const stage = async (f: () => Promise<unknown>): Promise<number> => {
+          const t: number[] = [];
+          for (let i = 0; i < n; i++) {
+            const t0 = performance.now();
+            await f();
+            t.push(performance.now() - t0);
+          }
+          return mid(t);
+        };
+        const stages = { detect: await stage(() => fa.core.detector.detect(pixels)), embedAll: await stage(() => fa.core.recognizer.embedRaw(crops)) };
+        return { ms: mid(times) / faces, faces, stages, isolated: self.crossOriginIsolated };
       }, [url, iters] as const);
       if (!inPage.isolated && threads > 1) throw new Error('page not cross-origin isolated: no WASM threads');
       const node = nodeMs.get(`${threads}:${image}`)!;
-      rows.push({ threads, image: relative(SHARED, image), faces: inPage.faces, node: node.ms, chromium: inPage.ms });
-      console.log(`${threads} thread(s)  ${relative(SHARED, image).padEnd(44)} ${inPage.faces} face(s)  Node ${node.ms.toFixed(1)} ms/face  Chromium ${inPage.ms.toFixed(1)} ms/face  ratio ${(inPage.ms / node.ms).toFixed(2)}×`);
+      rows.push({ threads, image: relative(SHARED, image), faces: inPage.faces, node: node.ms, chromium: inPage.ms, nodeStages: node.stages, chromiumStages: inPage.stages });
+      console.log(`${threads} thread(s)  ${relative(SHARED, image).padEnd(44)} ${inPage.faces} face(s)  Node ${node.ms.toFixed(1)} ms/face  Chromium ${inPage.ms.toFixed(1)} ms/face  ratio ${(inPage.ms / node.ms).toFixed(2)}×` +
+        `  | detector ${node.stages.detect.toFixed(1)} vs ${inPage.stages.detect.toFixed(1)} ms, recognizer on all crops ${node.stages.embedAll.toFixed(1)} vs ${inPage.stages.embedAll.toFixed(1)} ms`);
     }
     await context.close();
   }
