@@ -96,8 +96,10 @@ export class EmbeddingBatcher implements Embedder {
           at += w.crops.length;
         }
       },
-      (e: unknown) => {
-        for (const w of batch) w.reject(e);
+      async (e: unknown) => {
+        if (batch.length === 1) return batch[0].reject(e);
+        // one caller's bad crops must not fail the others that shared its run: each runs alone
+        for (const w of batch) await this.inner.embedRaw(w.crops).then(w.resolve, w.reject);
       },
     ).finally(() => {
       this.running = false;
