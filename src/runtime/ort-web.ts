@@ -4,7 +4,7 @@ import type { ModelSession } from '../core/runtime.js';
 import { firstLine, wrapOrtSession } from './ort-session.js';
 
 export interface OrtWebOptions {
-  /** In preference order: 'webgpu' where the browser has it, else 'wasm' (SIMD; threads when cross-origin isolated). */
+  /** In preference order. Default ['wasm'] (SIMD; threads when cross-origin isolated): the path the parity tests check. 'webgpu' is opt-in and unverified here. */
   executionProviders?: ('webgpu' | 'wasm')[];
   /** WASM threads (needs COOP/COEP headers); default: onnxruntime-web's choice (half the cores, at most 4). */
   numThreads?: number;

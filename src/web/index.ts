@@ -1,5 +1,5 @@
 /**
- * faceprint in the browser: the same core as Node on onnxruntime-web (WASM SIMD + threads, WebGPU where present),
+ * faceprint in the browser: the same core as Node on onnxruntime-web (WASM SIMD + threads; WebGPU opt-in),
  * images decoded by the browser, models fetched once and cached with their sha256 checked, the gallery in
  * IndexedDB. No image or embedding leaves the page.
  */
