@@ -10,6 +10,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import fastifyStatic from '@fastify/static';
 import { EmbeddingBatcher } from '../core/embedding/batcher.js';
+import { FaceprintError } from '../core/errors.js';
 import type { FaceAnalyzer } from '../node/index.js';
 import type { FaceGallery } from '../node/gallery/index.js';
 import { Admission } from './admission.js';
@@ -81,11 +82,11 @@ export function defaultWebRoot(): string {
 }
 
 export async function createServer(options: ServeOptions): Promise<FaceprintServer> {
-  if (!options.singleUser && !options.keys) throw new ApiError(500, 'CONFIG', 'a server needs API keys, or single-user mode');
+  if (!options.singleUser && !options.keys) throw new FaceprintError('INVALID_INPUT', 'a server needs API keys, or single-user mode');
   const bodyLimit = options.bodyLimit ?? 20 * 1024 * 1024;
   const admission = new Admission({ concurrency: options.concurrency ?? 8, maxQueue: options.maxQueue ?? 64, queueTimeoutMs: options.queueTimeoutMs ?? 10_000 });
   const recognizer = options.analyzer.core.recognizer;
-  if (!recognizer) throw new ApiError(500, 'CONFIG', 'the server needs a recognizer model');
+  if (!recognizer) throw new FaceprintError('MODEL_MISSING', 'the server needs a recognizer model (--recognizer or a pack with one)');
   let metrics: ServiceMetrics | null = null;
   const batcher = new EmbeddingBatcher(recognizer, {
     maxBatch: options.maxBatch ?? 32,
@@ -225,8 +226,16 @@ export async function createServer(options: ServeOptions): Promise<FaceprintServ
   return {
     app, metrics, batcher, admission,
     async listen({ host = '127.0.0.1', port = 8080 }) {
-      if (options.singleUser && !LOOPBACK.has(host)) throw new ApiError(500, 'CONFIG', `single-user mode (no keys) only listens on a loopback address, not ${host}`);
-      return app.listen({ host, port });
+      if (options.singleUser && !LOOPBACK.has(host)) throw new FaceprintError('INVALID_INPUT', `single-user mode (no keys) only listens on a loopback address, not ${host}`);
+      try {
+        return await app.listen({ host, port });
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') {
+          throw new FaceprintError('INVALID_INPUT', `cannot listen on ${host}:${port}: ${code === 'EADDRINUSE' ? 'the port is in use' : code}`, { cause: e });
+        }
+        throw e;
+      }
     },
     async close() {
       closing = true;
