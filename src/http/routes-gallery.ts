@@ -103,8 +103,8 @@ export function registerGalleryRoutes(app: FastifyInstance, ctx: RouteContext): 
     },
   }, async (req) => {
     const s = await g.gallery.subject(req.params.ref);
-    const faces = await g.gallery.facesOf(s.id);
-    if (!faces.some((f) => f.id === req.params.faceId)) throw new ApiError(404, 'FACE_NOT_FOUND', `subject ${s.name} has no face ${JSON.stringify(req.params.faceId)}`);
+    const face = await g.gallery.store.face(req.params.faceId);
+    if (face?.subjectId !== s.id) throw new ApiError(404, 'FACE_NOT_FOUND', `subject ${s.name} has no face ${JSON.stringify(req.params.faceId)}`);
     await g.gallery.deleteFace(req.params.faceId);
     return { subject: await g.gallery.subject(s.id) };
   });

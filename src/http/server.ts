@@ -87,16 +87,16 @@ export async function createServer(options: ServeOptions): Promise<FaceprintServ
   const admission = new Admission({ concurrency: options.concurrency ?? 8, maxQueue: options.maxQueue ?? 64, queueTimeoutMs: options.queueTimeoutMs ?? 10_000 });
   const recognizer = options.analyzer.core.recognizer;
   if (!recognizer) throw new FaceprintError('MODEL_MISSING', 'the server needs a recognizer model (--recognizer or a pack with one)');
-  let metrics: ServiceMetrics | null = null;
+  // the queue-depth gauge reads the batcher when scraped, after both exist
+  const metrics: ServiceMetrics = new ServiceMetrics(() => ({ admission: admission.queued, running: admission.running, embedder: batcher.pending }));
   const batcher = new EmbeddingBatcher(recognizer, {
     maxBatch: options.maxBatch ?? 32,
     maxWaitMs: options.maxWaitMs ?? 5,
     onBatch: (size, ms) => {
-      metrics?.batchSize.observe(size);
-      metrics?.batchSeconds.observe(ms / 1000);
+      metrics.batchSize.observe(size);
+      metrics.batchSeconds.observe(ms / 1000);
     },
   });
-  metrics = new ServiceMetrics(() => ({ admission: admission.queued, running: admission.running, embedder: batcher.pending }));
 
   const app = Fastify({
     logger: options.logger === false ? false : {
@@ -129,7 +129,7 @@ export async function createServer(options: ServeOptions): Promise<FaceprintServ
   app.setErrorHandler((error, req, reply) => {
     const out = toErrorReply(error);
     if (out.internal) req.log.error({ err: error }, 'request failed');
-    else if (out.status === 503) metrics?.refused.inc({ reason: out.body.error.code });
+    else if (out.status === 503) metrics.refused.inc({ reason: out.body.error.code });
     reply.code(out.status).headers(out.headers).send(out.body);
   });
   app.setNotFoundHandler((req, reply) => {
@@ -157,8 +157,8 @@ export async function createServer(options: ServeOptions): Promise<FaceprintServ
   }
   app.addHook('onResponse', async (req, reply) => {
     const route = req.routeOptions.url ?? 'unmatched';
-    metrics!.requests.inc({ method: req.method, route, status: String(reply.statusCode) });
-    metrics!.latency.observe({ route }, reply.elapsedTime / 1000);
+    metrics.requests.inc({ method: req.method, route, status: String(reply.statusCode) });
+    metrics.latency.observe({ route }, reply.elapsedTime / 1000);
   });
 
   const requestBodies = new Map<string, Record<string, unknown>>();
@@ -203,8 +203,8 @@ export async function createServer(options: ServeOptions): Promise<FaceprintServ
     };
   });
   app.get('/metrics', { config: { scope: 'admin' }, schema: { tags: ['health'], summary: 'Prometheus metrics (admin scope)' } }, async (_req, reply) => {
-    reply.header('content-type', metrics!.registry.contentType);
-    return metrics!.registry.metrics();
+    reply.header('content-type', metrics.registry.contentType);
+    return metrics.registry.metrics();
   });
   registerRecognitionRoutes(app, ctx);
   registerGalleryRoutes(app, ctx);

@@ -115,16 +115,17 @@ export class BrowserGallery {
     return new BrowserGallery(analyzer, await Gallery.open(s, await analyzer.binding()));
   }
 
+  /** Decodes and analyses images, their crops embedded together (as the Node gallery does). */
   async analyzeImages(images: readonly BrowserGalleryImage[]): Promise<AnalyzedImage[]> {
-    const out: AnalyzedImage[] = [];
-    for (const item of images) {
+    const decoded = await Promise.all(images.map(async (item) => {
       const { image, source } = isLabelled(item) ? item : { image: item, source: item instanceof File ? item.name : undefined };
       const pixels = await this.analyzer.decode(image);
       // the same photo enrolled twice is recognised by its bytes when it has them, else by its pixels
       const imageSha256 = await sha256Hex(image instanceof Blob ? new Uint8Array(await image.arrayBuffer()) : pixels.data);
-      out.push({ imageSha256, source, faces: await this.analyzer.core.analyze(pixels, { padRetry: true }) });
-    }
-    return out;
+      return { pixels, source, imageSha256 };
+    }));
+    const faces = await this.analyzer.core.analyzeMany(decoded.map((d) => d.pixels), { padRetry: true });
+    return decoded.map((d, i) => ({ imageSha256: d.imageSha256, source: d.source, faces: faces[i] }));
   }
 
   async enroll(subject: string, images: readonly BrowserGalleryImage[], options: EnrollOptions = {}): Promise<EnrollResult> {

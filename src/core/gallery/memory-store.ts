@@ -1,4 +1,5 @@
 import { FaceprintError } from '../errors.js';
+import { bindingMismatch, checkName, subjectNameTaken } from './store-rules.js';
 import { templateOf } from './template.js';
 import type { Calibration, GalleryStore, IndexChange, ModelBinding, NewFace, Page, StoredFace, Subject } from './types.js';
 
@@ -108,9 +109,7 @@ export class MemoryGalleryStore implements GalleryStore {
     await this.r.write(() => {
       const current = this.r.binding;
       if (!current) this.r.binding = binding;
-      else if (current.recognizerSha256 !== binding.recognizerSha256 || current.dim !== binding.dim) {
-        throw new FaceprintError('GALLERY_MODEL_MISMATCH', `gallery ${this.location} holds ${current.dim}-d embeddings of ${current.recognizerName}; the recognizer in use is ${binding.recognizerName} (${binding.dim}-d). Embeddings of different models never mix: use another gallery.`);
-      }
+      else if (current.recognizerSha256 !== binding.recognizerSha256 || current.dim !== binding.dim) throw bindingMismatch(this.location, current, binding);
     });
   }
 
@@ -336,7 +335,7 @@ export class MemoryGalleryStore implements GalleryStore {
   }
 
   private assertNameFree(name: string): void {
-    for (const s of this.r.subjects.values()) if (s.name === name) throw new FaceprintError('SUBJECT_EXISTS', `a subject named ${JSON.stringify(name)} already exists`);
+    for (const s of this.r.subjects.values()) if (s.name === name) throw subjectNameTaken(name);
   }
 
   /** Recomputes a subject's template and face count from its faces (inside the caller's write). */
@@ -347,10 +346,6 @@ export class MemoryGalleryStore implements GalleryStore {
     this.r.logChange('template', id);
     return next;
   }
-}
-
-function checkName(name: string): void {
-  if (typeof name !== 'string' || name.trim() === '' || name.length > 200) throw new FaceprintError('INVALID_INPUT', 'a subject name must be 1–200 characters');
 }
 
 function publicSubject(s: SubjectRecord): Subject {
