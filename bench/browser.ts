@@ -11,6 +11,7 @@ import { readdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import { FaceAnalyzer } from '../src/node/index.js';
+import { time } from '../src/node/bench.js';
 import { DET_500M, MOBILEFACENET, SHARED } from '../test/fixtures.js';
 import { launchChromium } from '../test/helpers/chromium.js';
 import { startStaticServer } from '../test/helpers/static-server.js';
@@ -23,8 +24,6 @@ const images = [
   join(SHARED, 'lfw/images', lfwPerson, readdirSync(join(SHARED, 'lfw/images', lfwPerson)).sort()[0]),
 ];
 
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-
 /** Median ms of the detector (letterbox + run + decode) and of one recognizer run over all the image's crops. */
 interface Stages { detect: number; embedAll: number }
 
@@ -32,26 +31,12 @@ async function nodeMsPerFace(threads: number, image: string): Promise<{ ms: numb
   const fa = await FaceAnalyzer.create({ detector: DET_500M, recognizer: MOBILEFACENET, intraOpNumThreads: threads });
   try {
     const pixels = await fa.decode(image);
-    for (let i = 0; i < 3; i++) await fa.core.analyze(pixels);
-    const times: number[] = [];
-    let faces = 0;
-    for (let i = 0; i < iters; i++) {
-      const t0 = performance.now();
-      faces = (await fa.core.analyze(pixels)).length;
-      times.push(performance.now() - t0);
-    }
-    const found = await fa.core.analyze(pixels, { includeCrops: true });
-    const crops = found.map((f) => f.crop!);
-    const stage = async (f: () => Promise<unknown>): Promise<number> => {
-      const t: number[] = [];
-      for (let i = 0; i < iters; i++) {
-        const t0 = performance.now();
-        await f();
-        t.push(performance.now() - t0);
-      }
-      return median(t);
-    };
-    return { ms: median(times) / faces, faces, stages: { detect: await stage(() => fa.core.detector.detect(pixels)), embedAll: await stage(() => fa.core.recognizer!.embedRaw(crops)) } };
+    const faces = (await fa.core.analyze(pixels)).length;
+    const crops = (await fa.core.analyze(pixels, { includeCrops: true })).map((f) => f.crop!);
+    const whole = await time(iters, 3, () => fa.core.analyze(pixels));
+    const detect = await time(iters, 0, () => fa.core.detector.detect(pixels));
+    const embedAll = await time(iters, 0, () => fa.core.recognizer!.embedRaw(crops));
+    return { ms: whole.median / faces, faces, stages: { detect: detect.median, embedAll: embedAll.median } };
   } finally {
     await fa.close();
   }

@@ -14,7 +14,8 @@ const stats = (xs: number[]): Timing => {
   return { min: s[0], median: s[Math.floor(s.length / 2)], p90: s[Math.min(s.length - 1, Math.floor(s.length * 0.9))], n: s.length };
 };
 
-async function time(iters: number, warmup: number, f: () => unknown): Promise<Timing> {
+/** Runs `f` `warmup` times, then times `iters` runs (ms). */
+export async function time(iters: number, warmup: number, f: () => unknown): Promise<Timing> {
   for (let i = 0; i < warmup; i++) await f();
   const xs: number[] = [];
   for (let i = 0; i < iters; i++) {
