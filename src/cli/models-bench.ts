@@ -101,13 +101,19 @@ export function addModelsAndBench(program: Command, out: (s: string) => void, in
     .requiredOption('--mode <mode>', 'fp16 | int8 | int8-weights')
     .option('--calibrate <dir>', 'images for int8 activation ranges (faces for a recognizer, photos for a detector)')
     .option('--detector <file>', 'detector that aligns the calibration faces of a recognizer')
-    .option('--method <m>', 'activation ranges: minmax | percentile', 'minmax')
+    .option('--method <m>', 'activation ranges: minmax | percentile', 'percentile')
+    .option('--percentile <p>', 'upper quantile kept by --method percentile', Number, 0.9999)
     .option('--max-images <n>', 'calibration images used', int, 200)
+    .option('--keep-float <n>', 'recognizer activations left float32: auto (measured: the few costliest, carrying half the total cost) or a count (0: none, skips the measurement)', 'auto')
     .option('--per-channel', 'per-channel symmetric int8 weights (always on; accepted for compatibility)')
     .action(async (input: string, output: string, opts) => {
       if (!['fp16', 'int8', 'int8-weights'].includes(opts.mode)) throw new FaceprintError('INVALID_INPUT', `--mode must be fp16, int8 or int8-weights, got ${opts.mode}`);
-      const r = await quantizeModelFile(input, output, { mode: opts.mode as QuantizeMode, calibrate: opts.calibrate, detector: opts.detector, method: opts.method, maxImages: opts.maxImages });
+      if (!['minmax', 'percentile'].includes(opts.method)) throw new FaceprintError('INVALID_INPUT', `--method must be minmax or percentile, got ${opts.method}`);
+      const keepFloat = opts.keepFloat === 'auto' ? 'auto' : Number(opts.keepFloat);
+      if (keepFloat !== 'auto' && !(Number.isInteger(keepFloat) && keepFloat >= 0)) throw new FaceprintError('INVALID_INPUT', `--keep-float must be auto or a count, got ${opts.keepFloat}`);
+      const r = await quantizeModelFile(input, output, { mode: opts.mode as QuantizeMode, calibrate: opts.calibrate, detector: opts.detector, method: opts.method, percentile: opts.percentile, maxImages: opts.maxImages, keepFloat });
       out(`${output}: ${opts.mode}, ${(r.bytesIn / 2 ** 20).toFixed(1)} MiB → ${(r.bytesOut / 2 ** 20).toFixed(1)} MiB${r.calibrationImages ? `, calibrated on ${r.calibrationImages} image(s)` : ''}`);
+      for (const k of r.keptFloat ?? []) out(`  kept float: ${k.name} (quantized alone it cost ${k.loss.toFixed(5)} embedding cosine)`);
     });
   models
     .command('replica')

@@ -25,17 +25,34 @@ export interface QuantizeOptions {
   percentile?: number;
   /** Most calibration images used. Default 200. */
   maxImages?: number;
+  /**
+   * Recognizer activations left in float32: 'auto' (default) measures, on calibration faces, what quantizing each
+   * activation alone costs in embedding cosine and keeps float the few costliest that carry half of the total;
+   * a number keeps that many of the costliest; 0 skips the measurement (it builds and runs one model per activation).
+   */
+  keepFloat?: number | 'auto';
+}
+
+export interface QuantizeResult {
+  bytesIn: number;
+  bytesOut: number;
+  calibrationImages?: number;
+  /** Activations left float by the sensitivity measurement, with their cost (1 − mean cosine, quantized alone). */
+  keptFloat?: { name: string; loss: number }[];
 }
 
 /** Model input blobs for calibration: aligned crops for a recognizer, letterboxed photos for a detector. */
-async function calibrationBlobs(modelPath: string, bytes: Uint8Array, opts: QuantizeOptions): Promise<{ name: string; data: Float32Array; dims: number[] }[]> {
+type ModelInput = { name: string; data: Float32Array; dims: number[] };
+
+/** Model inputs for calibration, tagged with the kind of model they are for. */
+export async function calibrationBlobs(modelPath: string, bytes: Uint8Array, opts: QuantizeOptions): Promise<ModelInput[] & { kind: 'recognizer' | 'detector' }> {
   if (!opts.calibrate) throw new FaceprintError('INVALID_INPUT', 'int8 static quantization needs --calibrate DIR (images to measure activation ranges on)');
   const files = (await listImages(opts.calibrate)).slice(0, opts.maxImages ?? 200);
   const session = await createOrtNodeSession(bytes, modelPath);
   const kind = routeModel(modelPath, session.inputs, session.outputs);
   const inputName = session.inputs[0].name;
   await session.close();
-  const blobs: { name: string; data: Float32Array; dims: number[] }[] = [];
+  const blobs: ModelInput[] = [];
   if (kind === 'recognizer') {
     if (!opts.detector) throw new FaceprintError('INVALID_INPUT', 'calibrating a recognizer needs --detector FILE to align the faces');
     const fa = await FaceAnalyzer.create({ detector: opts.detector });
@@ -70,7 +87,7 @@ async function calibrationBlobs(modelPath: string, bytes: Uint8Array, opts: Quan
     throw new FaceprintError('MODEL_UNRECOGNISED', `${modelPath}: int8 calibration supports detectors and recognizers, not ${kind}`);
   }
   if (!blobs.length) throw new FaceprintError('INVALID_INPUT', `${opts.calibrate}: no usable calibration image`);
-  return blobs;
+  return Object.assign(blobs, { kind: kind as 'recognizer' | 'detector' });
 }
 
 async function listImages(dir: string): Promise<string[]> {
@@ -86,7 +103,7 @@ async function listImages(dir: string): Promise<string[]> {
 }
 
 /** Min/max (or the 0.01 % / 99.99 % quantiles of a sample) of every activation a Conv/Gemm reads or writes. */
-async function calibrate(bytes: Uint8Array, blobs: { name: string; data: Float32Array; dims: number[] }[], method: 'minmax' | 'percentile', percentile = 0.9999): Promise<Map<string, ActivationRange>> {
+export async function calibrate(bytes: Uint8Array, blobs: ModelInput[], method: 'minmax' | 'percentile', percentile = 0.9999): Promise<Map<string, ActivationRange>> {
   const { model, tensors } = calibrationTensors(bytes);
   const session = await ort.InferenceSession.create(model, { graphOptimizationLevel: 'basic' });
   const ranges = new Map<string, ActivationRange>();
@@ -119,23 +136,79 @@ async function calibrate(bytes: Uint8Array, blobs: { name: string; data: Float32
   return ranges;
 }
 
-export async function quantizeModelFile(input: string, output: string, opts: QuantizeOptions): Promise<{ bytesIn: number; bytesOut: number; calibrationImages?: number }> {
+/** Mean embedding cosine of a model to reference outputs, one face at a time (batch sizes may be fixed). */
+async function embeddingAgreement(model: Uint8Array, faces: ModelInput[], reference: Float32Array[] | null): Promise<{ cosine: number; outputs: Float32Array[] }> {
+  const session = await ort.InferenceSession.create(model, { intraOpNumThreads: 2 });
+  try {
+    const outputs: Float32Array[] = [];
+    for (const f of faces) outputs.push((await session.run({ [f.name]: new ort.Tensor('float32', f.data, f.dims) }))[session.outputNames[0]].data as Float32Array);
+    if (!reference) return { cosine: 1, outputs };
+    let sum = 0;
+    outputs.forEach((o, i) => {
+      const r = reference[i];
+      let dot = 0, a = 0, b = 0;
+      for (let k = 0; k < o.length; k++) { dot += o[k] * r[k]; a += o[k] * o[k]; b += r[k] * r[k]; }
+      sum += dot / Math.sqrt(a * b || 1);
+    });
+    return { cosine: sum / outputs.length, outputs };
+  } finally {
+    await session.release();
+  }
+}
+
+/**
+ * Which activations to leave float in a recognizer: each is quantized alone (all weights int8) and its cost is
+ * the embedding cosine lost beyond what int8 weights alone lose. A few layers usually cost far more than the rest
+ * (MobileFaceNet: the last 1×1 conv's output alone took the golden-crop cosine from 0.999 to 0.980).
+ */
+async function sensitiveActivations(bytes: Uint8Array, ranges: Map<string, ActivationRange>, faces: ModelInput[], keep: number | 'auto', source: string): Promise<{ name: string; loss: number }[]> {
+  const sample = faces.slice(0, 16);
+  const reference = (await embeddingAgreement(bytes, sample, null)).outputs;
+  const weightsOnly = 1 - (await embeddingAgreement(quantizeStaticInt8(bytes, new Map(), source), sample, reference)).cosine;
+  const costs: { name: string; loss: number }[] = [];
+  for (const [name, range] of ranges) {
+    const alone = await embeddingAgreement(quantizeStaticInt8(bytes, new Map([[name, range]]), source), sample, reference);
+    costs.push({ name, loss: Math.max(0, 1 - alone.cosine - weightsOnly) });
+  }
+  costs.sort((a, b) => b.loss - a.loss);
+  if (keep !== 'auto') return costs.slice(0, keep);
+  // The few costliest that together carry half of the total cost, at most four: a model whose cost is spread
+  // evenly keeps little float (each kept layer breaks the int8 path and costs speed).
+  const total = costs.reduce((a, c) => a + c.loss, 0);
+  const kept: { name: string; loss: number }[] = [];
+  let carried = 0;
+  for (const c of costs) {
+    if (carried >= total / 2 || kept.length === 4 || c.loss <= 1e-4) break;
+    kept.push(c);
+    carried += c.loss;
+  }
+  return kept;
+}
+
+export async function quantizeModelFile(input: string, output: string, opts: QuantizeOptions): Promise<QuantizeResult> {
   const bytes = await readFile(input).catch((e) => {
     throw new FaceprintError('MODEL_NOT_FOUND', `${input}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such model file' : (e as Error).message}`);
   });
   let result: Uint8Array;
   let calibrationImages: number | undefined;
+  let keptFloat: { name: string; loss: number }[] | undefined;
   if (opts.mode === 'fp16') result = quantizeFp16(bytes, input);
   else if (opts.mode === 'int8-weights') result = quantizeWeightsInt8(bytes, input);
   else if (opts.mode === 'int8') {
     const blobs = await calibrationBlobs(input, bytes, opts);
     calibrationImages = blobs.length;
-    result = quantizeStaticInt8(bytes, await calibrate(bytes, blobs, opts.method ?? 'percentile', opts.percentile), input);
+    const ranges = await calibrate(bytes, blobs, opts.method ?? 'percentile', opts.percentile);
+    const keep = opts.keepFloat ?? 'auto';
+    if (blobs.kind === 'recognizer' && keep !== 0) {
+      keptFloat = await sensitiveActivations(bytes, ranges, blobs, keep, input);
+      for (const k of keptFloat) ranges.delete(k.name);
+    }
+    result = quantizeStaticInt8(bytes, ranges, input);
   } else throw new FaceprintError('INVALID_INPUT', `unknown mode ${opts.mode as string}: fp16, int8 or int8-weights`);
   // The result must load before it is written.
   const check = await createOrtNodeSession(result, output);
   await check.close();
   await writeFile(`${output}.tmp`, result);
   await rename(`${output}.tmp`, output);
-  return { bytesIn: bytes.length, bytesOut: result.length, calibrationImages };
+  return { bytesIn: bytes.length, bytesOut: result.length, calibrationImages, keptFloat };
 }

@@ -66,16 +66,17 @@ export function buildIResNetReplica(arch: IResNetArch, seed = 1, options: { weig
     return [out, outSize];
   };
   const bn = (x: string, c: number, eps = 1e-5): string => {
-    const scale = tensor(name('bn_scale'), [c], () => 1);
-    const bias = tensor(name('bn_bias'), [c], () => 0);
-    const mean = tensor(name('bn_mean'), [c], () => 0, false);
-    const variance = tensor(name('bn_var'), [c], () => 1, false);
+    // Trained-looking statistics (not the identity), so that folding them is exercised for real.
+    const scale = tensor(name('bn_scale'), [c], () => 1 + 0.1 * normal());
+    const bias = tensor(name('bn_bias'), [c], () => 0.1 * normal());
+    const mean = tensor(name('bn_mean'), [c], () => 0.1 * normal(), false);
+    const variance = tensor(name('bn_var'), [c], () => 1 + 0.2 * Math.abs(normal()), false);
     const out = name('bn');
     nodes.push(onnx.NodeProto.create({ name: out, opType: 'BatchNormalization', input: [x, scale, bias, mean, variance], output: [out], attribute: [attr.float('epsilon', eps), attr.float('momentum', 0.9)] }));
     return out;
   };
   const prelu = (x: string, c: number): string => {
-    const slope = tensor(name('prelu_slope'), [c, 1, 1], () => 0.25);
+    const slope = tensor(name('prelu_slope'), [c, 1, 1], () => 0.25 + 0.05 * normal());
     const out = name('prelu');
     nodes.push(onnx.NodeProto.create({ name: out, opType: 'PRelu', input: [x, slope], output: [out] }));
     return out;

@@ -1,31 +1,6 @@
-import onnxProto from 'onnx-proto';
 import { FaceprintError } from '../errors.js';
-
-const { onnx } = onnxProto;
-type Model = InstanceType<typeof onnx.ModelProto>;
-type Tensor = onnxProto.onnx.ITensorProto;
-type Node = onnxProto.onnx.INodeProto;
-const DT = onnx.TensorProto.DataType;
-
-function decode(bytes: Uint8Array, source: string): Model {
-  try {
-    return onnx.ModelProto.decode(bytes);
-  } catch (e) {
-    throw new FaceprintError('MODEL_INVALID', `${source}: not a readable ONNX model (${(e as Error).message})`, { cause: e });
-  }
-}
-const encode = (m: Model): Uint8Array => onnx.ModelProto.encode(m).finish();
-
-function floatData(t: Tensor): Float32Array {
-  if (t.rawData && t.rawData.length) {
-    const copy = new Uint8Array(t.rawData); // aligned copy
-    return new Float32Array(copy.buffer, 0, copy.length / 4);
-  }
-  return Float32Array.from(t.floatData ?? []);
-}
-const dims = (t: Tensor): number[] => (t.dims ?? []).map(Number);
-const floatTensor = (name: string, d: number[], data: Float32Array): Tensor =>
-  onnx.TensorProto.create({ name, dims: d, dataType: DT.FLOAT, rawData: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) });
+import { decomposePRelu, foldBatchNorms } from './fold-bn.js';
+import { DT, decodeModel as decode, dims, encodeModel as encode, floatData, floatTensor, onnx, pruneInitializers, type Model, type Node, type Tensor } from './onnx-graph.js';
 
 /** float32 → IEEE half bits, round to nearest even (with overflow to ±inf and subnormals). */
 export function float16Bits(v: number): number {
@@ -96,55 +71,6 @@ function ensureOpset13(model: Model, source: string): void {
   main!.version = 13;
 }
 
-/** Folds BatchNormalization into the Conv before it (when the Conv feeds nothing else): fewer ops to quantize. */
-function foldConvBn(model: Model): void {
-  const g = model.graph!;
-  const inits = new Map((g.initializer ?? []).map((t) => [t.name!, t]));
-  const consumers = new Map<string, Node[]>();
-  for (const n of g.node ?? []) for (const i of n.input ?? []) consumers.set(i, [...(consumers.get(i) ?? []), n]);
-  const drop = new Set<Node>();
-  for (const conv of g.node ?? []) {
-    if (conv.opType !== 'Conv') continue;
-    const out = conv.output![0];
-    const users = consumers.get(out) ?? [];
-    const bn = users[0];
-    if (users.length !== 1 || bn.opType !== 'BatchNormalization' || (g.output ?? []).some((o) => o.name === out)) continue;
-    const [, sName, bName, mName, vName] = bn.input!;
-    const w = inits.get(conv.input![1]);
-    const [s, b, m, v] = [sName, bName, mName, vName].map((x) => inits.get(x));
-    if (!w || !s || !b || !m || !v) continue;
-    const eps = bn.attribute?.find((a) => a.name === 'epsilon')?.f ?? 1e-5;
-    const W = floatData(w);
-    const cout = dims(w)[0];
-    const per = W.length / cout;
-    const [S, B, M, V] = [s, b, m, v].map(floatData);
-    const oldBias = conv.input![2] ? floatData(inits.get(conv.input![2])!) : new Float32Array(cout);
-    const newW = new Float32Array(W.length);
-    const newB = new Float32Array(cout);
-    for (let c = 0; c < cout; c++) {
-      const k = S[c] / Math.sqrt(V[c] + eps);
-      for (let i = 0; i < per; i++) newW[c * per + i] = W[c * per + i] * k;
-      newB[c] = (oldBias[c] - M[c]) * k + B[c];
-    }
-    const wName = `${conv.input![1]}__bnfold`;
-    const bias = `${conv.input![1]}__bnfold_bias`;
-    g.initializer!.push(floatTensor(wName, dims(w), newW), floatTensor(bias, [cout], newB));
-    conv.input = [conv.input![0], wName, bias];
-    conv.output = [bn.output![0]];
-    drop.add(bn);
-  }
-  g.node = (g.node ?? []).filter((n) => !drop.has(n));
-  pruneInitializers(model);
-}
-
-function pruneInitializers(model: Model): void {
-  const g = model.graph!;
-  const used = new Set<string>();
-  for (const n of g.node ?? []) for (const i of n.input ?? []) used.add(i);
-  for (const o of g.output ?? []) used.add(o.name!);
-  g.initializer = (g.initializer ?? []).filter((t) => used.has(t.name!));
-}
-
 interface Target { node: Node; weight: Tensor; axis: number }
 
 function quantTargets(model: Model): Target[] {
@@ -198,11 +124,31 @@ function quantizeWeight(model: Model, t: Target): string {
   return out;
 }
 
+/**
+ * A constant as uint8 with one scale, zero point 128, behind a DequantizeLinear: QLinearMul takes one scale per
+ * input, and onnxruntime fuses it only when both inputs have the activations' type.
+ */
+function quantizeConstant(model: Model, name: string): string {
+  const g = model.graph!;
+  const t = g.initializer!.find((i) => i.name === name)!;
+  const v = floatData(t);
+  const m = v.reduce((a, x) => Math.max(a, Math.abs(x)), 0);
+  const scale = m > 0 ? m / 127 : 1;
+  const q = Uint8Array.from(v, (x) => 128 + Math.max(-127, Math.min(127, Math.round(x / scale))));
+  g.initializer!.push(
+    onnx.TensorProto.create({ name: `${name}__q`, dims: t.dims, dataType: DT.UINT8, rawData: q }),
+    floatTensor(`${name}__scale`, [], Float32Array.of(scale)),
+    onnx.TensorProto.create({ name: `${name}__zp`, dims: [], dataType: DT.UINT8, rawData: Uint8Array.of(128) }),
+  );
+  g.node!.push(onnx.NodeProto.create({ name: `${name}__dq`, opType: 'DequantizeLinear', input: [`${name}__q`, `${name}__scale`, `${name}__zp`], output: [`${name}__dq`] }));
+  return `${name}__dq`;
+}
+
 /** Weight-only INT8: weights stored as per-channel int8 and dequantised at load. About a quarter of the size. */
 export function quantizeWeightsInt8(bytes: Uint8Array, source = 'model'): Uint8Array {
   const model = decode(bytes, source);
   ensureOpset13(model, source);
-  foldConvBn(model);
+  foldBatchNorms(model);
   const g = model.graph!;
   const body = [...(g.node ?? [])];
   g.node = [];
@@ -215,14 +161,14 @@ export function quantizeWeightsInt8(bytes: Uint8Array, source = 'model'): Uint8A
 /** The activations static quantization needs ranges for: inputs and outputs of every Conv/Gemm. */
 export function calibrationTensors(bytes: Uint8Array, source = 'model'): { model: Uint8Array; tensors: string[] } {
   const model = decode(bytes, source);
-  ensureOpset13(model, source);
-  foldConvBn(model);
+  prepareForInt8(model, source);
   const names = new Set<string>();
   for (const t of quantTargets(model)) {
     names.add(t.node.input![0]);
     names.add(t.node.output![0]);
   }
   for (const n of residualAdds(model)) for (const name of [...n.input!, n.output![0]]) names.add(name);
+  for (const n of int8Elementwise(model)) names.add(n.input![0]).add(n.output![0]);
   const g = model.graph!;
   const existing = new Set((g.output ?? []).map((o) => o.name));
   for (const n of names) if (!existing.has(n)) g.output!.push(onnx.ValueInfoProto.create({ name: n }));
@@ -230,6 +176,19 @@ export function calibrationTensors(bytes: Uint8Array, source = 'model'): { model
 }
 
 export interface ActivationRange { min: number; max: number }
+
+/** The float graph both calibration and quantization start from: BNs folded, PRelus rewritten. */
+function prepareForInt8(model: Model, source: string): void {
+  ensureOpset13(model, source);
+  foldBatchNorms(model);
+  decomposePRelu(model);
+}
+
+/** LeakyRelu, and Mul or Add of an activation and a constant: onnxruntime has int8 kernels for these. */
+function int8Elementwise(model: Model): Node[] {
+  const constants = new Set((model.graph!.initializer ?? []).map((t) => t.name));
+  return (model.graph!.node ?? []).filter((n) => n.opType === 'LeakyRelu' || ((n.opType === 'Mul' || n.opType === 'Add') && n.input?.length === 2 && !constants.has(n.input[0]) && constants.has(n.input[1])));
+}
 
 /** Add nodes of two activations (residual connections), not of a constant. */
 function residualAdds(model: Model): Node[] {
@@ -245,8 +204,7 @@ function residualAdds(model: Model): Node[] {
  */
 export function quantizeStaticInt8(bytes: Uint8Array, ranges: Map<string, ActivationRange>, source = 'model'): Uint8Array {
   const model = decode(bytes, source);
-  ensureOpset13(model, source);
-  foldConvBn(model);
+  prepareForInt8(model, source);
   const g = model.graph!;
   const body = [...(g.node ?? [])];
   const pre: Node[] = [];
@@ -281,8 +239,10 @@ export function quantizeStaticInt8(bytes: Uint8Array, ranges: Map<string, Activa
   // Residual Adds between quantized tensors are quantized too (onnxruntime fuses them into QLinearAdd), so the
   // int8 path does not drop to float and back at every block.
   const adds = new Set(residualAdds({ graph: { ...g, node: body } } as unknown as Model));
+  const elementwise = new Set(int8Elementwise({ graph: { ...g, node: body } } as unknown as Model));
+  for (const n of elementwise) if (n.opType !== 'LeakyRelu') n.input![1] = quantizeConstant(model, n.input![1]);
   for (const n of body) {
-    if (!targets.has(n) && !adds.has(n)) continue;
+    if (!targets.has(n) && !adds.has(n) && !elementwise.has(n)) continue;
     const tensors = adds.has(n) ? [...n.input!, n.output![0]] : n === lastTarget ? [n.input![0]] : [n.input![0], n.output![0]];
     for (const name of tensors) {
       if (rewired.has(name)) continue;
