@@ -9,6 +9,7 @@
  * a probe of an enrolled person looks). --real adds LFW people (fixture models' embeddings from the test cache or
  * computed here): 423 people enrolled from 2 images each among the synthetic distractors, queried with their
  * other 5,125 images (real probes; recall against exact search and rank-1 against the true identity).
+ * --sketch adds the 1-bit sketch first stage (Gallery search: 'sketch') at each thread count.
  * --usearch 64,256 adds the usearch f16 HNSW accelerator (M16, one build per search expansion), its candidates
  * rescored exactly. --pglite adds PGlite + pgvector over a socket (halfvec HNSW in SQL, float32 rerank).
  * Prints a JSON summary at the end.
@@ -37,6 +38,7 @@ const { values } = parseArgs({
     real: { type: 'boolean', default: false },
     usearch: { type: 'string', default: '' },
     pglite: { type: 'boolean', default: false },
+    sketch: { type: 'boolean', default: false },
   },
 });
 const SYNTHETIC = Number(values.faces);
@@ -183,14 +185,17 @@ async function main(): Promise<void> {
   console.log(`${N} faces (${real.templates.length} real) × ${DIM}-d; import ${importSeconds.toFixed(1)} s; db ${mb(statSync(path).size)} MiB`);
   console.log(`plain JS exact f32: p50 ${pct(plainMs, 0.5).toFixed(2)} ms, p99 ${pct(plainMs, 0.99).toFixed(2)} ms`);
 
-  for (const threads of THREADS) {
-    t0 = performance.now();
-    const gallery = await Gallery.open(SqliteGalleryStore.open(path), binding, { sharedIndex: threads > 1 });
-    const workers = threads > 1 ? await ScanWorkers.start(gallery.templates, threads) : null;
-    const openSeconds = (performance.now() - t0) / 1000;
-    await measure(gallery, `SQLite + WASM-SIMD int8 scan + exact rerank, ${threads} thread${threads > 1 ? 's' : ''}`, { threads, openSeconds });
-    await workers?.close();
-    await gallery.close();
+  for (const search of ['exact', ...(values.sketch ? ['sketch'] : [])] as const) {
+    for (const threads of THREADS) {
+      t0 = performance.now();
+      const gallery = await Gallery.open(SqliteGalleryStore.open(path), binding, { sharedIndex: threads > 1, search });
+      const workers = threads > 1 ? await ScanWorkers.start(gallery.templates, threads) : null;
+      const openSeconds = (performance.now() - t0) / 1000;
+      const stage = search === 'exact' ? 'WASM-SIMD int8 scan + exact rerank' : 'WASM-SIMD 1-bit sketch scan + exact rerank';
+      await measure(gallery, `SQLite + ${stage}, ${threads} thread${threads > 1 ? 's' : ''}`, { threads, openSeconds });
+      await workers?.close();
+      await gallery.close();
+    }
   }
   for (const ef of values.usearch ? values.usearch.split(',').map(Number) : []) {
     const gallery = await Gallery.open(SqliteGalleryStore.open(path), binding);

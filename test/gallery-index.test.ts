@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { ExactIndex } from '../src/core/matching/exact-index.js';
+import { SketchCodec } from '../src/core/matching/sketch.js';
 import { ScanWorkers } from '../src/node/gallery/scan-workers.js';
 import { assembleScanModules, scanModuleSource } from '../scripts/build-wasm.js';
 import { gaussian } from './helpers/vectors.js';
@@ -86,4 +87,84 @@ test('worker-thread scan (2 threads, shared memory) gives the same results as th
   } finally {
     await workers.close();
   }
+});
+
+test('sketch kernel: every estimate is what the 1-bit estimator gives in plain JS, and within its bound of the cosine', async () => {
+  const dim = 512;
+  const n = 5003; // not a multiple of 4: the kernel's row loop has no tail case to get wrong
+  const index = await ExactIndex.create({ dim, sketch: true });
+  const all = gaussian(n * dim, 31);
+  for (let i = 0; i < n; i++) index.upsert(`v${i}`, all.subarray(i * dim, (i + 1) * dim));
+  const codec = new SketchCodec(dim);
+  const ids = index.ids();
+  const rows = ids.map((id) => ({ v: index.vector(id)!, sketch: codec.encodeRow(index.vector(id)!) }));
+  let outside = 0;
+  for (let qi = 0; qi < 5; qi++) {
+    const q = gaussian(dim, 600 + qi);
+    const kernel = await index.sketchEstimates(q);
+    const qn = Math.hypot(...q);
+    const unit = q.map((x) => x / qn);
+    const sq = codec.encodeQuery(unit);
+    const bound = codec.bound(Math.max(...rows.map((r) => r.sketch.spread)), Math.max(...rows.map((r) => r.sketch.invF)), sq, 2.5);
+    rows.forEach((r, i) => {
+      let raw = 0;
+      for (let b = 0; b < codec.bitsPerRow; b++) {
+        if (!((r.sketch.bits[b >> 3] >> (b & 7)) & 1)) continue;
+        for (let j = 0; j < 4; j++) if ((sq.planes[j * codec.bytes + (b >> 3)] >> (b & 7)) & 1) raw += 1 << j;
+      }
+      const expected = (sq.a * raw + sq.b * r.sketch.pop + sq.c) * r.sketch.invF;
+      assert.ok(Math.abs(kernel[i] - expected) < 1e-4, `row ${i}: kernel ${kernel[i]}, JS ${expected}`);
+      let cos = 0;
+      for (let d = 0; d < dim; d++) cos += r.v[d] * unit[d];
+      if (Math.abs(kernel[i] - cos) > bound) outside++;
+    });
+  }
+  // 2.5 standard deviations of the largest row spread: about one row in a hundred may fall outside, not more.
+  assert.ok(outside / (5 * n) < 0.012, `${outside} of ${5 * n} estimates outside the bound`);
+});
+
+test('sketch search: exact scores, near-duplicates always found, needles at ≥ 0.97 recall, through deletes, growth and worker threads', async () => {
+  const dim = 512;
+  const n = 20_000;
+  const index = await ExactIndex.create({ dim, sketch: true, shared: true });
+  const data = new Map<string, Float32Array>();
+  const all = gaussian(n * dim, 77);
+  for (let i = 0; i < n; i++) {
+    index.upsert(`v${i}`, all.subarray(i * dim, (i + 1) * dim));
+    data.set(`v${i}`, all.slice(i * dim, (i + 1) * dim));
+  }
+  for (let i = 0; i < n; i += 9) {
+    index.remove(`v${i}`);
+    data.delete(`v${i}`);
+  }
+  const ids = [...data.keys()];
+  const check = async (label: string): Promise<void> => {
+    let needleHits = 0;
+    for (let qi = 0; qi < 60; qi++) {
+      const noise = gaussian(dim, 3000 + qi);
+      const src = data.get(ids[(qi * 331) % ids.length])!;
+      const near = src.map((x, i) => x + noise[i]); // equal norms: cosine ≈ 0.7, as a probe of an enrolled face
+      const want = bruteForce(data, near, 5);
+      const got = await index.search(near, 5, { approximate: true });
+      assert.deepEqual(got.map((h) => h.id), want.map((h) => h.id), `${label} near-duplicate ${qi}`);
+      got.forEach((h, i) => assert.ok(Math.abs(h.score - want[i].score) < 1e-5));
+      const needle = gaussian(dim, 9000 + qi);
+      if ((await index.search(needle, 1, { approximate: true }))[0].id === bruteForce(data, needle, 1)[0].id) needleHits++;
+    }
+    assert.ok(needleHits >= 58, `${label}: needle recall@1 ${needleHits}/60`);
+  };
+  await check('in-thread');
+  for (let i = 0; i < 30_000; i++) {
+    const v = gaussian(dim, 100_000 + i);
+    index.upsert(`w${i}`, v);
+    data.set(`w${i}`, v);
+  }
+  ids.push(...[...data.keys()].filter((id) => id.startsWith('w')));
+  const workers = await ScanWorkers.start(index, 2);
+  try {
+    await check('2 threads, after growth');
+  } finally {
+    await workers.close();
+  }
+  await assert.rejects(ExactIndex.create({ dim: 4096, sketch: true }), /2048/);
 });

@@ -82,6 +82,12 @@ export interface GalleryOptions {
   sharedIndex?: boolean;
   /** Float32 rows rescored per search before the int8 error bound is checked. */
   rerank?: number;
+  /**
+   * Identify's first stage: 'exact' (int8 scan + error bound: the exact top-k always) or 'sketch' (1-bit sketches,
+   * an eighth of the bytes: the exact top-k unless an estimate errs beyond 2.5 standard deviations; see
+   * core/matching/sketch.ts). Default 'exact'.
+   */
+  search?: 'exact' | 'sketch';
 }
 
 const DEFAULT_MIN_SCORE = 0.6;
@@ -101,10 +107,12 @@ export class Gallery {
   private readonly clusterOf = new Map<string, string | null>();
   private seq = 0;
   private accelerator: CandidateAccelerator | null = null;
+  private readonly sketchSearch: boolean;
   private syncing: Promise<void> | null = null;
 
-  private constructor(store: GalleryStore, binding: ModelBinding, templates: ExactIndex, unassigned: ExactIndex) {
+  private constructor(store: GalleryStore, binding: ModelBinding, templates: ExactIndex, unassigned: ExactIndex, sketchSearch: boolean) {
     this.store = store;
+    this.sketchSearch = sketchSearch;
     this.binding = binding;
     this.templates = templates;
     this.unassigned = unassigned;
@@ -117,8 +125,10 @@ export class Gallery {
     if (calibration?.recognizerSha256 && calibration.recognizerSha256 !== binding.recognizerSha256) {
       throw new FaceprintError('GALLERY_MODEL_MISMATCH', `the gallery's calibration (${calibration.source}) was measured on another recognizer than ${binding.recognizerName}`);
     }
-    const make = () => ExactIndex.create({ dim: binding.dim, shared: options.sharedIndex, rerank: options.rerank });
-    const gallery = new Gallery(store, binding, await make(), await make());
+    if (options.search && options.search !== 'exact' && options.search !== 'sketch') throw new FaceprintError('INVALID_INPUT', `search must be exact or sketch, got ${String(options.search)}`);
+    const sketch = options.search === 'sketch';
+    const make = (withSketch: boolean) => ExactIndex.create({ dim: binding.dim, shared: options.sharedIndex, rerank: options.rerank, sketch: withSketch });
+    const gallery = new Gallery(store, binding, await make(sketch), await make(false), sketch);
     await gallery.sync();
     return gallery;
   }
@@ -280,7 +290,7 @@ export class Gallery {
         const query = Float32Array.from(embedding);
         hits = this.rescore(query, this.accelerator.candidates(query, Math.max(4 * k, 40)), k);
       } else {
-        hits = await this.templates.search(embedding, k, { filter });
+        hits = await this.templates.search(embedding, k, { filter, approximate: this.sketchSearch });
       }
       candidates = hits.map((h) => ({ subjectId: h.id, name: this.subjectInfo.get(h.id)?.name ?? h.id, score: h.score }));
     }

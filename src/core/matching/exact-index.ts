@@ -1,4 +1,5 @@
 import { FaceprintError } from '../errors.js';
+import { SketchCodec, type QuerySketch } from './sketch.js';
 import { SCAN_WASM_PLAIN, SCAN_WASM_SHARED } from './wasm/scan-module.js';
 
 /** One search result: the id given at insert and its exact cosine to the query. */
@@ -10,6 +11,11 @@ export interface SearchHit {
 export interface SearchOptions {
   /** Only ids for which this returns true are returned; evaluated during the scan, on candidates only. */
   filter?: (id: string) => boolean;
+  /**
+   * Use the 1-bit sketch stage (index created with `sketch: true`): an eighth of the bytes scanned, results exact
+   * unless an estimate errs by more than the bound (see sketch.ts); without it the int8 stage, exact always.
+   */
+  approximate?: boolean;
 }
 
 /** Where the scan runs; the default runs in this thread, the Node adapter splits rows over worker threads. */
@@ -24,6 +30,8 @@ export interface ScanLayout {
   out: number;
   rows: number;
   stride: number;
+  /** Set for a sketch scan: then `codes` and `stride` are the sketches' and `scales` is unused. */
+  sketch?: { planes: number; factors: number; a: number; b: number; c: number };
 }
 
 export interface ExactIndexOptions {
@@ -32,9 +40,14 @@ export interface ExactIndexOptions {
   shared?: boolean;
   /** Rows reranked in float32 before the error bound is checked (more only when the bound requires it). */
   rerank?: number;
+  /** Also keep a 1-bit sketch of every row (64 bytes at 512-d) for `approximate` searches. Dimensions ≤ 2048. */
+  sketch?: boolean;
+  /** Width of the sketch error bound in standard deviations (default 2.5; larger: fewer misses, more rescoring). */
+  sketchEpsilon?: number;
 }
 
 type ScanFn = (query: number, codes: number, scales: number, out: number, from: number, to: number, stride: number) => void;
+type SketchFn = (planes: number, codes: number, factors: number, out: number, from: number, to: number, stride: number, a: number, b: number, c: number) => void;
 
 const PAGE = 65536;
 const MAX_PAGES = 65536;
@@ -55,10 +68,16 @@ export function scanModule(shared: boolean): Promise<WebAssembly.Module> {
   return compiled[key]!;
 }
 
-/** Instantiates the scan kernel over a memory (used by worker threads, which share the index's memory). */
-export async function instantiateScan(memory: WebAssembly.Memory, shared: boolean): Promise<ScanFn> {
+/** Instantiates the scan kernels over a memory (used by worker threads, which share the index's memory). */
+export async function instantiateKernels(memory: WebAssembly.Memory, shared: boolean): Promise<{ scan: ScanFn; sketch: SketchFn }> {
   const instance = await WebAssembly.instantiate(await scanModule(shared), { env: { memory } });
-  return instance.exports.scan as ScanFn;
+  return { scan: instance.exports.scan as ScanFn, sketch: instance.exports.sketch as SketchFn };
+}
+
+/** Runs the kernel a layout asks for over rows [from, to). */
+export function scanRows(kernels: { scan: ScanFn; sketch: SketchFn }, l: ScanLayout, from: number, to: number): void {
+  if (l.sketch) kernels.sketch(l.sketch.planes, l.codes, l.sketch.factors, l.out, from, to, l.stride, l.sketch.a, l.sketch.b, l.sketch.c);
+  else kernels.scan(l.query, l.codes, l.scales, l.out, from, to, l.stride);
 }
 
 /**
@@ -74,7 +93,14 @@ export class ExactIndex {
   readonly shared: boolean;
   private readonly rerank: number;
   private readonly memory: WebAssembly.Memory;
-  private readonly scan: ScanFn;
+  private readonly kernels: { scan: ScanFn; sketch: SketchFn };
+  private readonly codec: SketchCodec | null;
+  private readonly sketchEpsilon: number;
+  private maxSpread = 0;
+  private maxInvF = 0;
+  private planesAt = 0;
+  private factorsAt = 0;
+  private sketchesAt = 0;
   private capacity = 0;
   private count = 0;
   private ids_: string[] = [];
@@ -88,13 +114,15 @@ export class ExactIndex {
   private codesAt = 0;
   private scanner: RowScanner | undefined;
 
-  private constructor(options: ExactIndexOptions, memory: WebAssembly.Memory, scan: ScanFn) {
+  private constructor(options: ExactIndexOptions, memory: WebAssembly.Memory, kernels: { scan: ScanFn; sketch: SketchFn }) {
     this.dim = options.dim;
     this.stride = Math.ceil(options.dim / 16) * 16;
     this.shared = options.shared ?? false;
     this.rerank = options.rerank ?? 32;
     this.memory = memory;
-    this.scan = scan;
+    this.kernels = kernels;
+    this.codec = options.sketch ? new SketchCodec(options.dim) : null;
+    this.sketchEpsilon = options.sketchEpsilon ?? 2.5;
     this.queryAt = 0;
     this.relayout(1024);
   }
@@ -103,11 +131,13 @@ export class ExactIndex {
     if (!Number.isInteger(options.dim) || options.dim < 1 || options.dim > 16384) {
       throw new FaceprintError('INVALID_INPUT', `embedding dimension must be 1..16384, got ${options.dim}`);
     }
+    // The sketch kernel's byte counters hold 16 lanes of up to 16 popcounts: rows of at most 2048 bits.
+    if (options.sketch && options.dim > 2048) throw new FaceprintError('INVALID_INPUT', `sketches need a dimension ≤ 2048, got ${options.dim}`);
     const shared = options.shared ?? false;
     const memory = shared
       ? new WebAssembly.Memory({ initial: 1, maximum: MAX_PAGES, shared: true })
       : new WebAssembly.Memory({ initial: 1 });
-    return new ExactIndex(options, memory, await instantiateScan(memory, shared));
+    return new ExactIndex(options, memory, await instantiateKernels(memory, shared));
   }
 
   get size(): number {
@@ -159,9 +189,15 @@ export class ExactIndex {
       bytes.copyWithin(this.codesAt + row * this.stride, this.codesAt + last * this.stride, this.codesAt + (last + 1) * this.stride);
       const scales = new Float32Array(this.memory.buffer, this.scalesAt, this.capacity);
       scales[row] = scales[last];
+      if (this.codec) {
+        const sb = this.codec.bytes;
+        bytes.copyWithin(this.sketchesAt + row * sb, this.sketchesAt + last * sb, this.sketchesAt + (last + 1) * sb);
+        bytes.copyWithin(this.factorsAt + row * 8, this.factorsAt + last * 8, this.factorsAt + (last + 1) * 8);
+      }
     }
     this.vectors.fill(0, last * this.dim, (last + 1) * this.dim);
     new Uint8Array(this.memory.buffer).fill(0, this.codesAt + last * this.stride, this.codesAt + (last + 1) * this.stride);
+    if (this.codec) new Uint8Array(this.memory.buffer).fill(0, this.sketchesAt + last * this.codec.bytes, this.sketchesAt + (last + 1) * this.codec.bytes);
     this.ids_.length = this.count;
     return true;
   }
@@ -179,10 +215,11 @@ export class ExactIndex {
     }
     if (k < 1 || this.count === 0) return [];
     const q = normalised(query);
+    if (options.approximate && this.codec) return this.searchSketch(q, k, options.filter);
     const { queryScale, queryErrNorm, quantNorm } = this.writeQuery(q);
     const layout = this.layout();
     if (this.scanner) await this.scanner(layout);
-    else this.scan(this.queryAt, this.codesAt, this.scalesAt, this.outAt, 0, this.count, this.stride);
+    else scanRows(this.kernels, layout, 0, this.count);
     const approx = new Float32Array(this.memory.buffer, this.outAt, this.count);
     const filter = options.filter;
 
@@ -211,6 +248,58 @@ export class ExactIndex {
       .sort((a, b) => b[1] - a[1])
       .slice(0, k)
       .map(([r, score]) => ({ id: this.ids_[r], score }));
+  }
+
+  /**
+   * The sketch stage: estimates for every row, the best `rerank` rescored exactly, then every row whose estimate
+   * is within the sketch bound of the k-th exact score rescored too.
+   */
+  private async searchSketch(q: Float32Array, k: number, filter: ((id: string) => boolean) | undefined): Promise<SearchHit[]> {
+    const codec = this.codec!;
+    const { sq, estimate } = await this.scanSketch(q);
+    const heap = new TopK(Math.max(k, this.rerank));
+    for (let r = 0; r < this.count; r++) {
+      const s = estimate[r];
+      if (s > heap.floor && (!filter || filter(this.ids_[r]))) heap.push(r, s);
+    }
+    const exact = new Map<number, number>();
+    for (const r of heap.rows()) exact.set(r, this.dot(q, r));
+    const kth = kthLargest([...exact.values()], k);
+    if (heap.full && Number.isFinite(kth)) {
+      const cut = kth - codec.bound(this.maxSpread, this.maxInvF, sq, this.sketchEpsilon);
+      if (heap.floor >= cut) {
+        // Candidates go through the int8 stage first, one kernel call per row (far cheaper than a float32 dot
+        // here), and only those its exact error bound cannot rule out get the float32 dot. The kernel writes
+        // row r's int8 score over its estimate, after the estimate has been read.
+        const { queryScale, queryErrNorm, quantNorm } = this.writeQuery(q);
+        const int8Cut = (kth - (queryErrNorm + quantNorm * this.maxErrNorm + 1e-5)) / queryScale;
+        for (let r = 0; r < this.count; r++) {
+          if (estimate[r] < cut || exact.has(r) || (filter && !filter(this.ids_[r]))) continue;
+          this.kernels.scan(this.queryAt, this.codesAt, this.scalesAt, this.outAt, r, r + 1, this.stride);
+          if (estimate[r] >= int8Cut) exact.set(r, this.dot(q, r));
+        }
+      }
+    }
+    return [...exact.entries()]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, k)
+      .map(([r, score]) => ({ id: this.ids_[r], score }));
+  }
+
+  /** The sketch stage's cosine estimate for every row, in row order (`ids()`), for a unit query. */
+  async sketchEstimates(query: ArrayLike<number>): Promise<Float32Array> {
+    if (!this.codec) throw new FaceprintError('INVALID_INPUT', 'this index keeps no sketches (create it with sketch: true)');
+    return (await this.scanSketch(normalised(query))).estimate.slice();
+  }
+
+  private async scanSketch(q: Float32Array): Promise<{ sq: QuerySketch; estimate: Float32Array }> {
+    const codec = this.codec!;
+    const sq = codec.encodeQuery(q);
+    new Uint8Array(this.memory.buffer, this.planesAt, sq.planes.length).set(sq.planes);
+    const layout: ScanLayout = { ...this.layout(), codes: this.sketchesAt, stride: codec.bytes, sketch: { planes: this.planesAt, factors: this.factorsAt, a: sq.a, b: sq.b, c: sq.c } };
+    if (this.scanner) await this.scanner(layout);
+    else scanRows(this.kernels, layout, 0, this.count);
+    return { sq, estimate: new Float32Array(this.memory.buffer, this.outAt, this.count) };
   }
 
   /** Memory offsets for a scan of all rows (for worker-thread scanners). */
@@ -242,6 +331,16 @@ export class ExactIndex {
     new Float32Array(this.memory.buffer, this.scalesAt, this.capacity)[row] = scale;
     this.errNorms[row] = errNorm;
     if (errNorm > this.maxErrNorm) this.maxErrNorm = errNorm;
+    if (this.codec) {
+      const sketch = this.codec.encodeRow(x);
+      new Uint8Array(this.memory.buffer, this.sketchesAt + row * this.codec.bytes, this.codec.bytes).set(sketch.bits);
+      const factors = new Float32Array(this.memory.buffer, this.factorsAt + row * 8, 2);
+      factors[0] = sketch.pop;
+      factors[1] = sketch.invF;
+      // Bounds only grow (a delete leaves them): looser, never wrong.
+      this.maxSpread = Math.max(this.maxSpread, sketch.spread);
+      this.maxInvF = Math.max(this.maxInvF, sketch.invF);
+    }
   }
 
   private writeQuery(q: Float32Array): { queryScale: number; queryErrNorm: number; quantNorm: number } {
@@ -255,29 +354,46 @@ export class ExactIndex {
     return { queryScale: scale, queryErrNorm: errNorm, quantNorm: Math.sqrt(quantNorm) };
   }
 
-  /** Lays out query | scales | out | codes for `capacity` rows, growing the memory and moving live data. */
+  /**
+   * Lays out query | sketch planes | scales | sketch factors | out | sketches | codes for `capacity` rows, growing
+   * the memory and moving live data.
+   */
   private relayout(capacity: number): void {
+    const sketchBytes = this.codec?.bytes ?? 0;
     const queryBytes = align(this.stride * 2, 64);
-    const scalesAt = queryBytes;
-    const outAt = scalesAt + align(capacity * 4, 64);
-    const codesAt = outAt + align(capacity * 4, 64);
+    const planesAt = queryBytes;
+    const scalesAt = planesAt + align(4 * sketchBytes, 64);
+    const factorsAt = scalesAt + align(capacity * 4, 64);
+    const outAt = factorsAt + (this.codec ? align(capacity * 8, 64) : 0);
+    const sketchesAt = outAt + align(capacity * 4, 64);
+    const codesAt = sketchesAt + align(capacity * sketchBytes, 64);
     const end = codesAt + capacity * this.stride;
     const pages = Math.ceil(end / PAGE);
     if (pages > MAX_PAGES) throw new FaceprintError('INVALID_INPUT', `index would need ${end} bytes of WebAssembly memory (max 4 GiB)`);
     const have = this.memory.buffer.byteLength / PAGE;
     if (pages > have) this.memory.grow(pages - have);
     const bytes = new Uint8Array(this.memory.buffer);
-    // codes move up (never down), so copyWithin's overlap handling keeps them intact; scales stay in place.
-    if (this.capacity > 0) bytes.copyWithin(codesAt, this.codesAt, this.codesAt + this.count * this.stride);
+    // Regions only move up, the highest first, so no copy overwrites data still to be moved; scales stay in place.
+    if (this.capacity > 0) {
+      bytes.copyWithin(codesAt, this.codesAt, this.codesAt + this.count * this.stride);
+      if (this.codec) {
+        bytes.copyWithin(sketchesAt, this.sketchesAt, this.sketchesAt + this.count * sketchBytes);
+        bytes.copyWithin(factorsAt, this.factorsAt, this.factorsAt + this.count * 8);
+      }
+    }
     bytes.fill(0, codesAt + this.count * this.stride, end);
+    if (this.codec) bytes.fill(0, sketchesAt + this.count * sketchBytes, sketchesAt + capacity * sketchBytes);
     const vectors = new Float32Array(capacity * this.dim);
     vectors.set(this.vectors.subarray(0, this.count * this.dim));
     const errNorms = new Float32Array(capacity);
     errNorms.set(this.errNorms.subarray(0, this.count));
     this.vectors = vectors;
     this.errNorms = errNorms;
+    this.planesAt = planesAt;
     this.scalesAt = scalesAt;
+    this.factorsAt = factorsAt;
     this.outAt = outAt;
+    this.sketchesAt = sketchesAt;
     this.codesAt = codesAt;
     this.capacity = capacity;
   }

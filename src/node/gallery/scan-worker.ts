@@ -1,21 +1,17 @@
 // Worker thread of ScanWorkers: scans a slice of rows of the shared index memory on request.
 import { parentPort, workerData } from 'node:worker_threads';
-import { instantiateScan } from '../../core/matching/exact-index.js';
+import { instantiateKernels, scanRows, type ScanLayout } from '../../core/matching/exact-index.js';
 
 interface ScanJob {
   id: number;
-  query: number;
-  codes: number;
-  scales: number;
-  out: number;
+  layout: Omit<ScanLayout, 'memory'>;
   from: number;
   to: number;
-  stride: number;
 }
 
-const scan = await instantiateScan((workerData as { memory: WebAssembly.Memory }).memory, true);
+const kernels = await instantiateKernels((workerData as { memory: WebAssembly.Memory }).memory, true);
 parentPort!.on('message', (job: ScanJob) => {
-  scan(job.query, job.codes, job.scales, job.out, job.from, job.to, job.stride);
+  scanRows(kernels, job.layout as ScanLayout, job.from, job.to);
   parentPort!.postMessage(job.id);
 });
 parentPort!.postMessage('ready');

@@ -1,5 +1,5 @@
 import { Worker } from 'node:worker_threads';
-import type { ExactIndex, ScanLayout } from '../../core/matching/exact-index.js';
+import { instantiateKernels, scanRows, type ExactIndex, type ScanLayout } from '../../core/matching/exact-index.js';
 
 /**
  * Splits the exact index's int8 scan over worker threads that share its WebAssembly memory. The calling thread
@@ -40,12 +40,13 @@ export class ScanWorkers {
       worker.unref();
       pool.workers.push(worker);
     }
-    const scanHere = await import('../../core/matching/exact-index.js').then((m) => m.instantiateScan(memory, true));
-    index.useScanner((layout) => pool.scan(layout, scanHere));
+    const kernels = await instantiateKernels(memory, true);
+    index.useScanner((layout) => pool.scan(layout, kernels));
     return pool;
   }
 
-  private async scan(layout: ScanLayout, scanHere: (...args: number[]) => void): Promise<void> {
+  private async scan(layout: ScanLayout, kernels: Parameters<typeof scanRows>[0]): Promise<void> {
+    const { memory: _memory, ...offsets } = layout;
     const parts = this.workers.length + 1;
     // slices in multiples of 4 rows so the kernel's 4-row blocks stay whole
     const slice = Math.ceil(layout.rows / parts / 4) * 4;
@@ -57,9 +58,9 @@ export class ScanWorkers {
       const id = this.nextId++;
       jobs.push(new Promise<void>((resolve) => this.pending.set(id, resolve)));
       this.workers[w].ref(); // keep the process alive while a slice is out (idle workers are unref'd)
-      this.workers[w].postMessage({ id, query: layout.query, codes: layout.codes, scales: layout.scales, out: layout.out, from, to, stride: layout.stride });
+      this.workers[w].postMessage({ id, layout: offsets, from, to });
     }
-    scanHere(layout.query, layout.codes, layout.scales, layout.out, 0, Math.min(slice, layout.rows), layout.stride);
+    scanRows(kernels, layout, 0, Math.min(slice, layout.rows));
     await Promise.all(jobs);
     for (const w of this.workers) w.unref();
   }

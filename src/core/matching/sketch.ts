@@ -1,0 +1,125 @@
+/**
+ * 1-bit sketches for a fast first stage of gallery search (the RaBitQ estimator, Gao & Long, SIGMOD 2024): each
+ * unit vector is rotated by a fixed random orthogonal transform and kept as the signs of its coordinates, 64 bytes
+ * for 512-d (an eighth of the int8 codes). For a query q the estimate ⟨x̄, Pq⟩ / ⟨x̄, Px⟩ of the cosine is unbiased,
+ * and its error stays under ε0 · √(1 − f²) / f / √(D − 1) (f = ⟨x̄, Px⟩ ≈ 0.8) with a probability that grows fast
+ * with ε0. The search rescored exactly every row whose estimate is within that bound of the k-th exact score, so
+ * a miss needs an estimate error beyond ε0 standard deviations.
+ */
+
+export interface RowSketch {
+  /** Sign bits of the rotated vector, bit i of byte i >> 3 = coordinate i > 0. */
+  bits: Uint8Array;
+  /** Number of bits set. */
+  pop: number;
+  /** 1 / ⟨x̄, Px⟩ (0 for a zero vector). */
+  invF: number;
+  /** √(1 − f²) / f: this row's share of the error bound. */
+  spread: number;
+}
+
+export interface QuerySketch {
+  /** Four bit-planes of the 4-bit query, plane j at j · bytes. */
+  planes: Uint8Array;
+  /** estimate = (a · raw + b · pop + c) · invF, raw = Σ over the row's set bits of the 4-bit query codes. */
+  a: number;
+  b: number;
+  c: number;
+  /** Standard deviation of the error the query's 4-bit rounding adds to ⟨x̄, Pq⟩. */
+  roundingSigma: number;
+}
+
+/** In-place fast Walsh–Hadamard transform (unnormalised). */
+function fwht(v: Float64Array): void {
+  for (let h = 1; h < v.length; h <<= 1) {
+    for (let i = 0; i < v.length; i += h << 1) {
+      for (let j = i; j < i + h; j++) {
+        const x = v[j];
+        const y = v[j + h];
+        v[j] = x + y;
+        v[j + h] = x - y;
+      }
+    }
+  }
+}
+
+export class SketchCodec {
+  /** Rotated dimension: the next power of two ≥ the vectors' (at least 128, so a row is whole 16-byte lanes). */
+  readonly bitsPerRow: number;
+  readonly bytes: number;
+  private readonly signs: Float64Array[];
+
+  constructor(readonly dim: number, seed = 0x5eed) {
+    let d = 128;
+    while (d < dim) d <<= 1;
+    this.bitsPerRow = d;
+    this.bytes = d / 8;
+    // Two rounds of random signs + Hadamard: an orthogonal rotation that spreads any coordinate over all others.
+    let s = seed >>> 0;
+    const next = (): number => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) >>> 31 ? 1 : -1);
+    this.signs = [0, 1].map(() => Float64Array.from({ length: d }, next));
+  }
+
+  /** Pv for a vector of `dim` values (zero padded); orthogonal, so unit vectors stay unit. */
+  rotate(v: ArrayLike<number>): Float64Array {
+    const y = new Float64Array(this.bitsPerRow);
+    for (let i = 0; i < v.length; i++) y[i] = v[i];
+    for (const signs of this.signs) {
+      for (let i = 0; i < y.length; i++) y[i] *= signs[i];
+      fwht(y);
+    }
+    const norm = 1 / this.bitsPerRow; // two Hadamards of norm √d each
+    for (let i = 0; i < y.length; i++) y[i] *= norm;
+    return y;
+  }
+
+  /** The sketch of a unit vector. */
+  encodeRow(x: ArrayLike<number>): RowSketch {
+    const y = this.rotate(x);
+    const bits = new Uint8Array(this.bytes);
+    let pop = 0;
+    let abs = 0;
+    for (let i = 0; i < y.length; i++) {
+      if (y[i] > 0) {
+        bits[i >> 3] |= 1 << (i & 7);
+        pop++;
+      }
+      abs += Math.abs(y[i]);
+    }
+    const f = abs / Math.sqrt(this.bitsPerRow);
+    return { bits, pop, invF: f > 0 ? 1 / f : 0, spread: f > 0 ? Math.sqrt(Math.max(0, 1 - f * f)) / f : 0 };
+  }
+
+  /** The query's 4-bit planes and the constants that turn the kernel's popcounts into estimates. */
+  encodeQuery(q: ArrayLike<number>): QuerySketch {
+    const y = this.rotate(q);
+    let lo = Infinity;
+    let hi = -Infinity;
+    let sum = 0;
+    for (let i = 0; i < y.length; i++) {
+      lo = Math.min(lo, y[i]);
+      hi = Math.max(hi, y[i]);
+      sum += y[i];
+    }
+    const step = hi > lo ? (hi - lo) / 15 : 1;
+    const planes = new Uint8Array(4 * this.bytes);
+    for (let i = 0; i < y.length; i++) {
+      const u = Math.max(0, Math.min(15, Math.round((y[i] - lo) / step)));
+      for (let j = 0; j < 4; j++) if ((u >> j) & 1) planes[j * this.bytes + (i >> 3)] |= 1 << (i & 7);
+    }
+    const root = Math.sqrt(this.bitsPerRow);
+    // Rounding errors are uniform in ±step/2 (σ = step/√12), summed over the row's set bits (about half of d) and
+    // scaled by 2/√d.
+    const roundingSigma = (2 * step * Math.sqrt(this.bitsPerRow / 2 / 12)) / root;
+    return { planes, a: (2 * step) / root, b: (2 * lo) / root, c: -sum / root, roundingSigma };
+  }
+
+  /**
+   * The bound on |estimate − cosine| for the largest row spread and inverse factor in a set of rows: ε standard
+   * deviations of the sketch's own error and of the query's rounding, independent, so added in quadrature.
+   */
+  bound(maxSpread: number, maxInvF: number, query: QuerySketch, epsilon: number): number {
+    const sketchSigma = maxSpread / Math.sqrt(this.bitsPerRow - 1);
+    return epsilon * Math.hypot(sketchSigma, query.roundingSigma * maxInvF);
+  }
+}
