@@ -47,6 +47,7 @@ export interface ExactIndexOptions {
 }
 
 type ScanFn = (query: number, codes: number, scales: number, out: number, from: number, to: number, stride: number) => void;
+type GatherFn = (query: number, codes: number, scales: number, out: number, list: number, n: number, stride: number) => void;
 type SketchFn = (planes: number, codes: number, factors: number, out: number, from: number, to: number, stride: number, a: number, b: number, c: number) => void;
 
 const PAGE = 65536;
@@ -69,13 +70,15 @@ export function scanModule(shared: boolean): Promise<WebAssembly.Module> {
 }
 
 /** Instantiates the scan kernels over a memory (used by worker threads, which share the index's memory). */
-export async function instantiateKernels(memory: WebAssembly.Memory, shared: boolean): Promise<{ scan: ScanFn; sketch: SketchFn }> {
+export async function instantiateKernels(memory: WebAssembly.Memory, shared: boolean): Promise<Kernels> {
   const instance = await WebAssembly.instantiate(await scanModule(shared), { env: { memory } });
-  return { scan: instance.exports.scan as ScanFn, sketch: instance.exports.sketch as SketchFn };
+  return { scan: instance.exports.scan as ScanFn, sketch: instance.exports.sketch as SketchFn, gather: instance.exports.gather as GatherFn };
 }
 
+interface Kernels { scan: ScanFn; sketch: SketchFn; gather: GatherFn }
+
 /** Runs the kernel a layout asks for over rows [from, to). */
-export function scanRows(kernels: { scan: ScanFn; sketch: SketchFn }, l: ScanLayout, from: number, to: number): void {
+export function scanRows(kernels: Kernels, l: ScanLayout, from: number, to: number): void {
   if (l.sketch) kernels.sketch(l.sketch.planes, l.codes, l.sketch.factors, l.out, from, to, l.stride, l.sketch.a, l.sketch.b, l.sketch.c);
   else kernels.scan(l.query, l.codes, l.scales, l.out, from, to, l.stride);
 }
@@ -93,7 +96,7 @@ export class ExactIndex {
   readonly shared: boolean;
   private readonly rerank: number;
   private readonly memory: WebAssembly.Memory;
-  private readonly kernels: { scan: ScanFn; sketch: SketchFn };
+  private readonly kernels: Kernels;
   private readonly codec: SketchCodec | null;
   private readonly sketchEpsilon: number;
   private maxSpread = 0;
@@ -114,7 +117,7 @@ export class ExactIndex {
   private codesAt = 0;
   private scanner: RowScanner | undefined;
 
-  private constructor(options: ExactIndexOptions, memory: WebAssembly.Memory, kernels: { scan: ScanFn; sketch: SketchFn }) {
+  private constructor(options: ExactIndexOptions, memory: WebAssembly.Memory, kernels: Kernels) {
     this.dim = options.dim;
     this.stride = Math.ceil(options.dim / 16) * 16;
     this.shared = options.shared ?? false;
@@ -190,14 +193,17 @@ export class ExactIndex {
       const scales = new Float32Array(this.memory.buffer, this.scalesAt, this.capacity);
       scales[row] = scales[last];
       if (this.codec) {
-        const sb = this.codec.bytes;
-        bytes.copyWithin(this.sketchesAt + row * sb, this.sketchesAt + last * sb, this.sketchesAt + (last + 1) * sb);
+        for (let j = 0; j < this.codec.bytes; j++) bytes[this.sketchByte(row, j)] = bytes[this.sketchByte(last, j)];
         bytes.copyWithin(this.factorsAt + row * 8, this.factorsAt + last * 8, this.factorsAt + (last + 1) * 8);
       }
     }
     this.vectors.fill(0, last * this.dim, (last + 1) * this.dim);
     new Uint8Array(this.memory.buffer).fill(0, this.codesAt + last * this.stride, this.codesAt + (last + 1) * this.stride);
-    if (this.codec) new Uint8Array(this.memory.buffer).fill(0, this.sketchesAt + last * this.codec.bytes, this.sketchesAt + (last + 1) * this.codec.bytes);
+    if (this.codec) {
+      const bytes = new Uint8Array(this.memory.buffer);
+      for (let j = 0; j < this.codec.bytes; j++) bytes[this.sketchByte(last, j)] = 0;
+      new Float32Array(this.memory.buffer, this.factorsAt + last * 8, 2).fill(0);
+    }
     this.ids_.length = this.count;
     return true;
   }
@@ -257,26 +263,44 @@ export class ExactIndex {
   private async searchSketch(q: Float32Array, k: number, filter: ((id: string) => boolean) | undefined): Promise<SearchHit[]> {
     const codec = this.codec!;
     const { sq, estimate } = await this.scanSketch(q);
-    const heap = new TopK(Math.max(k, this.rerank));
+    // Estimates are noisier than int8 scores: rescoring more of the best ones first finds the true k-th score,
+    // and so the tightest cut, before the candidate pass (the true best of a 1M-row needle query ranks ~50th).
+    const heap = new TopK(Math.max(k, 8 * this.rerank));
+    let floor = heap.floor;
     for (let r = 0; r < this.count; r++) {
       const s = estimate[r];
-      if (s > heap.floor && (!filter || filter(this.ids_[r]))) heap.push(r, s);
+      if (s > floor && (!filter || filter(this.ids_[r]))) {
+        heap.push(r, s);
+        floor = heap.floor;
+      }
     }
     const exact = new Map<number, number>();
     for (const r of heap.rows()) exact.set(r, this.dot(q, r));
-    const kth = kthLargest([...exact.values()], k);
-    if (heap.full && Number.isFinite(kth)) {
-      const cut = kth - codec.bound(this.maxSpread, this.maxInvF, sq, this.sketchEpsilon);
+    const top = new TopK(k);
+    for (const [r, s] of exact) if (s > top.floor) top.push(r, s); // push expects a score above the floor
+    if (heap.full && top.full) {
+      const bound = codec.bound(this.maxSpread, this.maxInvF, sq, this.sketchEpsilon);
+      const cut = top.floor - bound;
       if (heap.floor >= cut) {
-        // Candidates go through the int8 stage first, one kernel call per row (far cheaper than a float32 dot
-        // here), and only those its exact error bound cannot rule out get the float32 dot. The kernel writes
-        // row r's int8 score over its estimate, after the estimate has been read.
+        // The candidates' int8 scores in one kernel call (their row list and scores written over the estimates,
+        // no longer needed); only rows the int8 error bound cannot rule out get the float32 dot.
+        const rows: number[] = [];
+        for (let r = 0; r < this.count; r++) if (estimate[r] >= cut && !exact.has(r) && (!filter || filter(this.ids_[r]))) rows.push(r);
         const { queryScale, queryErrNorm, quantNorm } = this.writeQuery(q);
-        const int8Cut = (kth - (queryErrNorm + quantNorm * this.maxErrNorm + 1e-5)) / queryScale;
-        for (let r = 0; r < this.count; r++) {
-          if (estimate[r] < cut || exact.has(r) || (filter && !filter(this.ids_[r]))) continue;
-          this.kernels.scan(this.queryAt, this.codesAt, this.scalesAt, this.outAt, r, r + 1, this.stride);
-          if (estimate[r] >= int8Cut) exact.set(r, this.dot(q, r));
+        const int8Bound = queryErrNorm + quantNorm * this.maxErrNorm + 1e-5;
+        const chunkRows = this.capacity >> 1; // list and scores both fit in the out region
+        for (let start = 0; start < rows.length; start += chunkRows) {
+          const chunk = rows.slice(start, start + chunkRows);
+          new Int32Array(this.memory.buffer, this.outAt, chunk.length).set(chunk);
+          const scoresAt = this.outAt + chunk.length * 4;
+          this.kernels.gather(this.queryAt, this.codesAt, this.scalesAt, scoresAt, this.outAt, chunk.length, this.stride);
+          const scores = new Float32Array(this.memory.buffer, scoresAt, chunk.length);
+          chunk.forEach((r, i) => {
+            if (scores[i] * queryScale < top.floor - int8Bound) return;
+            const s = this.dot(q, r);
+            exact.set(r, s);
+            if (s > top.floor) top.push(r, s);
+          });
         }
       }
     }
@@ -295,11 +319,16 @@ export class ExactIndex {
   private async scanSketch(q: Float32Array): Promise<{ sq: QuerySketch; estimate: Float32Array }> {
     const codec = this.codec!;
     const sq = codec.encodeQuery(q);
-    new Uint8Array(this.memory.buffer, this.planesAt, sq.planes.length).set(sq.planes);
+    new Uint8Array(this.memory.buffer, this.planesAt, sq.luts.length).set(sq.luts);
     const layout: ScanLayout = { ...this.layout(), codes: this.sketchesAt, stride: codec.bytes, sketch: { planes: this.planesAt, factors: this.factorsAt, a: sq.a, b: sq.b, c: sq.c } };
     if (this.scanner) await this.scanner(layout);
     else scanRows(this.kernels, layout, 0, this.count);
     return { sq, estimate: new Float32Array(this.memory.buffer, this.outAt, this.count) };
+  }
+
+  /** Where byte j of a row's sketch lives: rows are stored in transposed blocks of 16 (see scan.wat). */
+  private sketchByte(row: number, j: number): number {
+    return this.sketchesAt + (row >> 4) * 16 * this.codec!.bytes + 16 * j + (row & 15);
   }
 
   /** Memory offsets for a scan of all rows (for worker-thread scanners). */
@@ -333,7 +362,8 @@ export class ExactIndex {
     if (errNorm > this.maxErrNorm) this.maxErrNorm = errNorm;
     if (this.codec) {
       const sketch = this.codec.encodeRow(x);
-      new Uint8Array(this.memory.buffer, this.sketchesAt + row * this.codec.bytes, this.codec.bytes).set(sketch.bits);
+      const bytes = new Uint8Array(this.memory.buffer);
+      for (let j = 0; j < sketch.bits.length; j++) bytes[this.sketchByte(row, j)] = sketch.bits[j];
       const factors = new Float32Array(this.memory.buffer, this.factorsAt + row * 8, 2);
       factors[0] = sketch.pop;
       factors[1] = sketch.invF;
@@ -362,7 +392,7 @@ export class ExactIndex {
     const sketchBytes = this.codec?.bytes ?? 0;
     const queryBytes = align(this.stride * 2, 64);
     const planesAt = queryBytes;
-    const scalesAt = planesAt + align(4 * sketchBytes, 64);
+    const scalesAt = planesAt + align(32 * sketchBytes, 64); // 16-byte tables for each of 2·bytes nibbles
     const factorsAt = scalesAt + align(capacity * 4, 64);
     const outAt = factorsAt + (this.codec ? align(capacity * 8, 64) : 0);
     const sketchesAt = outAt + align(capacity * 4, 64);
@@ -377,12 +407,12 @@ export class ExactIndex {
     if (this.capacity > 0) {
       bytes.copyWithin(codesAt, this.codesAt, this.codesAt + this.count * this.stride);
       if (this.codec) {
-        bytes.copyWithin(sketchesAt, this.sketchesAt, this.sketchesAt + this.count * sketchBytes);
+        bytes.copyWithin(sketchesAt, this.sketchesAt, this.sketchesAt + align(this.count, 16) * sketchBytes);
         bytes.copyWithin(factorsAt, this.factorsAt, this.factorsAt + this.count * 8);
       }
     }
     bytes.fill(0, codesAt + this.count * this.stride, end);
-    if (this.codec) bytes.fill(0, sketchesAt + this.count * sketchBytes, sketchesAt + capacity * sketchBytes);
+    if (this.codec) bytes.fill(0, sketchesAt + align(this.count, 16) * sketchBytes, sketchesAt + capacity * sketchBytes);
     const vectors = new Float32Array(capacity * this.dim);
     vectors.set(this.vectors.subarray(0, this.count * this.dim));
     const errNorms = new Float32Array(capacity);

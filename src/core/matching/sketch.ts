@@ -19,8 +19,10 @@ export interface RowSketch {
 }
 
 export interface QuerySketch {
-  /** Four bit-planes of the 4-bit query, plane j at j · bytes. */
-  planes: Uint8Array;
+  /** The query's 4-bit code (0..15) per rotated coordinate. */
+  levels: Uint8Array;
+  /** One 16-entry table per nibble m of a row: entry v = Σ levels[4m + t] over the bits t set in v. */
+  luts: Uint8Array;
   /** estimate = (a · raw + b · pop + c) · invF, raw = Σ over the row's set bits of the 4-bit query codes. */
   a: number;
   b: number;
@@ -102,16 +104,20 @@ export class SketchCodec {
       sum += y[i];
     }
     const step = hi > lo ? (hi - lo) / 15 : 1;
-    const planes = new Uint8Array(4 * this.bytes);
-    for (let i = 0; i < y.length; i++) {
-      const u = Math.max(0, Math.min(15, Math.round((y[i] - lo) / step)));
-      for (let j = 0; j < 4; j++) if ((u >> j) & 1) planes[j * this.bytes + (i >> 3)] |= 1 << (i & 7);
+    const levels = Uint8Array.from(y, (v) => Math.max(0, Math.min(15, Math.round((v - lo) / step))));
+    const luts = new Uint8Array(4 * this.bitsPerRow);
+    for (let m = 0; m < this.bitsPerRow / 4; m++) {
+      for (let v = 1; v < 16; v++) {
+        let sum = 0;
+        for (let t = 0; t < 4; t++) if ((v >> t) & 1) sum += levels[4 * m + t];
+        luts[16 * m + v] = sum;
+      }
     }
     const root = Math.sqrt(this.bitsPerRow);
     // Rounding errors are uniform in ±step/2 (σ = step/√12), summed over the row's set bits (about half of d) and
     // scaled by 2/√d.
     const roundingSigma = (2 * step * Math.sqrt(this.bitsPerRow / 2 / 12)) / root;
-    return { planes, a: (2 * step) / root, b: (2 * lo) / root, c: -sum / root, roundingSigma };
+    return { levels, luts, a: (2 * step) / root, b: (2 * lo) / root, c: -sum / root, roundingSigma };
   }
 
   /**

@@ -86,54 +86,100 @@
         (local.set $row (i32.add (local.get $row) (i32.const 1)))
         (br $rows))))
 
-  ;; 1-bit sketch scan (the fast first stage): rows are sign bits of the rotated vector (`stride` bytes, a multiple
-  ;; of 16, at most 256 so the byte counters cannot overflow); the query is four bit-planes of its 4-bit
-  ;; quantization, plane j at planes + j·stride. raw = Σ_j 2^j · popcount(row & plane_j) = Σ_{bits set} u_i; then
-  ;; out[r] = (a·raw + b·pop_r + c) · invf_r with factors[r] = (pop_r, invf_r) as two f32.
-  (func (export "sketch")
-    (param $planes i32) (param $codes i32) (param $factors i32) (param $out i32)
-    (param $from i32) (param $to i32) (param $stride i32)
-    (param $a f32) (param $b f32) (param $c f32)
-    (local $row i32) (local $p i32) (local $q i32) (local $end i32) (local $v v128)
-    (local $c0 v128) (local $c1 v128) (local $c2 v128) (local $c3 v128) (local $s v128) (local $f i32) (local $raw i32)
-    (local.set $row (local.get $from))
+  ;; int8 scores of listed rows: out[i] = dot(codes[list[i]], query) · scales[list[i]] for i in [0, n) (the
+  ;; sketch stage's candidates, scattered over the codes: one call instead of one per row).
+  (func (export "gather")
+    (param $query i32) (param $codes i32) (param $scales i32) (param $out i32)
+    (param $list i32) (param $n i32) (param $stride i32)
+    (local $i i32) (local $row i32) (local $p i32) (local $q i32) (local $end i32) (local $v v128) (local $lo v128) (local $hi v128) (local $s v128)
     (block $done
       (loop $rows
-        (br_if $done (i32.ge_u (local.get $row) (local.get $to)))
+        (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
+        (local.set $row (i32.load (i32.add (local.get $list) (i32.shl (local.get $i) (i32.const 2)))))
         (local.set $p (i32.add (local.get $codes) (i32.mul (local.get $row) (local.get $stride))))
         (local.set $end (i32.add (local.get $p) (local.get $stride)))
-        (local.set $q (local.get $planes))
-        (local.set $c0 (v128.const i32x4 0 0 0 0))
-        (local.set $c1 (v128.const i32x4 0 0 0 0))
-        (local.set $c2 (v128.const i32x4 0 0 0 0))
-        (local.set $c3 (v128.const i32x4 0 0 0 0))
+        (local.set $q (local.get $query))
+        (local.set $lo (v128.const i32x4 0 0 0 0))
+        (local.set $hi (v128.const i32x4 0 0 0 0))
         (loop $cols
           (local.set $v (v128.load (local.get $p)))
-          (local.set $c0 (i8x16.add (local.get $c0) (i8x16.popcnt (v128.and (local.get $v) (v128.load (local.get $q))))))
-          (local.set $c1 (i8x16.add (local.get $c1) (i8x16.popcnt (v128.and (local.get $v) (v128.load (i32.add (local.get $q) (local.get $stride)))))))
-          (local.set $c2 (i8x16.add (local.get $c2) (i8x16.popcnt (v128.and (local.get $v) (v128.load (i32.add (local.get $q) (i32.shl (local.get $stride) (i32.const 1))))))))
-          (local.set $c3 (i8x16.add (local.get $c3) (i8x16.popcnt (v128.and (local.get $v) (v128.load (i32.add (local.get $q) (i32.mul (local.get $stride) (i32.const 3))))))))
+          (local.set $lo (i32x4.add (local.get $lo) (i32x4.dot_i16x8_s (i16x8.extend_low_i8x16_s (local.get $v)) (v128.load (local.get $q)))))
+          (local.set $hi (i32x4.add (local.get $hi) (i32x4.dot_i16x8_s (i16x8.extend_high_i8x16_s (local.get $v)) (v128.load offset=16 (local.get $q)))))
           (local.set $p (i32.add (local.get $p) (i32.const 16)))
-          (local.set $q (i32.add (local.get $q) (i32.const 16)))
+          (local.set $q (i32.add (local.get $q) (i32.const 32)))
           (br_if $cols (i32.lt_u (local.get $p) (local.get $end))))
-        ;; weight the planes in 16-bit lanes (≤ 256·15), then sum the lanes
-        (local.set $s (i16x8.extadd_pairwise_i8x16_u (local.get $c0)))
-        (local.set $s (i16x8.add (local.get $s) (i16x8.shl (i16x8.extadd_pairwise_i8x16_u (local.get $c1)) (i32.const 1))))
-        (local.set $s (i16x8.add (local.get $s) (i16x8.shl (i16x8.extadd_pairwise_i8x16_u (local.get $c2)) (i32.const 2))))
-        (local.set $s (i16x8.add (local.get $s) (i16x8.shl (i16x8.extadd_pairwise_i8x16_u (local.get $c3)) (i32.const 3))))
-        (local.set $s (i32x4.extadd_pairwise_i16x8_u (local.get $s)))
-        (local.set $raw
-          (i32.add
-            (i32.add (i32x4.extract_lane 0 (local.get $s)) (i32x4.extract_lane 1 (local.get $s)))
-            (i32.add (i32x4.extract_lane 2 (local.get $s)) (i32x4.extract_lane 3 (local.get $s)))))
-        (local.set $f (i32.add (local.get $factors) (i32.shl (local.get $row) (i32.const 3))))
+        (local.set $s (i32x4.add (local.get $lo) (local.get $hi)))
         (f32.store
-          (i32.add (local.get $out) (i32.shl (local.get $row) (i32.const 2)))
+          (i32.add (local.get $out) (i32.shl (local.get $i) (i32.const 2)))
           (f32.mul
-            (f32.add
-              (f32.add (f32.mul (local.get $a) (f32.convert_i32_u (local.get $raw))) (f32.mul (local.get $b) (f32.load (local.get $f))))
-              (local.get $c))
-            (f32.load offset=4 (local.get $f))))
-        (local.set $row (i32.add (local.get $row) (i32.const 1)))
+            (f32.convert_i32_s
+              (i32.add
+                (i32.add (i32x4.extract_lane 0 (local.get $s)) (i32x4.extract_lane 1 (local.get $s)))
+                (i32.add (i32x4.extract_lane 2 (local.get $s)) (i32x4.extract_lane 3 (local.get $s)))))
+            (f32.load (i32.add (local.get $scales) (i32.shl (local.get $row) (i32.const 2))))))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
         (br $rows))))
+
+  ;; out[row] = (a·raw + b·pop + c) · invF, with factors[row] = (pop, invF) as two f32
+  (func $estimate (param $raw i32) (param $row i32) (param $factors i32) (param $out i32) (param $a f32) (param $b f32) (param $c f32)
+    (local $f i32)
+    (local.set $f (i32.add (local.get $factors) (i32.shl (local.get $row) (i32.const 3))))
+    (f32.store
+      (i32.add (local.get $out) (i32.shl (local.get $row) (i32.const 2)))
+      (f32.mul
+        (f32.add
+          (f32.add (f32.mul (local.get $a) (f32.convert_i32_u (local.get $raw))) (f32.mul (local.get $b) (f32.load (local.get $f))))
+          (local.get $c))
+        (f32.load offset=4 (local.get $f)))))
+
+  ;; 1-bit sketch scan (the fast first stage), in blocks of 16 rows laid out transposed: byte j of row l of a
+  ;; block is at block + 16·j + l, so one 16-byte load holds bits 8j..8j+7 of 16 rows. Each nibble of it indexes a
+  ;; 16-entry table of the query (luts + 16·m for nibble m: the sum of the query's 4-bit codes over the bits set
+  ;; in the nibble), so one swizzle scores 16 rows for 4 bits. raw = Σ over the row's set bits of the query codes
+  ;; (≤ 60 per nibble, ≤ 30720 for 2048 bits: 16-bit lanes hold it). `from` is a multiple of 16; rows are scored
+  ;; in whole blocks up to the first multiple of 16 at or after `to` (the memory past the last row is zero).
+  (func (export "sketch")
+    (param $luts i32) (param $codes i32) (param $factors i32) (param $out i32)
+    (param $from i32) (param $to i32) (param $stride i32)
+    (param $a f32) (param $b f32) (param $c f32)
+    (local $row i32) (local $p i32) (local $l i32) (local $end i32) (local $v v128) (local $s v128)
+    (local $lo v128) (local $hi v128)
+    (local.set $row (local.get $from))
+    (block $done
+      (loop $blocks
+        (br_if $done (i32.ge_u (local.get $row) (local.get $to)))
+        (local.set $p (i32.add (local.get $codes) (i32.mul (local.get $row) (local.get $stride))))
+        (local.set $end (i32.add (local.get $p) (i32.shl (local.get $stride) (i32.const 4))))
+        (local.set $l (local.get $luts))
+        (local.set $lo (v128.const i32x4 0 0 0 0))
+        (local.set $hi (v128.const i32x4 0 0 0 0))
+        (loop $bytes
+          (local.set $v (v128.load (local.get $p)))
+          (local.set $s
+            (i8x16.add
+              (i8x16.swizzle (v128.load (local.get $l)) (v128.and (local.get $v) (v128.const i8x16 15 15 15 15 15 15 15 15 15 15 15 15 15 15 15 15)))
+              (i8x16.swizzle (v128.load offset=16 (local.get $l)) (i8x16.shr_u (local.get $v) (i32.const 4)))))
+          (local.set $lo (i16x8.add (local.get $lo) (i16x8.extend_low_i8x16_u (local.get $s))))
+          (local.set $hi (i16x8.add (local.get $hi) (i16x8.extend_high_i8x16_u (local.get $s))))
+          (local.set $p (i32.add (local.get $p) (i32.const 16)))
+          (local.set $l (i32.add (local.get $l) (i32.const 32)))
+          (br_if $bytes (i32.lt_u (local.get $p) (local.get $end))))
+        (call $estimate (i16x8.extract_lane_u 0 (local.get $lo)) (i32.add (local.get $row) (i32.const 0)) (local.get $factors) (local.get $out) (local.get $a) (local.get $b) (local.get $c))
+        (call $estimate (i16x8.extract_lane_u 1 (local.get $lo)) (i32.add (local.get $row) (i32.const 1)) (local.get $factors) (local.get $out) (local.get $a) (local.get $b) (local.get $c))
+        (call $estimate (i16x8.extract_lane_u 2 (local.get $lo)) (i32.add (local.get $row) (i32.const 2)) (local.get $factors) (local.get $out) (local.get $a) (local.get $b) (local.get $c))
+        (call $estimate (i16x8.extract_lane_u 3 (local.get $lo)) (i32.add (local.get $row) (i32.const 3)) (local.get $factors) (local.get $out) (local.get $a) (local.get $b) (local.get $c))
+        (call $estimate (i16x8.extract_lane_u 4 (local.get $lo)) (i32.add (local.get $row) (i32.const 4)) (local.get $factors) (local.get $out) (local.get $a) (local.get $b) (local.get $c))
+        (call $estimate (i16x8.extract_lane_u 5 (local.get $lo)) (i32.add (local.get $row) (i32.const 5)) (local.get $factors) (local.get $out) (local.get $a) (local.get $b) (local.get $c))
+        (call $estimate (i16x8.extract_lane_u 6 (local.get $lo)) (i32.add (local.get $row) (i32.const 6)) (local.get $factors) (local.get $out) (local.get $a) (local.get $b) (local.get $c))
+        (call $estimate (i16x8.extract_lane_u 7 (local.get $lo)) (i32.add (local.get $row) (i32.const 7)) (local.get $factors) (local.get $out) (local.get $a) (local.get $b) (local.get $c))
+        (call $estimate (i16x8.extract_lane_u 0 (local.get $hi)) (i32.add (local.get $row) (i32.const 8)) (local.get $factors) (local.get $out) (local.get $a) (local.get $b) (local.get $c))
+        (call $estimate (i16x8.extract_lane_u 1 (local.get $hi)) (i32.add (local.get $row) (i32.const 9)) (local.get $factors) (local.get $out) (local.get $a) (local.get $b) (local.get $c))
+        (call $estimate (i16x8.extract_lane_u 2 (local.get $hi)) (i32.add (local.get $row) (i32.const 10)) (local.get $factors) (local.get $out) (local.get $a) (local.get $b) (local.get $c))
+        (call $estimate (i16x8.extract_lane_u 3 (local.get $hi)) (i32.add (local.get $row) (i32.const 11)) (local.get $factors) (local.get $out) (local.get $a) (local.get $b) (local.get $c))
+        (call $estimate (i16x8.extract_lane_u 4 (local.get $hi)) (i32.add (local.get $row) (i32.const 12)) (local.get $factors) (local.get $out) (local.get $a) (local.get $b) (local.get $c))
+        (call $estimate (i16x8.extract_lane_u 5 (local.get $hi)) (i32.add (local.get $row) (i32.const 13)) (local.get $factors) (local.get $out) (local.get $a) (local.get $b) (local.get $c))
+        (call $estimate (i16x8.extract_lane_u 6 (local.get $hi)) (i32.add (local.get $row) (i32.const 14)) (local.get $factors) (local.get $out) (local.get $a) (local.get $b) (local.get $c))
+        (call $estimate (i16x8.extract_lane_u 7 (local.get $hi)) (i32.add (local.get $row) (i32.const 15)) (local.get $factors) (local.get $out) (local.get $a) (local.get $b) (local.get $c))
+        (local.set $row (i32.add (local.get $row) (i32.const 16)))
+        (br $blocks))))
 )
