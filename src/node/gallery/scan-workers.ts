@@ -48,8 +48,8 @@ export class ScanWorkers {
   private async scan(layout: ScanLayout, kernels: Parameters<typeof scanRows>[0]): Promise<void> {
     const { memory: _memory, ...offsets } = layout;
     const parts = this.workers.length + 1;
-    // slices in multiples of 4 rows so the kernel's 4-row blocks stay whole
-    const slice = Math.ceil(layout.rows / parts / 4) * 4;
+    // slices in multiples of 16 rows so the kernels' blocks (4 rows int8, 16 rows sketch) stay whole
+    const slice = Math.ceil(layout.rows / parts / 16) * 16;
     const jobs: Promise<void>[] = [];
     for (let w = 0; w < this.workers.length; w++) {
       const from = Math.min(layout.rows, (w + 1) * slice);
