@@ -34,6 +34,9 @@ test('faceprint enroll --dir, identify, verify, subjects and calibrate on one SQ
   const accelerated = await cli(['identify', join(BBT, 'penny', 'penny3.png'), ...store, ...models, '--threshold', '0.29', '--usearch', '--search-threads', '2']);
   assert.equal(accelerated.stdout, text.stdout);
   assert.ok(existsSync(join(tmp, 'people.db.usearch')) && existsSync(join(tmp, 'people.db.usearch.json')));
+  // and through the 1-bit sketch stage, split over two threads
+  const sketched = await cli(['identify', join(BBT, 'penny', 'penny3.png'), ...store, ...models, '--threshold', '0.29', '--sketch', '--search-threads', '2']);
+  assert.equal(sketched.stdout, text.stdout);
 
   const noThreshold = await cli(['verify', join(BBT, 'amy', 'amy1.png'), '--subject', 'amy', ...store, ...models]);
   assert.equal(noThreshold.code, 2);

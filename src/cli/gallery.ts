@@ -32,7 +32,7 @@ async function withGallery<T>(opts: Record<string, any>, fn: (g: FaceGallery) =>
   const analyzer = await openAnalyzer(opts);
   let gallery: FaceGallery;
   try {
-    gallery = await FaceGallery.open({ analyzer, store: opts.store, padRetry: opts.padRetry !== false, usearch: opts.usearch ? { expansionSearch: opts.usearchEf } : false, searchThreads: opts.searchThreads });
+    gallery = await FaceGallery.open({ analyzer, store: opts.store, padRetry: opts.padRetry !== false, usearch: opts.usearch ? { expansionSearch: opts.usearchEf } : false, searchThreads: opts.searchThreads, search: opts.sketch ? 'sketch' : 'exact' });
   } catch (e) {
     await analyzer.close();
     throw e;
@@ -154,6 +154,7 @@ export function addGalleryCommands(program: Command, out: Out, int: Parse, float
     .option('--search-threads <n>', 'split the exact scan over this many threads (large galleries)', int, 1)
     .option('--usearch', 'propose candidates with a usearch HNSW index cached beside the SQLite file (rescored exactly)')
     .option('--usearch-ef <n>', 'HNSW search expansion (recall vs speed)', int, 64)
+    .option('--sketch', 'first stage on 1-bit sketches (an eighth of the bytes; exact unless an estimate errs beyond 2.5 sigma)')
     .option('--no-pad-retry', 'do not retry face-less images on a padded canvas');
   addAnalyzerOptions(thresholdOptions(storeOption(identifyCmd), float), int, float).action(async (images: string[], opts) => {
     const where = Object.fromEntries(parseWhere(opts.where ?? []).map(([k, v]) => [k, parseValue(v)]));

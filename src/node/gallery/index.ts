@@ -33,6 +33,8 @@ export interface FaceGalleryOptions {
    * exact scan per query is too slow. Its cache file defaults to the SQLite file + `.usearch`.
    */
   usearch?: boolean | UsearchOptions;
+  /** Identify's first stage: 'exact' (default) or 'sketch' (1-bit sketches; see GalleryOptions.search). */
+  search?: 'exact' | 'sketch';
 }
 
 export interface FaceIdentification extends Identification {
@@ -91,7 +93,7 @@ export class FaceGallery {
     const store = typeof options.store === 'string' ? await openStore(options.store) : options.store;
     try {
       const threads = options.searchThreads ?? 1;
-      const gallery = await Gallery.open(store, binding, { sharedIndex: threads > 1 });
+      const gallery = await Gallery.open(store, binding, { sharedIndex: threads > 1, search: options.search });
       const workers = threads > 1 ? await ScanWorkers.start(gallery.templates, threads) : null;
       const fg = new FaceGallery(options.analyzer, gallery, options.padRetry ?? true, workers);
       if (options.usearch) {
