@@ -35,6 +35,18 @@ class Initializers {
   }
 }
 
+/** What every rewrite here reads: the graph, its initializers, the readers of each tensor, the graph outputs. */
+function graphOf(model: Model): { g: NonNullable<Model['graph']>; inits: Initializers; consumers: Map<string, Node[]>; outputs: Set<string | null | undefined> } {
+  const g = model.graph!;
+  return { g, inits: new Initializers(model), consumers: consumersOf(model), outputs: new Set((g.output ?? []).map((o) => o.name)) };
+}
+
+/** Removes nodes a rewrite made redundant, and the initializers only they read. */
+function dropNodes(model: Model, drop: Set<Node>): void {
+  model.graph!.node = (model.graph!.node ?? []).filter((n) => !drop.has(n));
+  pruneInitializers(model);
+}
+
 /** y = a·x + b per channel, or null when the BN's parameters are not plain float initializers. */
 function bnAffine(bn: Node, inits: Initializers): Affine | null {
   const [s, beta, mean, variance] = bn.input!.slice(1, 5).map((n) => inits.floats(n));
@@ -68,10 +80,7 @@ const biasOf = (n: Node, inits: Initializers, channels: number): Float32Array | 
 
 /** Conv → BN and Gemm → BN (the Conv/Gemm feeding nothing else): the BN's scale and shift go into its weights. */
 export function foldBnIntoProducer(model: Model): void {
-  const g = model.graph!;
-  const inits = new Initializers(model);
-  const consumers = consumersOf(model);
-  const outputs = new Set((g.output ?? []).map((o) => o.name));
+  const { g, inits, consumers, outputs } = graphOf(model);
   const drop = new Set<Node>();
   for (const n of g.node ?? []) {
     if (n.opType !== 'Conv' && n.opType !== 'Gemm') continue;
@@ -106,8 +115,7 @@ export function foldBnIntoProducer(model: Model): void {
     n.output = [bn.output![0]];
     drop.add(bn);
   }
-  g.node = (g.node ?? []).filter((n) => !drop.has(n));
-  pruneInitializers(model);
+  dropNodes(model, drop);
 }
 
 
@@ -228,17 +236,13 @@ export function shiftResidualStreams(model: Model): number {
     }
     folded++;
   }
-  g.node = (g.node ?? []).filter((n) => !drop.has(n));
-  pruneInitializers(model);
+  dropNodes(model, drop);
   return folded;
 }
 
 /** BN → (Flatten) → Gemm: the BN's scale goes into the Gemm's input columns and its shift into the bias. */
 export function foldBnIntoGemm(model: Model): void {
-  const g = model.graph!;
-  const inits = new Initializers(model);
-  const consumers = consumersOf(model);
-  const outputs = new Set((g.output ?? []).map((o) => o.name));
+  const { g, inits, consumers, outputs } = graphOf(model);
   const drop = new Set<Node>();
   for (const bn of g.node ?? []) {
     if (bn.opType !== 'BatchNormalization' || outputs.has(bn.output![0])) continue;
@@ -273,8 +277,7 @@ export function foldBnIntoGemm(model: Model): void {
     (flatten ?? gemm).input![0] = bn.input![0];
     drop.add(bn);
   }
-  g.node = (g.node ?? []).filter((n) => !drop.has(n));
-  pruneInitializers(model);
+  dropNodes(model, drop);
 }
 
 /** All three, in the order that lets each see the previous one's result. */
@@ -291,10 +294,7 @@ export function foldBatchNorms(model: Model): void {
  * constant runs as int8 (QLinearAdd); the BN did not.
  */
 export function offsetLeadingBns(model: Model): number {
-  const g = model.graph!;
-  const inits = new Initializers(model);
-  const consumers = consumersOf(model);
-  const outputs = new Set((g.output ?? []).map((o) => o.name));
+  const { g, inits, consumers, outputs } = graphOf(model);
   const out: Node[] = [];
   let count = 0;
   for (const bn of g.node ?? []) {
@@ -331,10 +331,7 @@ export function foldBatchNormsOnnx(bytes: Uint8Array, source = 'model'): Uint8Ar
  * QLinearMul, QLinearAdd) inside the NHWC int8 path.
  */
 export function decomposePRelu(model: Model): number {
-  const g = model.graph!;
-  const inits = new Initializers(model);
-  const consumers = consumersOf(model);
-  const outputs = new Set((g.output ?? []).map((o) => o.name));
+  const { g, inits, consumers, outputs } = graphOf(model);
   const out: Node[] = [];
   let count = 0;
   const mul = (name: string, input: string, d: number[], k: Float32Array): Node => {
