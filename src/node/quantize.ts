@@ -7,7 +7,8 @@ import { FaceprintError } from '../core/errors.js';
 import { padImage } from '../core/image.js';
 import { recognizerNormalisation, ArcFaceRecognizer } from '../core/embedding/arcface.js';
 import { onnxFirstNodeNames } from '../core/models/onnx-graph.js';
-import { calibrationTensors, quantizeFp16, quantizeStaticInt8, quantizeWeightsInt8, type ActivationRange } from '../core/models/quantize.js';
+import { calibrationTensors, int8ReadyGraph, quantizeFp16, quantizeStaticInt8, quantizeWeightsInt8, type ActivationRange } from '../core/models/quantize.js';
+import { cosine } from '../core/matching/cosine.js';
 import { routeModel } from '../core/models/router.js';
 import { createOrtNodeSession } from '../runtime/ort-node.js';
 import { FaceAnalyzer, decodeImage } from './index.js';
@@ -41,11 +42,13 @@ export interface QuantizeResult {
   keptFloat?: { name: string; loss: number }[];
 }
 
-/** Model input blobs for calibration: aligned crops for a recognizer, letterboxed photos for a detector. */
 type ModelInput = { name: string; data: Float32Array; dims: number[] };
 
-/** Model inputs for calibration, tagged with the kind of model they are for. */
-export async function calibrationBlobs(modelPath: string, bytes: Uint8Array, opts: QuantizeOptions): Promise<ModelInput[] & { kind: 'recognizer' | 'detector' }> {
+/**
+ * Model inputs for calibration — aligned crops for a recognizer, letterboxed photos for a detector — tagged with
+ * the kind of model they are for.
+ */
+async function calibrationBlobs(modelPath: string, bytes: Uint8Array, opts: QuantizeOptions): Promise<ModelInput[] & { kind: 'recognizer' | 'detector' }> {
   if (!opts.calibrate) throw new FaceprintError('INVALID_INPUT', 'int8 static quantization needs --calibrate DIR (images to measure activation ranges on)');
   const files = (await listImages(opts.calibrate)).slice(0, opts.maxImages ?? 200);
   const session = await createOrtNodeSession(bytes, modelPath);
@@ -103,7 +106,7 @@ async function listImages(dir: string): Promise<string[]> {
 }
 
 /** Min/max (or the 0.01 % / 99.99 % quantiles of a sample) of every activation a Conv/Gemm reads or writes. */
-export async function calibrate(bytes: Uint8Array, blobs: ModelInput[], method: 'minmax' | 'percentile', percentile = 0.9999): Promise<Map<string, ActivationRange>> {
+async function calibrate(bytes: Uint8Array, blobs: ModelInput[], method: 'minmax' | 'percentile', percentile = 0.9999): Promise<Map<string, ActivationRange>> {
   const { model, tensors } = calibrationTensors(bytes);
   const session = await ort.InferenceSession.create(model, { graphOptimizationLevel: 'basic' });
   const ranges = new Map<string, ActivationRange>();
@@ -143,14 +146,7 @@ async function embeddingAgreement(model: Uint8Array, faces: ModelInput[], refere
     const outputs: Float32Array[] = [];
     for (const f of faces) outputs.push((await session.run({ [f.name]: new ort.Tensor('float32', f.data, f.dims) }))[session.outputNames[0]].data as Float32Array);
     if (!reference) return { cosine: 1, outputs };
-    let sum = 0;
-    outputs.forEach((o, i) => {
-      const r = reference[i];
-      let dot = 0, a = 0, b = 0;
-      for (let k = 0; k < o.length; k++) { dot += o[k] * r[k]; a += o[k] * o[k]; b += r[k] * r[k]; }
-      sum += dot / Math.sqrt(a * b || 1);
-    });
-    return { cosine: sum / outputs.length, outputs };
+    return { cosine: outputs.reduce((sum, o, i) => sum + cosine(o, reference[i]), 0) / outputs.length, outputs };
   } finally {
     await session.release();
   }
@@ -164,10 +160,12 @@ async function embeddingAgreement(model: Uint8Array, faces: ModelInput[], refere
 async function sensitiveActivations(bytes: Uint8Array, ranges: Map<string, ActivationRange>, faces: ModelInput[], keep: number | 'auto', source: string): Promise<{ name: string; loss: number }[]> {
   const sample = faces.slice(0, 16);
   const reference = (await embeddingAgreement(bytes, sample, null)).outputs;
-  const weightsOnly = 1 - (await embeddingAgreement(quantizeStaticInt8(bytes, new Map(), source), sample, reference)).cosine;
+  // Folded and rewritten once, not once per activation (quantizing a prepared graph prepares nothing again).
+  const prepared = int8ReadyGraph(bytes, source);
+  const weightsOnly = 1 - (await embeddingAgreement(quantizeStaticInt8(prepared, new Map(), source), sample, reference)).cosine;
   const costs: { name: string; loss: number }[] = [];
   for (const [name, range] of ranges) {
-    const alone = await embeddingAgreement(quantizeStaticInt8(bytes, new Map([[name, range]]), source), sample, reference);
+    const alone = await embeddingAgreement(quantizeStaticInt8(prepared, new Map([[name, range]]), source), sample, reference);
     costs.push({ name, loss: Math.max(0, 1 - alone.cosine - weightsOnly) });
   }
   costs.sort((a, b) => b.loss - a.loss);

@@ -31,7 +31,7 @@ export interface ScanLayout {
   rows: number;
   stride: number;
   /** Set for a sketch scan: then `codes` and `stride` are the sketches' and `scales` is unused. */
-  sketch?: { planes: number; factors: number; a: number; b: number; c: number };
+  sketch?: { luts: number; factors: number; a: number; b: number; c: number };
 }
 
 export interface ExactIndexOptions {
@@ -48,7 +48,7 @@ export interface ExactIndexOptions {
 
 type ScanFn = (query: number, codes: number, scales: number, out: number, from: number, to: number, stride: number) => void;
 type GatherFn = (query: number, codes: number, scales: number, out: number, list: number, n: number, stride: number) => void;
-type SketchFn = (planes: number, codes: number, factors: number, out: number, from: number, to: number, stride: number, a: number, b: number, c: number) => void;
+type SketchFn = (luts: number, codes: number, factors: number, out: number, from: number, to: number, stride: number, a: number, b: number, c: number) => void;
 
 const PAGE = 65536;
 const MAX_PAGES = 65536;
@@ -75,11 +75,12 @@ export async function instantiateKernels(memory: WebAssembly.Memory, shared: boo
   return { scan: instance.exports.scan as ScanFn, sketch: instance.exports.sketch as SketchFn, gather: instance.exports.gather as GatherFn };
 }
 
-interface Kernels { scan: ScanFn; sketch: SketchFn; gather: GatherFn }
+/** The scan module's exports. */
+export interface Kernels { scan: ScanFn; sketch: SketchFn; gather: GatherFn }
 
 /** Runs the kernel a layout asks for over rows [from, to). */
 export function scanRows(kernels: Kernels, l: ScanLayout, from: number, to: number): void {
-  if (l.sketch) kernels.sketch(l.sketch.planes, l.codes, l.sketch.factors, l.out, from, to, l.stride, l.sketch.a, l.sketch.b, l.sketch.c);
+  if (l.sketch) kernels.sketch(l.sketch.luts, l.codes, l.sketch.factors, l.out, from, to, l.stride, l.sketch.a, l.sketch.b, l.sketch.c);
   else kernels.scan(l.query, l.codes, l.scales, l.out, from, to, l.stride);
 }
 
@@ -101,7 +102,7 @@ export class ExactIndex {
   private readonly sketchEpsilon: number;
   private maxSpread = 0;
   private maxInvF = 0;
-  private planesAt = 0;
+  private lutsAt = 0;
   private factorsAt = 0;
   private sketchesAt = 0;
   private capacity = 0;
@@ -134,7 +135,7 @@ export class ExactIndex {
     if (!Number.isInteger(options.dim) || options.dim < 1 || options.dim > 16384) {
       throw new FaceprintError('INVALID_INPUT', `embedding dimension must be 1..16384, got ${options.dim}`);
     }
-    // The sketch kernel's byte counters hold 16 lanes of up to 16 popcounts: rows of at most 2048 bits.
+    // The sketch kernel sums up to 60 per nibble in 16-bit lanes: rows of at most 2048 bits (≤ 30,720).
     if (options.sketch && options.dim > 2048) throw new FaceprintError('INVALID_INPUT', `sketches need a dimension ≤ 2048, got ${options.dim}`);
     const shared = options.shared ?? false;
     const memory = shared
@@ -319,8 +320,8 @@ export class ExactIndex {
   private async scanSketch(q: Float32Array): Promise<{ sq: QuerySketch; estimate: Float32Array }> {
     const codec = this.codec!;
     const sq = codec.encodeQuery(q);
-    new Uint8Array(this.memory.buffer, this.planesAt, sq.luts.length).set(sq.luts);
-    const layout: ScanLayout = { ...this.layout(), codes: this.sketchesAt, stride: codec.bytes, sketch: { planes: this.planesAt, factors: this.factorsAt, a: sq.a, b: sq.b, c: sq.c } };
+    new Uint8Array(this.memory.buffer, this.lutsAt, sq.luts.length).set(sq.luts);
+    const layout: ScanLayout = { ...this.layout(), codes: this.sketchesAt, stride: codec.bytes, sketch: { luts: this.lutsAt, factors: this.factorsAt, a: sq.a, b: sq.b, c: sq.c } };
     if (this.scanner) await this.scanner(layout);
     else scanRows(this.kernels, layout, 0, this.count);
     return { sq, estimate: new Float32Array(this.memory.buffer, this.outAt, this.count) };
@@ -385,14 +386,14 @@ export class ExactIndex {
   }
 
   /**
-   * Lays out query | sketch planes | scales | sketch factors | out | sketches | codes for `capacity` rows, growing
+   * Lays out query | sketch query tables | scales | sketch factors | out | sketches | codes for `capacity` rows, growing
    * the memory and moving live data.
    */
   private relayout(capacity: number): void {
     const sketchBytes = this.codec?.bytes ?? 0;
     const queryBytes = align(this.stride * 2, 64);
-    const planesAt = queryBytes;
-    const scalesAt = planesAt + align(32 * sketchBytes, 64); // 16-byte tables for each of 2·bytes nibbles
+    const lutsAt = queryBytes;
+    const scalesAt = lutsAt + align(32 * sketchBytes, 64); // 16-byte tables for each of 2·bytes nibbles
     const factorsAt = scalesAt + align(capacity * 4, 64);
     const outAt = factorsAt + (this.codec ? align(capacity * 8, 64) : 0);
     const sketchesAt = outAt + align(capacity * 4, 64);
@@ -412,14 +413,18 @@ export class ExactIndex {
       }
     }
     bytes.fill(0, codesAt + this.count * this.stride, end);
-    if (this.codec) bytes.fill(0, sketchesAt + align(this.count, 16) * sketchBytes, sketchesAt + capacity * sketchBytes);
+    // The kernel scores whole 16-row blocks: rows past the last must read as zero (sketch and factors).
+    if (this.codec) {
+      bytes.fill(0, sketchesAt + align(this.count, 16) * sketchBytes, sketchesAt + capacity * sketchBytes);
+      bytes.fill(0, factorsAt + this.count * 8, factorsAt + capacity * 8);
+    }
     const vectors = new Float32Array(capacity * this.dim);
     vectors.set(this.vectors.subarray(0, this.count * this.dim));
     const errNorms = new Float32Array(capacity);
     errNorms.set(this.errNorms.subarray(0, this.count));
     this.vectors = vectors;
     this.errNorms = errNorms;
-    this.planesAt = planesAt;
+    this.lutsAt = lutsAt;
     this.scalesAt = scalesAt;
     this.factorsAt = factorsAt;
     this.outAt = outAt;

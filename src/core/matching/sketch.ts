@@ -3,7 +3,7 @@
  * unit vector is rotated by a fixed random orthogonal transform and kept as the signs of its coordinates, 64 bytes
  * for 512-d (an eighth of the int8 codes). For a query q the estimate ⟨x̄, Pq⟩ / ⟨x̄, Px⟩ of the cosine is unbiased,
  * and its error stays under ε0 · √(1 − f²) / f / √(D − 1) (f = ⟨x̄, Px⟩ ≈ 0.8) with a probability that grows fast
- * with ε0. The search rescored exactly every row whose estimate is within that bound of the k-th exact score, so
+ * with ε0. The search rescores exactly every row whose estimate is within that bound of the k-th exact score, so
  * a miss needs an estimate error beyond ε0 standard deviations.
  */
 
@@ -92,7 +92,7 @@ export class SketchCodec {
     return { bits, pop, invF: f > 0 ? 1 / f : 0, spread: f > 0 ? Math.sqrt(Math.max(0, 1 - f * f)) / f : 0 };
   }
 
-  /** The query's 4-bit planes and the constants that turn the kernel's popcounts into estimates. */
+  /** The query's 4-bit codes, their per-nibble tables, and the constants that turn the kernel's sums into estimates. */
   encodeQuery(q: ArrayLike<number>): QuerySketch {
     const y = this.rotate(q);
     let lo = Infinity;

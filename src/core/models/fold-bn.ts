@@ -4,7 +4,7 @@
  * per BN: half the int8 speed-up of an IResNet was lost there). Every rewrite here keeps the float model's output
  * equal up to rounding (checked against the original in test/quantize.test.ts).
  */
-import { DT, consumersOf, decodeModel, encodeModel, onnx, dims, floatAttr, floatData, floatTensor, intAttr, intsAttr, pruneInitializers, type Model, type Node, type Tensor } from './onnx-graph.js';
+import { DT, consumersOf, onnx, dims, floatAttr, floatData, floatTensor, intAttr, intsAttr, pruneInitializers, type Model, type Node, type Tensor } from './onnx-graph.js';
 
 interface Affine { a: Float32Array; b: Float32Array }
 
@@ -59,6 +59,12 @@ function bnAffine(bn: Node, inits: Initializers): Affine | null {
     b[c] = beta[c] - mean[c] * a[c];
   }
   return { a, b };
+}
+
+/** BN(x) = a·(x + b/a) needs every a clear of zero: a (near-)zero scale would need an infinite offset. */
+function invertible(ab: Affine): boolean {
+  const big = ab.a.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+  return ab.a.every((v) => Math.abs(v) > 1e-3 * big);
 }
 
 /** Gemm with plain alpha/beta whose weight is a 2-D float initializer: [out, in] (transB) or [in, out]. */
@@ -156,12 +162,9 @@ const zeroPads = (n: Node): boolean => (intsAttr(n, 'pads') ?? [0]).every((p) =>
  * block's residual Add (its branch bias, together with that block's own offset).
  */
 export function shiftResidualStreams(model: Model): number {
-  const g = model.graph!;
-  const inits = new Initializers(model);
-  const consumers = consumersOf(model);
+  const { g, inits, consumers, outputs } = graphOf(model);
   const producers = new Map<string, Node>();
   for (const n of g.node ?? []) for (const o of n.output ?? []) producers.set(o, n);
-  const outputs = new Set((g.output ?? []).map((o) => o.name));
   const offsets = new Map<string, Float32Array>();
   const drop = new Set<Node>();
 
@@ -175,11 +178,7 @@ export function shiftResidualStreams(model: Model): number {
       const conv = next[0];
       if (next.length !== 1 || conv.opType !== 'Conv' || intAttr(conv, 'group', 1) !== 1 || conv.input![0] !== bn.output![0]) continue;
       const ab = bnAffine(bn, inits);
-      const w = inits.floats(conv.input![1]);
-      if (!ab || !w) continue;
-      const big = ab.a.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
-      // A (near-)zero scale would need an infinite offset.
-      if (ab.a.every((v) => Math.abs(v) > 1e-3 * big)) return { bn, conv, ab };
+      if (ab && invertible(ab) && inits.floats(conv.input![1])) return { bn, conv, ab };
     }
     return null;
   };
@@ -280,7 +279,7 @@ export function foldBnIntoGemm(model: Model): void {
   dropNodes(model, drop);
 }
 
-/** All three, in the order that lets each see the previous one's result. */
+/** All four, in the order that lets each see the previous one's result. */
 export function foldBatchNorms(model: Model): void {
   foldBnIntoProducer(model);
   shiftResidualStreams(model);
@@ -301,8 +300,7 @@ export function offsetLeadingBns(model: Model): number {
     const users = bn.opType === 'BatchNormalization' && !outputs.has(bn.output![0]) ? consumers.get(bn.output![0]) ?? [] : [];
     const conv = users[0];
     const ab = users.length === 1 && conv.opType === 'Conv' && conv.input![0] === bn.output![0] ? bnAffine(bn, inits) : null;
-    const big = ab ? ab.a.reduce((m, v) => Math.max(m, Math.abs(v)), 0) : 0;
-    if (!ab || !ab.a.every((v) => Math.abs(v) > 1e-3 * big) || !scaleConvInputs(conv, inits, ab.a)) { out.push(bn); continue; }
+    if (!ab || !invertible(ab) || !scaleConvInputs(conv, inits, ab.a)) { out.push(bn); continue; }
     const shifted = `${bn.name || bn.output![0]}__offset`;
     const add = onnx.NodeProto.create({ name: shifted, opType: 'Add', input: [bn.input![0], ''], output: [shifted] });
     inits.set(add, 1, [ab.a.length, 1, 1], ab.b.map((b, c) => b / ab.a[c]));
@@ -313,13 +311,6 @@ export function offsetLeadingBns(model: Model): number {
   g.node = out;
   pruneInitializers(model);
   return count;
-}
-
-/** The same on a serialised model: the BN-free float graph quantization starts from. */
-export function foldBatchNormsOnnx(bytes: Uint8Array, source = 'model'): Uint8Array {
-  const model = decodeModel(bytes, source);
-  foldBatchNorms(model);
-  return encodeModel(model);
 }
 
 /**

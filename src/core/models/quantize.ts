@@ -177,11 +177,18 @@ export function calibrationTensors(bytes: Uint8Array, source = 'model'): { model
 
 export interface ActivationRange { min: number; max: number }
 
-/** The float graph both calibration and quantization start from: BNs folded, PRelus rewritten. */
+/** The float graph both calibration and quantization start from: BNs folded, PRelus rewritten (idempotent). */
 function prepareForInt8(model: Model, source: string): void {
   ensureOpset13(model, source);
   foldBatchNorms(model);
   decomposePRelu(model);
+}
+
+/** The same, serialised: a graph to quantize many times over (each time then prepares nothing again). */
+export function int8ReadyGraph(bytes: Uint8Array, source = 'model'): Uint8Array {
+  const model = decode(bytes, source);
+  prepareForInt8(model, source);
+  return encode(model);
 }
 
 /** LeakyRelu, and Mul or Add of an activation and a constant: onnxruntime has int8 kernels for these. */

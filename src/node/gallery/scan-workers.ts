@@ -1,5 +1,5 @@
 import { Worker } from 'node:worker_threads';
-import { instantiateKernels, scanRows, type ExactIndex, type ScanLayout } from '../../core/matching/exact-index.js';
+import { instantiateKernels, scanRows, type ExactIndex, type Kernels, type ScanLayout } from '../../core/matching/exact-index.js';
 
 /**
  * Splits the exact index's int8 scan over worker threads that share its WebAssembly memory. The calling thread
@@ -45,7 +45,7 @@ export class ScanWorkers {
     return pool;
   }
 
-  private async scan(layout: ScanLayout, kernels: Parameters<typeof scanRows>[0]): Promise<void> {
+  private async scan(layout: ScanLayout, kernels: Kernels): Promise<void> {
     const { memory: _memory, ...offsets } = layout;
     const parts = this.workers.length + 1;
     // slices in multiples of 16 rows so the kernels' blocks (4 rows int8, 16 rows sketch) stay whole
