@@ -30,8 +30,13 @@ export interface ScanLayout {
   out: number;
   rows: number;
   stride: number;
-  /** Set for a sketch scan: then `codes` and `stride` are the sketches' and `scales` is unused. */
-  sketch?: { luts: number; factors: number; a: number; b: number; c: number };
+  /**
+   * Set for a sketch scan: then `codes` and `stride` are the sketches', `scales` is unused and each row's upper
+   * bound (estimate + eps · its own σ) is written to out.
+   */
+  sketch?: { luts: number; factors: number; a: number; b: number; c: number; eps: number; rs: number };
+  /** Set for a gather: `rows` listed row numbers at `list` get their int8 scores, out[i] for list[i]. */
+  gather?: { list: number };
 }
 
 export interface ExactIndexOptions {
@@ -47,8 +52,9 @@ export interface ExactIndexOptions {
 }
 
 type ScanFn = (query: number, codes: number, scales: number, out: number, from: number, to: number, stride: number) => void;
-type GatherFn = (query: number, codes: number, scales: number, out: number, list: number, n: number, stride: number) => void;
-type SketchFn = (luts: number, codes: number, factors: number, out: number, from: number, to: number, stride: number, a: number, b: number, c: number) => void;
+type GatherFn = (query: number, codes: number, scales: number, out: number, list: number, from: number, to: number, stride: number) => void;
+type SketchFn = (luts: number, codes: number, factors: number, out: number, from: number, to: number, stride: number, a: number, b: number, c: number, eps: number, rs: number) => void;
+type SelectFn = (scores: number, from: number, to: number, cut: number, list: number) => number;
 
 const PAGE = 65536;
 const MAX_PAGES = 65536;
@@ -72,15 +78,18 @@ export function scanModule(shared: boolean): Promise<WebAssembly.Module> {
 /** Instantiates the scan kernels over a memory (used by worker threads, which share the index's memory). */
 export async function instantiateKernels(memory: WebAssembly.Memory, shared: boolean): Promise<Kernels> {
   const instance = await WebAssembly.instantiate(await scanModule(shared), { env: { memory } });
-  return { scan: instance.exports.scan as ScanFn, sketch: instance.exports.sketch as SketchFn, gather: instance.exports.gather as GatherFn };
+  const e = instance.exports;
+  return { scan: e.scan as ScanFn, sketch: e.sketch as SketchFn, gather: e.gather as GatherFn, select: e.select as SelectFn };
 }
 
 /** The scan module's exports. */
-export interface Kernels { scan: ScanFn; sketch: SketchFn; gather: GatherFn }
+export interface Kernels { scan: ScanFn; sketch: SketchFn; gather: GatherFn; select: SelectFn }
 
-/** Runs the kernel a layout asks for over rows [from, to). */
+/** Runs the kernel a layout asks for over rows (or list entries) [from, to). */
 export function scanRows(kernels: Kernels, l: ScanLayout, from: number, to: number): void {
-  if (l.sketch) kernels.sketch(l.sketch.luts, l.codes, l.sketch.factors, l.out, from, to, l.stride, l.sketch.a, l.sketch.b, l.sketch.c);
+  const s = l.sketch;
+  if (s) kernels.sketch(s.luts, l.codes, s.factors, l.out, from, to, l.stride, s.a, s.b, s.c, s.eps, s.rs);
+  else if (l.gather) kernels.gather(l.query, l.codes, l.scales, l.out, l.gather.list, from, to, l.stride);
   else kernels.scan(l.query, l.codes, l.scales, l.out, from, to, l.stride);
 }
 
@@ -100,10 +109,13 @@ export class ExactIndex {
   private readonly kernels: Kernels;
   private readonly codec: SketchCodec | null;
   private readonly sketchEpsilon: number;
-  private maxSpread = 0;
-  private maxInvF = 0;
+  /** Bumped by every upsert and remove: a search that awaited a scan while it changed scans again. */
+  private version = 0;
+  /** Searches run one at a time: they share the query, out and list regions of the memory. */
+  private queue: Promise<unknown> = Promise.resolve();
   private lutsAt = 0;
   private factorsAt = 0;
+  private listAt = 0;
   private sketchesAt = 0;
   private capacity = 0;
   private count = 0;
@@ -167,6 +179,7 @@ export class ExactIndex {
     if (vector.length !== this.dim) {
       throw new FaceprintError('INVALID_INPUT', `vector has ${vector.length} values, index holds ${this.dim}-d vectors`);
     }
+    this.version++;
     let row = this.rowOf.get(id);
     if (row === undefined) {
       if (this.count === this.capacity) this.relayout(this.capacity * 2);
@@ -181,6 +194,7 @@ export class ExactIndex {
   remove(id: string): boolean {
     const row = this.rowOf.get(id);
     if (row === undefined) return false;
+    this.version++;
     const last = --this.count;
     this.rowOf.delete(id);
     if (row !== last) {
@@ -195,7 +209,8 @@ export class ExactIndex {
       scales[row] = scales[last];
       if (this.codec) {
         for (let j = 0; j < this.codec.bytes; j++) bytes[this.sketchByte(row, j)] = bytes[this.sketchByte(last, j)];
-        bytes.copyWithin(this.factorsAt + row * 8, this.factorsAt + last * 8, this.factorsAt + (last + 1) * 8);
+        const factors = new Float32Array(this.memory.buffer);
+        for (const at of [0, 16, 32]) factors[this.popIndex(row) + at] = factors[this.popIndex(last) + at];
       }
     }
     this.vectors.fill(0, last * this.dim, (last + 1) * this.dim);
@@ -203,7 +218,8 @@ export class ExactIndex {
     if (this.codec) {
       const bytes = new Uint8Array(this.memory.buffer);
       for (let j = 0; j < this.codec.bytes; j++) bytes[this.sketchByte(last, j)] = 0;
-      new Float32Array(this.memory.buffer, this.factorsAt + last * 8, 2).fill(0);
+      const factors = new Float32Array(this.memory.buffer);
+      for (const at of [0, 16, 32]) factors[this.popIndex(last) + at] = 0;
     }
     this.ids_.length = this.count;
     return true;
@@ -216,19 +232,30 @@ export class ExactIndex {
   }
 
   /** The exact top-k by cosine, best first. */
-  async search(query: ArrayLike<number>, k: number, options: SearchOptions = {}): Promise<SearchHit[]> {
+  search(query: ArrayLike<number>, k: number, options: SearchOptions = {}): Promise<SearchHit[]> {
     if (query.length !== this.dim) {
-      throw new FaceprintError('INVALID_INPUT', `query has ${query.length} values, index holds ${this.dim}-d vectors`);
+      return Promise.reject(new FaceprintError('INVALID_INPUT', `query has ${query.length} values, index holds ${this.dim}-d vectors`));
     }
-    if (k < 1 || this.count === 0) return [];
     const q = normalised(query);
-    if (options.approximate && this.codec) return this.searchSketch(q, k, options.filter);
+    const run = this.queue.then(async () => {
+      // a scan handed to worker threads is awaited: rows changed meanwhile make its candidates stale, so scan again
+      for (;;) {
+        const version = this.version;
+        const hits = await (options.approximate && this.codec ? this.searchSketch(q, k, options.filter) : this.searchInt8(q, k, options.filter));
+        if (version === this.version) return hits;
+      }
+    });
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private async searchInt8(q: Float32Array, k: number, filter: ((id: string) => boolean) | undefined): Promise<SearchHit[]> {
+    if (k < 1 || this.count === 0) return [];
     const { queryScale, queryErrNorm, quantNorm } = this.writeQuery(q);
     const layout = this.layout();
     if (this.scanner) await this.scanner(layout);
     else scanRows(this.kernels, layout, 0, this.count);
     const approx = new Float32Array(this.memory.buffer, this.outAt, this.count);
-    const filter = options.filter;
 
     // 1. the best `rerank` rows by the int8 score (a bounded min-heap over raw scan values).
     const want = Math.max(k, this.rerank);
@@ -251,80 +278,110 @@ export class ExactIndex {
         }
       }
     }
-    return [...exact.entries()]
-      .sort((a, b) => b[1] - a[1])
-      .slice(0, k)
-      .map(([r, score]) => ({ id: this.ids_[r], score }));
+    return ranked(exact, k, this.ids_);
   }
 
   /**
-   * The sketch stage: estimates for every row, the best `rerank` rescored exactly, then every row whose estimate
-   * is within the sketch bound of the k-th exact score rescored too.
+   * The sketch stage: an upper bound of the cosine for every row (its estimate + ε of its own σ), the rows with the
+   * highest rescored exactly, then every row whose upper bound reaches the k-th exact score checked by its int8
+   * score and, where the int8 bound cannot rule it out, rescored too. Rows are picked by the select kernel and
+   * their int8 scores gathered by kernels, so JavaScript touches only the final few.
    */
   private async searchSketch(q: Float32Array, k: number, filter: ((id: string) => boolean) | undefined): Promise<SearchHit[]> {
-    const codec = this.codec!;
-    const { sq, estimate } = await this.scanSketch(q);
-    // Estimates are noisier than int8 scores: rescoring more of the best ones first finds the true k-th score,
-    // and so the tightest cut, before the candidate pass (the true best of a 1M-row needle query ranks ~50th).
-    const heap = new TopK(Math.max(k, 8 * this.rerank));
-    let floor = heap.floor;
-    for (let r = 0; r < this.count; r++) {
-      const s = estimate[r];
-      if (s > floor && (!filter || filter(this.ids_[r]))) {
-        heap.push(r, s);
-        floor = heap.floor;
-      }
+    if (k < 1 || this.count === 0) return [];
+    await this.scanSketch(q, this.sketchEpsilon);
+    const upper = new Float32Array(this.memory.buffer, this.outAt, this.count);
+    // Estimates are noisier than int8 scores: rescoring the best few hundred first finds the true k-th score, and
+    // so the tightest cut, before the candidate pass (the true best of a 1M-row needle query ranks ~50th).
+    const want = Math.max(k, 8 * this.rerank);
+    let best = this.listed(this.kernels.select(this.outAt, 0, this.count, likelyThreshold(upper, want), this.listAt));
+    if (best.length > 2 * want) {
+      const heap = new TopK(want);
+      for (const r of best) if (upper[r] > heap.floor) heap.push(r, upper[r]);
+      best = Int32Array.from(heap.rows());
     }
     const exact = new Map<number, number>();
-    for (const r of heap.rows()) exact.set(r, this.dot(q, r));
     const top = new TopK(k);
-    for (const [r, s] of exact) if (s > top.floor) top.push(r, s); // push expects a score above the floor
-    if (heap.full && top.full) {
-      const bound = codec.bound(this.maxSpread, this.maxInvF, sq, this.sketchEpsilon);
-      const cut = top.floor - bound;
-      if (heap.floor >= cut) {
-        // The candidates' int8 scores in one kernel call (their row list and scores written over the estimates,
-        // no longer needed); only rows the int8 error bound cannot rule out get the float32 dot.
-        const rows: number[] = [];
-        for (let r = 0; r < this.count; r++) if (estimate[r] >= cut && !exact.has(r) && (!filter || filter(this.ids_[r]))) rows.push(r);
-        const { queryScale, queryErrNorm, quantNorm } = this.writeQuery(q);
-        const int8Bound = queryErrNorm + quantNorm * this.maxErrNorm + 1e-5;
-        const chunkRows = this.capacity >> 1; // list and scores both fit in the out region
-        for (let start = 0; start < rows.length; start += chunkRows) {
-          const chunk = rows.slice(start, start + chunkRows);
-          new Int32Array(this.memory.buffer, this.outAt, chunk.length).set(chunk);
-          const scoresAt = this.outAt + chunk.length * 4;
-          this.kernels.gather(this.queryAt, this.codesAt, this.scalesAt, scoresAt, this.outAt, chunk.length, this.stride);
-          const scores = new Float32Array(this.memory.buffer, scoresAt, chunk.length);
-          chunk.forEach((r, i) => {
-            if (scores[i] * queryScale < top.floor - int8Bound) return;
-            const s = this.dot(q, r);
-            exact.set(r, s);
-            if (s > top.floor) top.push(r, s);
-          });
-        }
-      }
+    const score = (r: number): void => {
+      const s = this.dot(q, r);
+      exact.set(r, s);
+      if (s > top.floor) top.push(r, s);
+    };
+    // Their int8 scores first (a quarter of the bytes of float32 rows): only those the int8 bound leaves within
+    // reach of the k-th best get the float32 dot.
+    const { queryScale, queryErrNorm, quantNorm } = this.writeQuery(q);
+    const int8Bound = queryErrNorm + quantNorm * this.maxErrNorm + 1e-5;
+    if (filter) best = best.filter((r) => filter(this.ids_[r]));
+    const bestInt8 = this.gatherInt8(best).map((s) => s * queryScale);
+    const kthInt8 = bestInt8.length >= k ? [...bestInt8].sort((x, y) => y - x)[k - 1] : -Infinity;
+    best.forEach((r, i) => {
+      if (bestInt8[i] >= kthInt8 - 2 * int8Bound) score(r);
+    });
+    // Fewer than k rows known (a narrow filter, a small index): every row is a candidate.
+    let n = this.kernels.select(this.outAt, 0, this.count, top.full ? top.floor : -Infinity, this.listAt);
+    const list = new Int32Array(this.memory.buffer, this.listAt, n);
+    if (filter) {
+      let kept = 0;
+      for (let i = 0; i < n; i++) if (filter(this.ids_[list[i]])) list[kept++] = list[i];
+      n = kept;
     }
-    return [...exact.entries()]
-      .sort((a, b) => b[1] - a[1])
-      .slice(0, k)
-      .map(([r, score]) => ({ id: this.ids_[r], score }));
+    if (n === 0) return ranked(exact, k, this.ids_);
+    // The candidates' int8 scores (over the upper bounds, no longer needed); only rows the int8 error bound cannot
+    // rule out get the float32 dot.
+    const layout: ScanLayout = { ...this.layout(), rows: n, gather: { list: this.listAt } };
+    if (this.scanner && n >= 4096) await this.scanner(layout);
+    else scanRows(this.kernels, layout, 0, n);
+    const int8 = new Float32Array(this.memory.buffer, this.outAt, n);
+    const rows = new Int32Array(this.memory.buffer, this.listAt, n);
+    for (let i = 0; i < n; i++) {
+      if ((!top.full || int8[i] * queryScale >= top.floor - int8Bound) && !exact.has(rows[i])) score(rows[i]);
+    }
+    return ranked(exact, k, this.ids_);
+  }
+
+  /**
+   * int8 scores (before the query's scale) of at most half a capacity of rows, in this thread: list and scores both
+   * in the list region, so the out region keeps the upper bounds.
+   */
+  private gatherInt8(rows: Int32Array): Float32Array {
+    new Int32Array(this.memory.buffer, this.listAt, rows.length).set(rows);
+    const scoresAt = this.listAt + rows.length * 4;
+    this.kernels.gather(this.queryAt, this.codesAt, this.scalesAt, scoresAt, this.listAt, 0, rows.length, this.stride);
+    return new Float32Array(this.memory.buffer, scoresAt, rows.length).slice();
+  }
+
+  /** A copy of the first n row numbers the select kernel listed. */
+  private listed(n: number): Int32Array {
+    return new Int32Array(this.memory.buffer, this.listAt, n).slice();
   }
 
   /** The sketch stage's cosine estimate for every row, in row order (`ids()`), for a unit query. */
   async sketchEstimates(query: ArrayLike<number>): Promise<Float32Array> {
     if (!this.codec) throw new FaceprintError('INVALID_INPUT', 'this index keeps no sketches (create it with sketch: true)');
-    return (await this.scanSketch(normalised(query))).estimate.slice();
+    const q = normalised(query);
+    const run = this.queue.then(async () => {
+      await this.scanSketch(q, 0);
+      return new Float32Array(this.memory.buffer, this.outAt, this.count).slice();
+    });
+    this.queue = run.catch(() => undefined);
+    return run;
   }
 
-  private async scanSketch(q: Float32Array): Promise<{ sq: QuerySketch; estimate: Float32Array }> {
+  /** Writes every row's estimate plus eps of its σ to the out region; returns the query's sketch. */
+  private async scanSketch(q: Float32Array, eps: number): Promise<QuerySketch> {
     const codec = this.codec!;
     const sq = codec.encodeQuery(q);
     new Uint8Array(this.memory.buffer, this.lutsAt, sq.luts.length).set(sq.luts);
-    const layout: ScanLayout = { ...this.layout(), codes: this.sketchesAt, stride: codec.bytes, sketch: { luts: this.lutsAt, factors: this.factorsAt, a: sq.a, b: sq.b, c: sq.c } };
+    const sketch = { luts: this.lutsAt, factors: this.factorsAt, a: sq.a, b: sq.b, c: sq.c, eps, rs: sq.roundingSigma };
+    const layout: ScanLayout = { ...this.layout(), codes: this.sketchesAt, stride: codec.bytes, sketch };
     if (this.scanner) await this.scanner(layout);
     else scanRows(this.kernels, layout, 0, this.count);
-    return { sq, estimate: new Float32Array(this.memory.buffer, this.outAt, this.count) };
+    return sq;
+  }
+
+  /** Float32 index of a row's popcount; its inverse factor is 16 further, its variance 32 (see scan.wat). */
+  private popIndex(row: number): number {
+    return (this.factorsAt >> 2) + (row >> 4) * 48 + (row & 15);
   }
 
   /** Where byte j of a row's sketch lives: rows are stored in transposed blocks of 16 (see scan.wat). */
@@ -365,12 +422,10 @@ export class ExactIndex {
       const sketch = this.codec.encodeRow(x);
       const bytes = new Uint8Array(this.memory.buffer);
       for (let j = 0; j < sketch.bits.length; j++) bytes[this.sketchByte(row, j)] = sketch.bits[j];
-      const factors = new Float32Array(this.memory.buffer, this.factorsAt + row * 8, 2);
-      factors[0] = sketch.pop;
-      factors[1] = sketch.invF;
-      // Bounds only grow (a delete leaves them): looser, never wrong.
-      this.maxSpread = Math.max(this.maxSpread, sketch.spread);
-      this.maxInvF = Math.max(this.maxInvF, sketch.invF);
+      const factors = new Float32Array(this.memory.buffer);
+      factors[this.popIndex(row)] = sketch.pop;
+      factors[this.popIndex(row) + 16] = sketch.invF;
+      factors[this.popIndex(row) + 32] = sketch.variance;
     }
   }
 
@@ -386,7 +441,7 @@ export class ExactIndex {
   }
 
   /**
-   * Lays out query | sketch query tables | scales | sketch factors | out | sketches | codes for `capacity` rows, growing
+   * Lays out query | sketch query tables | scales | sketch factors | out | candidate list | sketches | codes for `capacity` rows, growing
    * the memory and moving live data.
    */
   private relayout(capacity: number): void {
@@ -395,8 +450,9 @@ export class ExactIndex {
     const lutsAt = queryBytes;
     const scalesAt = lutsAt + align(32 * sketchBytes, 64); // 16-byte tables for each of 2·bytes nibbles
     const factorsAt = scalesAt + align(capacity * 4, 64);
-    const outAt = factorsAt + (this.codec ? align(capacity * 8, 64) : 0);
-    const sketchesAt = outAt + align(capacity * 4, 64);
+    const outAt = factorsAt + (this.codec ? align(capacity * 12, 64) : 0);
+    const listAt = outAt + align(capacity * 4, 64);
+    const sketchesAt = listAt + (this.codec ? align(capacity * 4, 64) : 0);
     const codesAt = sketchesAt + align(capacity * sketchBytes, 64);
     const end = codesAt + capacity * this.stride;
     const pages = Math.ceil(end / PAGE);
@@ -409,14 +465,14 @@ export class ExactIndex {
       bytes.copyWithin(codesAt, this.codesAt, this.codesAt + this.count * this.stride);
       if (this.codec) {
         bytes.copyWithin(sketchesAt, this.sketchesAt, this.sketchesAt + align(this.count, 16) * sketchBytes);
-        bytes.copyWithin(factorsAt, this.factorsAt, this.factorsAt + this.count * 8);
+        bytes.copyWithin(factorsAt, this.factorsAt, this.factorsAt + align(this.count, 16) * 12);
       }
     }
     bytes.fill(0, codesAt + this.count * this.stride, end);
     // The kernel scores whole 16-row blocks: rows past the last must read as zero (sketch and factors).
     if (this.codec) {
       bytes.fill(0, sketchesAt + align(this.count, 16) * sketchBytes, sketchesAt + capacity * sketchBytes);
-      bytes.fill(0, factorsAt + this.count * 8, factorsAt + capacity * 8);
+      bytes.fill(0, factorsAt + align(this.count, 16) * 12, factorsAt + capacity * 12);
     }
     const vectors = new Float32Array(capacity * this.dim);
     vectors.set(this.vectors.subarray(0, this.count * this.dim));
@@ -428,6 +484,7 @@ export class ExactIndex {
     this.scalesAt = scalesAt;
     this.factorsAt = factorsAt;
     this.outAt = outAt;
+    this.listAt = listAt;
     this.sketchesAt = sketchesAt;
     this.codesAt = codesAt;
     this.capacity = capacity;
@@ -464,6 +521,25 @@ function quantise(x: Float32Array, codes: Int8Array): { scale: number; errNorm: 
   }
   codes.fill(0, x.length);
   return { scale, errNorm: Math.sqrt(err) };
+}
+
+/**
+ * A score that about `want` of the values reach, guessed from an evenly spaced sample of at most ~16k of them (the
+ * j-th largest of a sample of every s-th value has about j·s values above it); exact for small arrays.
+ */
+function likelyThreshold(values: Float32Array, want: number): number {
+  const step = Math.max(1, Math.floor(values.length / 16384));
+  const heap = new TopK(Math.ceil(want / step));
+  for (let i = 0; i < values.length; i += step) if (values[i] > heap.floor) heap.push(i, values[i]);
+  return heap.full ? heap.floor : -Infinity;
+}
+
+/** The k best of the exactly scored rows, best first. */
+function ranked(exact: Map<number, number>, k: number, ids: string[]): SearchHit[] {
+  return [...exact.entries()]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, k)
+    .map(([r, score]) => ({ id: ids[r], score }));
 }
 
 function kthLargest(values: number[], k: number): number {
