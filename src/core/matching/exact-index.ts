@@ -237,7 +237,7 @@ export class ExactIndex {
       return Promise.reject(new FaceprintError('INVALID_INPUT', `query has ${query.length} values, index holds ${this.dim}-d vectors`));
     }
     const q = normalised(query);
-    const run = this.queue.then(async () => {
+    return this.serially(async () => {
       // a scan handed to worker threads is awaited: rows changed meanwhile make its candidates stale, so scan again
       for (;;) {
         const version = this.version;
@@ -245,8 +245,13 @@ export class ExactIndex {
         if (version === this.version) return hits;
       }
     });
-    this.queue = run.catch(() => undefined);
-    return run;
+  }
+
+  /** Runs a search after those already queued (they share the query, out and list regions). */
+  private serially<T>(run: () => Promise<T>): Promise<T> {
+    const result = this.queue.then(run);
+    this.queue = result.catch(() => undefined);
+    return result;
   }
 
   private async searchInt8(q: Float32Array, k: number, filter: ((id: string) => boolean) | undefined): Promise<SearchHit[]> {
@@ -313,7 +318,7 @@ export class ExactIndex {
     const int8Bound = queryErrNorm + quantNorm * this.maxErrNorm + 1e-5;
     if (filter) best = best.filter((r) => filter(this.ids_[r]));
     const bestInt8 = this.gatherInt8(best).map((s) => s * queryScale);
-    const kthInt8 = bestInt8.length >= k ? [...bestInt8].sort((x, y) => y - x)[k - 1] : -Infinity;
+    const kthInt8 = kthLargest(Array.from(bestInt8), k);
     best.forEach((r, i) => {
       if (bestInt8[i] >= kthInt8 - 2 * int8Bound) score(r);
     });
@@ -359,12 +364,10 @@ export class ExactIndex {
   async sketchEstimates(query: ArrayLike<number>): Promise<Float32Array> {
     if (!this.codec) throw new FaceprintError('INVALID_INPUT', 'this index keeps no sketches (create it with sketch: true)');
     const q = normalised(query);
-    const run = this.queue.then(async () => {
+    return this.serially(async () => {
       await this.scanSketch(q, 0);
       return new Float32Array(this.memory.buffer, this.outAt, this.count).slice();
     });
-    this.queue = run.catch(() => undefined);
-    return run;
   }
 
   /** Writes every row's estimate plus eps of its σ to the out region; returns the query's sketch. */
