@@ -1,17 +1,12 @@
-// Worker thread of ScanWorkers: scans a slice of rows of the shared index memory on request.
+// Worker thread of ScanWorkers: takes chunks of a scan of the shared index memory until none is left.
 import { parentPort, workerData } from 'node:worker_threads';
 import { instantiateKernels, scanRows, type ScanLayout } from '../../core/matching/exact-index.js';
+import { scanChunks, type ScanJob } from './scan-chunks.js';
 
-interface ScanJob {
-  id: number;
-  layout: Omit<ScanLayout, 'memory'>;
-  from: number;
-  to: number;
-}
-
-const kernels = await instantiateKernels((workerData as { memory: WebAssembly.Memory }).memory, true);
+const { memory, control } = workerData as { memory: WebAssembly.Memory; control: Int32Array };
+const kernels = await instantiateKernels(memory, true);
 parentPort!.on('message', (job: ScanJob) => {
-  scanRows(kernels, job.layout as ScanLayout, job.from, job.to);
+  scanChunks(control, job, (from, to) => scanRows(kernels, job.layout as ScanLayout, from, to));
   parentPort!.postMessage(job.id);
 });
 parentPort!.postMessage('ready');

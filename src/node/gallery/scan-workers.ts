@@ -1,15 +1,23 @@
 import { Worker } from 'node:worker_threads';
 import { instantiateKernels, scanRows, type ExactIndex, type Kernels, type ScanLayout } from '../../core/matching/exact-index.js';
+import { chunkRows, scanChunks, type ScanJob } from './scan-chunks.js';
 
 /**
- * Splits the exact index's int8 scan over worker threads that share its WebAssembly memory. The calling thread
- * scans one slice itself, so `threads` is the total parallelism. Worth it from a few tens of thousands of rows;
- * below that a postMessage round trip costs more than the scan.
+ * Splits the exact index's scans over worker threads that share its WebAssembly memory. The rows are cut into
+ * chunks that the calling thread and the workers take from a shared counter, so `threads` is the total parallelism
+ * and a worker that wakes late or is descheduled (a shared 2-core VM does both) leaves its share to the others
+ * instead of holding the scan up: the scan returns once every chunk is done, whoever did it. Worth it from a few
+ * tens of thousands of rows; below that a postMessage round trip costs more than the scan.
  */
 export class ScanWorkers {
-  private readonly workers: Worker[] = [];
+  private readonly workers: { worker: Worker; outstanding: number }[] = [];
   private pending = new Map<number, () => void>();
+  /** Replies not yet received, also of scans that returned early: close() waits for them. */
+  private unanswered = new Set<Promise<void>>();
   private nextId = 1;
+  /** [generation << 20 | next chunk, rows done]: see scan-chunks.ts. */
+  private readonly control = new Int32Array(new SharedArrayBuffer(8));
+  private generation = 0;
 
   private constructor(private readonly threads: number) {}
 
@@ -19,26 +27,27 @@ export class ScanWorkers {
     const ext = import.meta.url.endsWith('.ts') ? 'ts' : 'js';
     const url = new URL(`./scan-worker.${ext}`, import.meta.url);
     const memory = index.layout().memory;
+    const workerData = { memory, control: pool.control };
     for (let i = 0; i < pool.threads - 1; i++) {
       // under tsx (tests, benches) the worker registers the TypeScript loader before importing its module
       const worker =
         ext === 'ts'
-          ? new Worker(`import('tsx/esm/api').then((m) => { m.register(); return import(${JSON.stringify(url.href)}); })`, {
-              eval: true,
-              workerData: { memory },
-            })
-          : new Worker(url, { workerData: { memory } });
+          ? new Worker(`import('tsx/esm/api').then((m) => { m.register(); return import(${JSON.stringify(url.href)}); })`, { eval: true, workerData })
+          : new Worker(url, { workerData });
       await new Promise<void>((resolve, reject) => {
         worker.once('message', () => resolve());
         worker.once('error', reject);
       });
+      const entry = { worker, outstanding: 0 };
       worker.on('message', (id: number) => {
         const done = pool.pending.get(id);
         pool.pending.delete(id);
+        // idle workers are unref'd; one keeps the process alive while a job of it is out
+        if (--entry.outstanding === 0) worker.unref();
         done?.();
       });
       worker.unref();
-      pool.workers.push(worker);
+      pool.workers.push(entry);
     }
     const kernels = await instantiateKernels(memory, true);
     index.useScanner((layout) => pool.scan(layout, kernels));
@@ -47,25 +56,30 @@ export class ScanWorkers {
 
   private async scan(layout: ScanLayout, kernels: Kernels): Promise<void> {
     const { memory: _memory, ...offsets } = layout;
-    const parts = this.workers.length + 1;
-    // slices in multiples of 16 rows so the kernels' blocks (4 rows int8, 16 rows sketch) stay whole
-    const slice = Math.ceil(layout.rows / parts / 16) * 16;
-    const jobs: Promise<void>[] = [];
-    for (let w = 0; w < this.workers.length; w++) {
-      const from = Math.min(layout.rows, (w + 1) * slice);
-      const to = Math.min(layout.rows, from + slice);
-      if (from >= to) continue;
+    this.generation = (this.generation + 1) & 0xfff;
+    const job: Omit<ScanJob, 'id'> = { layout: offsets, generation: this.generation, chunk: chunkRows(layout.rows, this.threads), rows: layout.rows };
+    Atomics.store(this.control, 1, 0);
+    Atomics.store(this.control, 0, this.generation << 20);
+    const replies: Promise<void>[] = [];
+    for (const entry of this.workers) {
       const id = this.nextId++;
-      jobs.push(new Promise<void>((resolve) => this.pending.set(id, resolve)));
-      this.workers[w].ref(); // keep the process alive while a slice is out (idle workers are unref'd)
-      this.workers[w].postMessage({ id, layout: offsets, from, to });
+      const reply = new Promise<void>((resolve) => this.pending.set(id, resolve));
+      this.unanswered.add(reply);
+      void reply.then(() => this.unanswered.delete(reply));
+      replies.push(reply);
+      if (entry.outstanding++ === 0) entry.worker.ref();
+      entry.worker.postMessage({ ...job, id });
     }
-    scanRows(kernels, layout, 0, Math.min(slice, layout.rows));
-    await Promise.all(jobs);
-    for (const w of this.workers) w.unref();
+    scanChunks(this.control, job, (from, to) => scanRows(kernels, layout, from, to));
+    // Every chunk taken and none still running: done, even if a worker has not woken up yet (it will find none).
+    if (Atomics.load(this.control, 1) === layout.rows) return;
+    await Promise.all(replies);
   }
 
   async close(): Promise<void> {
-    await Promise.all(this.workers.map((w) => w.terminate()));
+    // Terminating a worker with jobs still queued (those of scans that returned early) can leave terminate()'s
+    // promise unresolved in Node 20; they end quickly (each finds no chunk left), so let them.
+    await Promise.all(this.unanswered);
+    await Promise.all(this.workers.map((w) => w.worker.terminate()));
   }
 }
