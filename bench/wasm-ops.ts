@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import * as ortNode from 'onnxruntime-node';
 import * as ortWeb from 'onnxruntime-web';
+import { time } from '../src/node/bench.js';
 import { DET_500M, MOBILEFACENET } from '../test/fixtures.js';
 
 const { values } = parseArgs({
@@ -34,17 +35,6 @@ const threads = Number(values.threads);
 
 const bytes = readFileSync(model.path);
 const input = Float32Array.from({ length: shape.reduce((a, b) => a * b) }, (_, i) => Math.sin(i) * 0.5);
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-async function timed(run: () => Promise<unknown>): Promise<number> {
-  for (let i = 0; i < 2; i++) await run();
-  const ms: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const t0 = performance.now();
-    await run();
-    ms.push(performance.now() - t0);
-  }
-  return median(ms);
-}
 
 // The operator profile comes from a child process: onnxruntime-web writes it straight to file descriptor 1 when
 // profiling ends, past anything this process could intercept.
@@ -62,10 +52,10 @@ const text = execFileSync(process.execPath, [...process.execArgv, fileURLToPath(
 
 const native = await ortNode.InferenceSession.create(bytes, { graphOptimizationLevel: 'all', intraOpNumThreads: threads });
 const name = native.inputNames[0];
-const nativeMs = await timed(() => native.run({ [name]: new ortNode.Tensor('float32', input, shape) }));
+const nativeMs = (await time(runs, 2, () => native.run({ [name]: new ortNode.Tensor('float32', input, shape) }))).median;
 await native.release();
 const wasm = await ortWeb.InferenceSession.create(bytes, { graphOptimizationLevel: 'all', executionProviders: ['wasm'] });
-const wasmMs = await timed(() => wasm.run({ [name]: new ortWeb.Tensor('float32', input, shape) }));
+const wasmMs = (await time(runs, 2, () => wasm.run({ [name]: new ortWeb.Tensor('float32', input, shape) }))).median;
 await wasm.release();
 
 interface ProfileEvent {
