@@ -11,9 +11,8 @@ import { chunkRows, scanChunks, type ScanJob } from './scan-chunks.js';
  */
 export class ScanWorkers {
   private readonly workers: { worker: Worker; outstanding: number }[] = [];
-  private pending = new Map<number, () => void>();
-  /** Replies not yet received, also of scans that returned early: close() waits for them. */
-  private unanswered = new Set<Promise<void>>();
+  /** Replies not yet received, by job id (also those of scans that returned early: close() waits for them). */
+  private pending = new Map<number, { done: () => void; reply: Promise<void> }>();
   private nextId = 1;
   /** [generation << 20 | next chunk, rows done]: see scan-chunks.ts. */
   private readonly control = new Int32Array(new SharedArrayBuffer(8));
@@ -40,11 +39,11 @@ export class ScanWorkers {
       });
       const entry = { worker, outstanding: 0 };
       worker.on('message', (id: number) => {
-        const done = pool.pending.get(id);
+        const job = pool.pending.get(id);
         pool.pending.delete(id);
         // idle workers are unref'd; one keeps the process alive while a job of it is out
         if (--entry.outstanding === 0) worker.unref();
-        done?.();
+        job?.done();
       });
       worker.unref();
       pool.workers.push(entry);
@@ -63,9 +62,9 @@ export class ScanWorkers {
     const replies: Promise<void>[] = [];
     for (const entry of this.workers) {
       const id = this.nextId++;
-      const reply = new Promise<void>((resolve) => this.pending.set(id, resolve));
-      this.unanswered.add(reply);
-      void reply.then(() => this.unanswered.delete(reply));
+      let done = (): void => undefined;
+      const reply = new Promise<void>((resolve) => (done = resolve));
+      this.pending.set(id, { done, reply });
       replies.push(reply);
       if (entry.outstanding++ === 0) entry.worker.ref();
       entry.worker.postMessage({ ...job, id });
@@ -79,7 +78,7 @@ export class ScanWorkers {
   async close(): Promise<void> {
     // Terminating a worker with jobs still queued (those of scans that returned early) can leave terminate()'s
     // promise unresolved in Node 20; they end quickly (each finds no chunk left), so let them.
-    await Promise.all(this.unanswered);
+    await Promise.all([...this.pending.values()].map((p) => p.reply));
     await Promise.all(this.workers.map((w) => w.worker.terminate()));
   }
 }
