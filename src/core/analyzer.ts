@@ -6,8 +6,10 @@ import { normaliseEmbedding } from './embedding/arcface.js';
 import { FaceprintError } from './errors.js';
 import { padImage, type RgbImage } from './image.js';
 import type { Affine2x3 } from './imgproc/warp.js';
+import { headCrop, type FaceHead, type HeadCrop, type HeadResults } from './heads/head.js';
 
-export interface Face {
+/** A detected face and what the loaded models add to it (the heads' fields when the pack has them). */
+export interface Face extends HeadResults {
   /** [x1, y1, x2, y2] in original-image pixels. */
   bbox: [number, number, number, number];
   /** Left eye, right eye, nose tip, left and right mouth corners. */
@@ -42,13 +44,16 @@ export interface AnalyzeOptions extends DetectOptions {
 export class FaceAnalyzerCore {
   readonly detector: ScrfdDetector;
   readonly recognizer: ArcFaceRecognizer | null;
+  /** Per-face heads run on every face (landmarks, pose, gender/age), in the order given. */
+  readonly heads: readonly FaceHead[];
   readonly defaults: AnalyzeOptions;
   private embedder: Embedder | null;
   private closed = false;
 
-  constructor(detector: ScrfdDetector, recognizer: ArcFaceRecognizer | null, defaults: AnalyzeOptions = {}) {
+  constructor(detector: ScrfdDetector, recognizer: ArcFaceRecognizer | null, defaults: AnalyzeOptions = {}, heads: readonly FaceHead[] = []) {
     this.detector = detector;
     this.recognizer = recognizer;
+    this.heads = heads;
     this.defaults = defaults;
     this.embedder = recognizer;
   }
@@ -77,10 +82,12 @@ export class FaceAnalyzerCore {
     const perImage: Face[][] = [];
     const crops: RgbImage[] = [];
     const owners: Face[] = [];
+    const sources: { image: RgbImage; face: Face }[] = [];
     for (const image of images) {
       let detections = await this.detector.detect(image, opts);
       if (detections.length === 0 && opts.padRetry) detections = await this.detectPadded(image, opts);
       const faces = detections.map((d) => toFace(d));
+      for (const face of faces) sources.push({ image, face });
       if (this.recognizer) {
         for (let i = 0; i < faces.length; i++) {
           const kps = detections[i].kps;
@@ -98,7 +105,22 @@ export class FaceAnalyzerCore {
       const raws = await this.embedder.embedRaw(crops);
       raws.forEach((raw, i) => Object.assign(owners[i], normaliseEmbedding(raw)));
     }
+    if (this.heads.length && sources.length) await this.runHeads(sources);
     return perImage;
+  }
+
+  /** Each head over every face of the call in batches; heads of one input size share the crops. */
+  private async runHeads(sources: readonly { image: RgbImage; face: Face }[]): Promise<void> {
+    const crops = new Map<number, HeadCrop[]>();
+    for (const head of this.heads) {
+      let forSize = crops.get(head.inputSize);
+      if (!forSize) {
+        forSize = sources.map((s) => headCrop(s.image, s.face.bbox, head.inputSize));
+        crops.set(head.inputSize, forSize);
+      }
+      const results = await head.run(forSize);
+      results.forEach((r, i) => Object.assign(sources[i].face, r));
+    }
   }
 
   private async detectPadded(image: RgbImage, opts: AnalyzeOptions): Promise<Detection[]> {
@@ -116,6 +138,7 @@ export class FaceAnalyzerCore {
     this.closed = true;
     await this.detector.session.close();
     await this.recognizer?.session.close();
+    for (const head of this.heads) await head.session.close();
   }
 
   /** Throws CLOSED once close() has been called. */

@@ -12,12 +12,16 @@ export { ArcFaceRecognizer, normaliseEmbedding, recognizerNormalisation, type Em
 export { EmbeddingBatcher, type Embedder, type BatcherOptions } from './embedding/batcher.js';
 export { cosine } from './matching/cosine.js';
 export { routeModel, type ModelKind } from './models/router.js';
-export { openRouted, detectorFrom, recognizerFrom, type RoutedModel, type SessionFactory } from './models/assemble.js';
+export { openRouted, detectorFrom, recognizerFrom, headFrom, type RoutedModel, type SessionFactory } from './models/assemble.js';
 export { onnxFirstNodeNames } from './models/onnx-graph.js';
 export { estimateMacs } from './models/graph-macs.js';
 export { buildIResNetReplica, IRESNET_LAYERS, type IResNetArch } from './models/iresnet-replica.js';
 export { withUint8Input, U8_INPUT } from './models/preprocess-graph.js';
 export { FaceAnalyzerCore, type Face, type AnalyzeOptions } from './analyzer.js';
+export { HEAD_NAMES, headCrop, headCropMatrix, headNormalisation, invertAffine, type FaceHead, type HeadCrop, type HeadName, type HeadNormalisation, type HeadResults, type Pose } from './heads/head.js';
+export { LandmarkHead, landmarksToImage } from './heads/landmark.js';
+export { GenderAgeHead, genderAge } from './heads/genderage.js';
+export { MEANSHAPE_68, poseFromLandmarks3d68 } from './heads/pose.js';
 export { DecodingAnalyzer, type PipelineOptions } from './decoding-analyzer.js';
 export type { ModelSession, TensorF32, InputTensor, ValueInfo, Dim } from './runtime.js';
 export { ExactIndex, type SearchHit, type ScanLayout, type RowScanner } from './matching/exact-index.js';

@@ -5,14 +5,15 @@ import { FaceprintError } from '../core/errors.js';
 import type { RgbImage } from '../core/image.js';
 import type { OrtNodeOptions } from '../runtime/ort-node.js';
 import { decodeImage, type DecodeOptions, type ImageInput } from './decode.js';
-import { loadModel, loadPackDir, makeDetector, makeRecognizer, type LoadedModel } from './models.js';
+import { checkHeadNames, loadModel, loadPackDir, makeDetector, makeHead, makeRecognizer, roleOf, type LoadedModel } from './models.js';
+import { HEAD_NAMES, type HeadName } from '../core/heads/head.js';
 import { KNOWN_PACKS } from './packs/registry.js';
 import { pullPack, type PullOptions } from './packs/store.js';
 import { stat } from 'node:fs/promises';
 
 export * from '../core/index.js';
 export { decodeImage, DEFAULT_PIXEL_LIMIT, type ImageInput, type RawPixels, type DecodeOptions } from './decode.js';
-export { loadModel, loadPackDir } from './models.js';
+export { loadModel, loadPackDir, PACK_HEAD_FILES, type PackModels } from './models.js';
 export { pullPack, listPacks, verifyPack, removePack, modelsHome, type PullOptions } from './packs/store.js';
 export { KNOWN_PACKS, packUrl, INSIGHTFACE_LICENCE } from './packs/registry.js';
 export { FaceGallery, modelSha256, recognizerBinding, type FaceGalleryOptions, type GalleryImage, type FaceIdentification } from './gallery/index.js';
@@ -39,6 +40,14 @@ export interface FaceAnalyzerOptions extends OrtNodeOptions, DecodeOptions, Pipe
   detector?: string;
   /** Recognizer ONNX file (ArcFace-style). Overrides the pack's. */
   recognizer?: string;
+  /**
+   * Which per-face heads to run, as InsightFace's allowed_modules: 'landmark2d106', 'landmark3d68' (with pose),
+   * 'genderage'. Default: every head the pack has. A head not listed is never opened, and pulling a known pack
+   * skips its file.
+   */
+  heads?: HeadName[];
+  /** Head ONNX files (2d106det, 1k3d68, genderage or models of their interfaces); each overrides the pack's head of its kind. */
+  headModels?: string[];
 }
 
 export class FaceAnalyzer extends DecodingAnalyzer<ImageInput> {
@@ -55,36 +64,54 @@ export class FaceAnalyzer extends DecodingAnalyzer<ImageInput> {
 
   static async create(options: FaceAnalyzerOptions): Promise<FaceAnalyzer> {
     const ortOptions: OrtNodeOptions = { intraOpNumThreads: options.intraOpNumThreads, executionProviders: options.executionProviders };
+    const wanted = options.heads ? checkHeadNames(options.heads) : HEAD_NAMES;
     let det: LoadedModel | null = null;
     let rec: LoadedModel | null = null;
+    const heads = new Map<HeadName, LoadedModel>();
+    const closeAll = async () => {
+      for (const m of [det, rec, ...heads.values()]) await m?.session.close().catch(() => undefined);
+    };
     try {
       if (options.pack) {
-        const dir = await resolvePack(options.pack, options.pull);
-        const pack = await loadPackDir(dir, ortOptions);
+        const dir = await resolvePack(options.pack, { ...options.pull, heads: wanted });
+        const pack = await loadPackDir(dir, ortOptions, wanted);
         det = pack.detector;
         rec = pack.recognizer;
+        for (const h of pack.heads) heads.set(roleOf(h.kind, h.session.outputs) as HeadName, h);
       }
       if (options.detector) {
         await det?.session.close();
+        det = null;
         det = await loadModel(options.detector, ortOptions);
       }
       if (options.recognizer) {
         await rec?.session.close();
+        rec = null;
         rec = await loadModel(options.recognizer, ortOptions);
+      }
+      for (const path of options.headModels ?? []) {
+        const model = await loadModel(path, ortOptions);
+        const role = roleOf(model.kind, model.session.outputs);
+        if (role === 'detector' || role === 'recognizer' || role === null) {
+          await model.session.close();
+          throw new FaceprintError('MODEL_UNRECOGNISED', `${path}: routed as a ${model.kind}, not a per-face head (${HEAD_NAMES.join(', ')})`);
+        }
+        await heads.get(role)?.session.close();
+        heads.set(role, model);
       }
       if (!det) throw new FaceprintError('MODEL_MISSING', 'no detector: pass `pack` or `detector`');
       const size = options.detSize ?? 640;
       const detector = await makeDetector(det, typeof size === 'number' ? [size, size] : size, { ...ortOptions, uint8Input: options.uint8Input });
       const recognizer = rec ? makeRecognizer(rec, options.maxBatch) : null;
+      const faceHeads = [...heads.values()].map((h) => makeHead(h, options.maxBatch));
       const core = new FaceAnalyzerCore(detector, recognizer, {
         scoreThreshold: options.detThresh,
         nmsThreshold: options.nmsThresh,
         maxFaces: options.maxFaces,
-      });
+      }, faceHeads);
       return new FaceAnalyzer(core, det.path, rec?.path ?? null, { pixelLimit: options.pixelLimit });
     } catch (e) {
-      await det?.session.close().catch(() => undefined);
-      await rec?.session.close().catch(() => undefined);
+      await closeAll();
       throw e;
     }
   }

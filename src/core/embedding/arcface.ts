@@ -2,6 +2,7 @@ import { FaceprintError } from '../errors.js';
 import type { RgbImage } from '../image.js';
 import { normalisationLut } from '../detection/letterbox.js';
 import type { ModelSession } from '../runtime.js';
+import { fixedBatchOf, nchwBlob, runInBatches } from '../models/batched-run.js';
 
 export interface Embedding {
   /** L2-normalised, what cosine similarity is computed on. */
@@ -46,14 +47,14 @@ export class ArcFaceRecognizer {
 
   constructor(session: ModelSession, normalisation: RecognizerNormalisation, options: { maxBatch?: number } = {}) {
     const shape = session.inputs[0]?.shape ?? [];
-    const [b, c, h, w] = shape;
+    const [, c, h, w] = shape;
     if (shape.length !== 4 || c !== 3 || typeof h !== 'number' || h !== w || h < 112 || h % 16 !== 0) {
       throw new FaceprintError('MODEL_UNRECOGNISED', `${session.source}: a recognizer takes [N,3,S,S] with S ≥ 112 and S % 16 = 0; got [${shape.join(',')}]`);
     }
     this.session = session;
     this.inputSize = h;
     this.normalisation = normalisation;
-    this.fixedBatch = typeof b === 'number' && b > 0 ? b : 0;
+    this.fixedBatch = fixedBatchOf(session);
     this.maxBatch = Math.max(1, options.maxBatch ?? 32);
     this.lut = normalisationLut(normalisation.mean, normalisation.std);
     const outDim = session.outputs[0]?.shape?.[1];
@@ -67,47 +68,14 @@ export class ArcFaceRecognizer {
 
   /** Float32 NCHW RGB blob of crops, normalised as the model expects. */
   blob(crops: readonly RgbImage[]): Float32Array {
-    const s = this.inputSize;
-    const plane = s * s;
-    const out = new Float32Array(crops.length * 3 * plane);
-    const lut = this.lut;
-    crops.forEach((crop, n) => {
-      if (crop.width !== s || crop.height !== s) {
-        throw new FaceprintError('INVALID_INPUT', `recognizer needs ${s}×${s} crops, got ${crop.width}×${crop.height}`);
-      }
-      const base = n * 3 * plane;
-      const d = crop.data;
-      for (let i = 0, p = 0; i < plane; i++, p += 3) {
-        out[base + i] = lut[d[p]];
-        out[base + plane + i] = lut[d[p + 1]];
-        out[base + 2 * plane + i] = lut[d[p + 2]];
-      }
-    });
-    return out;
+    return nchwBlob(crops, this.inputSize, this.lut);
   }
 
   /** Raw model outputs for the crops, batched as the model allows. */
   async embedRaw(crops: readonly RgbImage[]): Promise<Float32Array[]> {
-    const result: Float32Array[] = [];
-    const step = this.fixedBatch || this.maxBatch;
-    for (let start = 0; start < crops.length; start += step) {
-      const chunk = crops.slice(start, start + step);
-      let batch = chunk;
-      // A fixed-batch model needs exactly its batch: pad with copies of the first crop, discard their outputs.
-      if (this.fixedBatch && chunk.length < this.fixedBatch) {
-        batch = [...chunk, ...Array.from({ length: this.fixedBatch - chunk.length }, () => chunk[0])];
-      }
-      const [out] = await this.session.run({
-        [this.session.inputs[0].name]: { data: this.blob(batch), dims: [batch.length, 3, this.inputSize, this.inputSize] },
-      });
-      const dim = out.data.length / batch.length;
-      if (!Number.isInteger(dim) || dim < 1) {
-        throw new FaceprintError('INFERENCE_FAILED', `${this.session.source}: output of ${out.data.length} values for a batch of ${batch.length}`);
-      }
-      this.dim = dim;
-      for (let i = 0; i < chunk.length; i++) result.push(out.data.slice(i * dim, (i + 1) * dim));
-    }
-    return result;
+    const rows = await runInBatches(this.session, crops, this.inputSize, this.lut, { fixed: this.fixedBatch, max: this.maxBatch });
+    if (rows.length) this.dim = rows[0].length;
+    return rows;
   }
 
   async embed(crops: readonly RgbImage[]): Promise<Embedding[]> {

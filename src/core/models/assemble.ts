@@ -1,6 +1,9 @@
 import { ScrfdDetector } from '../detection/scrfd.js';
 import { ArcFaceRecognizer, recognizerNormalisation } from '../embedding/arcface.js';
 import { FaceprintError } from '../errors.js';
+import { GenderAgeHead } from '../heads/genderage.js';
+import { headNormalisation, type FaceHead } from '../heads/head.js';
+import { LandmarkHead } from '../heads/landmark.js';
 import type { ModelSession } from '../runtime.js';
 import { onnxFirstNodeNames } from './onnx-graph.js';
 import { withUint8Input } from './preprocess-graph.js';
@@ -50,4 +53,12 @@ export function recognizerFrom(model: RoutedModel, maxBatch?: number): ArcFaceRe
   if (model.kind !== 'recognizer') throw new FaceprintError('MODEL_UNRECOGNISED', `${model.source}: routed as a ${model.kind}, not a recognizer`);
   const norm = recognizerNormalisation(onnxFirstNodeNames(model.bytes, model.source));
   return new ArcFaceRecognizer(model.session, norm, { maxBatch });
+}
+
+/** A per-face head from a routed model: 192² → landmarks (2d106det, 1k3d68), 96² → attributes (genderage). */
+export function headFrom(model: RoutedModel, maxBatch?: number): FaceHead {
+  const norm = headNormalisation(onnxFirstNodeNames(model.bytes, model.source));
+  if (model.kind === 'landmark') return new LandmarkHead(model.session, norm, { maxBatch });
+  if (model.kind === 'attribute') return new GenderAgeHead(model.session, norm, { maxBatch });
+  throw new FaceprintError('MODEL_UNRECOGNISED', `${model.source}: routed as a ${model.kind}, not a per-face head`);
 }

@@ -1,9 +1,13 @@
+import type { HeadName } from '../../core/heads/head.js';
+
 /**
  * The model packs InsightFace publishes, as FaceAnalysis(name=…) fetches them. Sizes are pinned where known;
  * hashes are not published upstream, so each is recorded in the lock file on first download and checked after.
  */
 export interface PackFile {
   name: string;
+  /** The per-face head this file is (absent for the detector and recognizer): pulls can skip heads not wanted. */
+  head?: HeadName;
   /** Exact size in bytes where known. */
   size?: number;
   sha256?: string;
@@ -22,10 +26,10 @@ export const INSIGHTFACE_LICENCE =
   'InsightFace model packs are released for non-commercial research purposes only ' +
   '(see the InsightFace repository\'s model licence). Commercial use needs a licence from InsightFace.';
 
-const common = [
-  { name: '2d106det.onnx', size: 5_030_888 },
-  { name: '1k3d68.onnx', size: 143_607_619 },
-  { name: 'genderage.onnx', size: 1_322_532 },
+const common: PackFile[] = [
+  { name: '2d106det.onnx', size: 5_030_888, head: 'landmark2d106' },
+  { name: '1k3d68.onnx', size: 143_607_619, head: 'landmark3d68' },
+  { name: 'genderage.onnx', size: 1_322_532, head: 'genderage' },
 ];
 
 export const KNOWN_PACKS: Record<string, PackSpec> = {

@@ -6,7 +6,8 @@ import { pipeline } from 'node:stream/promises';
 import yauzl from 'yauzl';
 import { FaceprintError } from '../../core/errors.js';
 import { downloadResumable, removeQuietly, sha256File, type DownloadProgress } from './download.js';
-import { INSIGHTFACE_LICENCE, KNOWN_PACKS, packUrl, type PackSpec } from './registry.js';
+import { INSIGHTFACE_LICENCE, KNOWN_PACKS, packUrl, type PackFile, type PackSpec } from './registry.js';
+import type { HeadName } from '../../core/heads/head.js';
 
 /** Where packs live: $FACEPRINT_HOME/models (default ~/.faceprint/models). */
 export function modelsHome(): string {
@@ -37,6 +38,8 @@ export interface PullOptions {
   onLicence?: (text: string) => void;
   attempts?: number;
   backoffMs?: number;
+  /** The per-face heads wanted (default: all): the files of the others are not extracted. A later pull that wants more adds them. */
+  heads?: readonly HeadName[];
 }
 
 export function packSpec(name: string): PackSpec {
@@ -50,6 +53,19 @@ export async function installedPackDir(name: string, home = modelsHome()): Promi
   return stat(dir).then((s) => (s.isDirectory() ? dir : null), () => null);
 }
 
+/** The pack's files a pull installs: the detector, the recognizer and the heads wanted. */
+function wantedFiles(spec: PackSpec, heads: readonly HeadName[] | undefined): PackFile[] {
+  return spec.files.filter((f) => !f.head || !heads || heads.includes(f.head));
+}
+
+/** The pack directory when it holds every wanted file, else null. */
+async function completePackDir(name: string, home: string, files: readonly PackFile[]): Promise<string | null> {
+  const dir = await installedPackDir(name, home);
+  if (!dir) return null;
+  const present = new Set(await readdir(dir));
+  return files.every((f) => present.has(f.name)) ? dir : null;
+}
+
 /**
  * Downloads, verifies and installs a pack: streamed with resume and retries, the zip's sha256 checked against
  * the pinned or previously recorded value, every file's size checked, extracted into a temporary directory and
@@ -60,12 +76,17 @@ export async function pullPack(name: string, options: PullOptions = {}): Promise
   const spec = packSpec(name);
   const home = options.home ?? modelsHome();
   await mkdir(home, { recursive: true });
-  const existing = await installedPackDir(name, home);
+  const wanted = wantedFiles(spec, options.heads);
+  const existing = await completePackDir(name, home, wanted);
   if (existing) return existing;
   const release = await acquireLock(join(home, `.${name}.lock`));
   try {
-    const again = await installedPackDir(name, home);
+    const again = await completePackDir(name, home, wanted);
     if (again) return again;
+    // A pack installed with fewer heads keeps them: the new install holds the old files and the wanted ones.
+    const previous = await installedPackDir(name, home);
+    const keep = new Set(previous ? await readdir(previous) : []);
+    const install = spec.files.filter((f) => wanted.includes(f) || keep.has(f.name));
     const lock = await readLock(home);
     if (!Object.keys(lock).length && !(await stat(join(home, '.licence-shown')).catch(() => null))) {
       options.onLicence?.(INSIGHTFACE_LICENCE);
@@ -88,9 +109,9 @@ export async function pullPack(name: string, options: PullOptions = {}): Promise
     }
     const staging = await mkdtemp(join(home, `.staging-${name}-`));
     try {
-      const files = await extractOnnx(part, staging, url);
+      const files = await extractOnnx(part, staging, url, new Set(install.map((f) => f.name)));
       const recorded: LockEntry['files'] = {};
-      for (const f of spec.files) {
+      for (const f of install) {
         const got = files.get(f.name);
         if (!got) throw new FaceprintError('PACK_CORRUPT', `${url}: ${f.name} missing from the archive; nothing installed`);
         if (f.size !== undefined && got.size !== f.size) throw new FaceprintError('PACK_CORRUPT', `${url}: ${f.name} is ${got.size} bytes, expected ${f.size}; nothing installed`);
@@ -99,7 +120,15 @@ export async function pullPack(name: string, options: PullOptions = {}): Promise
         if (want && want !== sha) throw new FaceprintError('PACK_CORRUPT', `${url}: ${f.name} sha256 ${sha} ≠ ${want}; nothing installed`);
         recorded[f.name] = { size: got.size, sha256: sha };
       }
-      await rename(staging, join(home, name));
+      if (previous) {
+        // Swap directories by renames so a reader never sees a half-filled pack.
+        const trash = join(home, `.trash-${name}-${process.pid}`);
+        await rename(previous, trash);
+        await rename(staging, join(home, name));
+        await rm(trash, { recursive: true, force: true });
+      } else {
+        await rename(staging, join(home, name));
+      }
       lock[name] = { zipSha256: zipSha, url, files: recorded, installed: new Date().toISOString() };
       await writeLock(home, lock);
       await removeQuietly(part);
@@ -114,8 +143,8 @@ export async function pullPack(name: string, options: PullOptions = {}): Promise
   }
 }
 
-/** Extracts the .onnx entries (flattening the folder some packs wrap them in) with yauzl. */
-async function extractOnnx(zipPath: string, dir: string, label: string): Promise<Map<string, { size: number }>> {
+/** Extracts the .onnx entries named in `only` (flattening the folder some packs wrap them in) with yauzl. */
+async function extractOnnx(zipPath: string, dir: string, label: string, only: ReadonlySet<string>): Promise<Map<string, { size: number }>> {
   const zip = await new Promise<yauzl.ZipFile>((res, rej) =>
     yauzl.open(zipPath, { lazyEntries: true, autoClose: true }, (err, z) => (err ? rej(new FaceprintError('PACK_CORRUPT', `${label}: not a zip archive (${err.message}); nothing installed`)) : res(z!))),
   );
@@ -125,7 +154,7 @@ async function extractOnnx(zipPath: string, dir: string, label: string): Promise
     zip.on('end', () => resolve());
     zip.on('entry', (entry: yauzl.Entry) => {
       const name = basename(entry.fileName);
-      if (entry.fileName.endsWith('/') || !name.toLowerCase().endsWith('.onnx') || name.startsWith('.')) {
+      if (entry.fileName.endsWith('/') || !only.has(name) || name.startsWith('.')) {
         zip.readEntry();
         return;
       }
