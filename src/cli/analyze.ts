@@ -1,4 +1,5 @@
-import type { Face } from '../core/analyzer.js';
+import { describeHeads, faceToJson } from '../core/face-json.js';
+import type { HeadName } from '../core/heads/head.js';
 import { FaceprintError } from '../core/errors.js';
 import { FaceAnalyzer } from '../node/index.js';
 
@@ -11,17 +12,8 @@ export interface AnalyzeCliOptions {
   maxFaces?: number;
   json?: boolean;
   threads?: number;
-}
-
-/** The --json line for one image: a stable contract other tools read (documented in the README). */
-export function faceToJson(f: Face): Record<string, unknown> {
-  return {
-    bbox: f.bbox,
-    kps: f.kps,
-    score: f.score,
-    embedding: f.embedding ? Array.from(f.embedding) : null,
-    embeddingNorm: f.embeddingNorm ?? null,
-  };
+  heads?: HeadName[];
+  head?: string[];
 }
 
 /** Runs `faceprint analyze`; returns the process exit code (1 when any image failed). */
@@ -37,6 +29,8 @@ export async function runAnalyze(images: string[], opts: AnalyzeCliOptions, out:
     detThresh: opts.detThresh,
     maxFaces: opts.maxFaces,
     intraOpNumThreads: opts.threads,
+    heads: opts.heads,
+    headModels: opts.head,
   });
   let failed = 0;
   try {
@@ -45,13 +39,14 @@ export async function runAnalyze(images: string[], opts: AnalyzeCliOptions, out:
         const pixels = await fa.decode(image);
         const faces = await fa.analyze(pixels);
         if (opts.json) {
-          out(JSON.stringify({ image, width: pixels.width, height: pixels.height, faces: faces.map(faceToJson) }));
+          out(JSON.stringify({ image, width: pixels.width, height: pixels.height, faces: faces.map((f) => faceToJson(f, { embedding: true })) }));
         } else {
           out(`${image}  ${pixels.width}×${pixels.height}  ${faces.length} face${faces.length === 1 ? '' : 's'}`);
           faces.forEach((f, i) => {
             const [x1, y1, x2, y2] = f.bbox.map((v) => v.toFixed(1));
             const norm = f.embeddingNorm !== undefined ? `  ‖e‖ ${f.embeddingNorm.toFixed(2)}` : '';
-            out(`  #${i}  score ${f.score.toFixed(3)}  box [${x1}, ${y1}, ${x2}, ${y2}]  ${(f.bbox[2] - f.bbox[0]).toFixed(0)}×${(f.bbox[3] - f.bbox[1]).toFixed(0)} px${norm}`);
+            const heads = describeHeads(f);
+            out(`  #${i}  score ${f.score.toFixed(3)}  box [${x1}, ${y1}, ${x2}, ${y2}]  ${(f.bbox[2] - f.bbox[0]).toFixed(0)}×${(f.bbox[3] - f.bbox[1]).toFixed(0)} px${norm}${heads ? `  ${heads}` : ''}`);
           });
         }
       } catch (e) {

@@ -4,6 +4,8 @@ import { Command } from 'commander';
 import cliProgress from 'cli-progress';
 import { FaceprintError } from '../core/errors.js';
 import { FaceAnalyzer } from '../node/index.js';
+import { HEAD_NAMES, type HeadName } from '../core/heads/head.js';
+import { checkHeadNames } from '../node/models.js';
 import { readIdentityDir, readLfwPairs, readPairsCsv, type LabelledPair } from '../node/eval/datasets.js';
 import { evaluateIdentity, evaluatePairs, writeRocPlot, type IdentificationReport, type VerificationReport } from '../node/eval/report.js';
 
@@ -14,6 +16,22 @@ export interface ModelCliOptions {
   detSize?: number;
   detThresh?: number;
   threads?: number;
+  heads?: HeadName[];
+  head?: string[];
+}
+
+/** --heads: a comma list of head names, or none. */
+export function headList(v: string): HeadName[] {
+  return v.trim() === 'none' ? [] : checkHeadNames(v.split(',').map((h) => h.trim()).filter(Boolean));
+}
+
+const collect = (v: string, prev: string[] = []): string[] => [...prev, v];
+
+/** --heads and --head, for every command that loads models. */
+export function addHeadOptions(cmd: Command): Command {
+  return cmd
+    .option('--heads <list>', `per-face heads to run, comma-separated (${HEAD_NAMES.join(', ')}) or none; default: every head the pack has`, headList)
+    .option('--head <file>', 'a head ONNX file (2d106det, 1k3d68 or genderage interface); repeatable', collect);
 }
 
 export function faceprintHome(): string {
@@ -24,7 +42,7 @@ export async function openAnalyzer(opts: ModelCliOptions): Promise<FaceAnalyzer>
   if (!opts.pack && !opts.detector) throw new FaceprintError('MODEL_MISSING', 'give --pack DIR, or --detector FILE and --recognizer FILE');
   return FaceAnalyzer.create({
     pack: opts.pack, detector: opts.detector, recognizer: opts.recognizer,
-    detSize: opts.detSize, detThresh: opts.detThresh, intraOpNumThreads: opts.threads,
+    detSize: opts.detSize, detThresh: opts.detThresh, intraOpNumThreads: opts.threads, heads: opts.heads, headModels: opts.head,
   });
 }
 
@@ -71,7 +89,7 @@ function formatIdentification(r: IdentificationReport): string {
 
 /** --pack/--detector/--recognizer and the detector settings, shared by every command that loads models. */
 export function addAnalyzerOptions(cmd: Command, int: (v: string) => number, float: (v: string) => number): Command {
-  return cmd
+  return addHeadOptions(cmd)
     .option('--pack <dir>', 'model pack directory')
     .option('--detector <file>', 'SCRFD detector ONNX')
     .option('--recognizer <file>', 'recognizer ONNX')

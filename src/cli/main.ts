@@ -1,7 +1,7 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { FaceprintError } from '../core/errors.js';
 import { runAnalyze } from './analyze.js';
-import { addEvalCommands } from './eval.js';
+import { addEvalCommands, addHeadOptions } from './eval.js';
 import { addGalleryCommands } from './gallery.js';
 import { addModelsAndBench } from './models-bench.js';
 import { addServeCommands } from './serve.js';
@@ -16,7 +16,7 @@ export function buildProgram(out: (line: string) => void = (l) => process.stdout
   const program = new Command('faceprint')
     .description('Face detection, alignment and recognition, equal to InsightFace, on ONNX Runtime')
     .showHelpAfterError();
-  program
+  const analyze = program
     .command('analyze')
     .description('detect, align and embed every face in each image')
     .argument('<images...>', 'image files (JPEG, PNG, WebP, GIF, TIFF, AVIF; format read from the content)')
@@ -27,7 +27,8 @@ export function buildProgram(out: (line: string) => void = (l) => process.stdout
     .option('--det-thresh <x>', 'detection score threshold', number('float'), 0.5)
     .option('--max-faces <n>', 'at most this many faces per image (0 = all)', number('int'), 0)
     .option('--threads <n>', 'onnxruntime intra-op threads', number('int'))
-    .option('--json', 'one JSON object per image per line')
+    .option('--json', 'one JSON object per image per line');
+  addHeadOptions(analyze)
     .action(async (images: string[], opts) => {
       process.exitCode = await runAnalyze(images, opts, out);
     });

@@ -48,7 +48,7 @@ export function addServeCommands(program: Command, out: Out, int: Parse, float: 
     }
     const analyzer = await FaceAnalyzer.create({
       pack: opts.pack, detector: opts.detector, recognizer: opts.recognizer, detSize: opts.detSize, detThresh: opts.detThresh,
-      intraOpNumThreads: opts.threads, pixelLimit: opts.pixelLimit, maxBatch: Math.max(opts.maxBatch, 1),
+      intraOpNumThreads: opts.threads, pixelLimit: opts.pixelLimit, maxBatch: Math.max(opts.maxBatch, 1), heads: opts.heads, headModels: opts.head,
     });
     let server: Awaited<ReturnType<typeof createServer>>;
     try {

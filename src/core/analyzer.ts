@@ -109,6 +109,17 @@ export class FaceAnalyzerCore {
     return perImage;
   }
 
+  /**
+   * The heads alone on given face boxes (another detector's, or stored ones): what each head adds, per box.
+   * The crops depend only on the box, so the same box gives the same bits as analyze().
+   */
+  async headsOn(image: RgbImage, boxes: readonly (readonly number[])[]): Promise<HeadResults[]> {
+    this.ensureOpen();
+    const faces: Face[] = boxes.map((b) => ({ bbox: [b[0], b[1], b[2], b[3]], kps: [], score: 1 }));
+    await this.runHeads(faces.map((face) => ({ image, face })));
+    return faces.map(({ bbox: _b, kps: _k, score: _s, ...heads }) => heads);
+  }
+
   /** Each head over every face of the call in batches; heads of one input size share the crops. */
   private async runHeads(sources: readonly { image: RgbImage; face: Face }[]): Promise<void> {
     const crops = new Map<number, HeadCrop[]>();

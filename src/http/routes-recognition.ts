@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import type { Face } from '../core/analyzer.js';
+import { faceToJson } from '../core/face-json.js';
 import { jsonObjectParam, oneImage, type RouteContext } from './context.js';
 import { readImages } from './images.js';
 import { clusterReportSchema, clustersSchema, errorResponses, faceSchema, identifySchema, imageBody, subjectSchema, verificationSchema } from './schemas.js';
@@ -9,12 +9,6 @@ const thresholdQuery = {
   far: { type: 'number', exclusiveMinimum: 0, maximum: 1, description: 'threshold at this false-accept rate, from the calibration' },
 } as const;
 
-function faceJson(f: Face, withEmbedding: boolean): Record<string, unknown> {
-  return {
-    bbox: f.bbox, kps: f.kps, score: f.score, embeddingNorm: f.embeddingNorm,
-    ...(withEmbedding && f.embedding ? { embedding: Array.from(f.embedding) } : {}),
-  };
-}
 
 /** analyze, verify, identify, cluster: the routes that run the models. */
 export function registerRecognitionRoutes(app: FastifyInstance, ctx: RouteContext): void {
@@ -24,7 +18,7 @@ export function registerRecognitionRoutes(app: FastifyInstance, ctx: RouteContex
   app.post<{ Querystring: { embeddings?: boolean; maxFaces?: number; detThresh?: number; padRetry?: boolean } }>('/v1/analyze', {
     config: { scope: 'read' },
     schema: {
-      tags: ['recognition'], summary: 'every face in an image: box, landmarks, score, and the embedding on request',
+      tags: ['recognition'], summary: 'every face in an image: box, landmarks, score, what the pack\'s heads add (106/68 landmarks, pose, gender, age), and the embedding on request',
       querystring: {
         type: 'object',
         properties: {
@@ -40,7 +34,7 @@ export function registerRecognitionRoutes(app: FastifyInstance, ctx: RouteContex
     return admission.run(async () => {
       const pixels = await analyzer.decode(image.data);
       const faces = await analyzer.core.analyze(pixels, { maxFaces: q.maxFaces, scoreThreshold: q.detThresh, padRetry: q.padRetry });
-      return { width: pixels.width, height: pixels.height, faces: faces.map((f) => faceJson(f, !!q.embeddings)) };
+      return { width: pixels.width, height: pixels.height, faces: faces.map((f) => faceToJson(f, { embedding: !!q.embeddings })) };
     });
   });
 

@@ -17,8 +17,20 @@ export const faceSchema = {
     bbox: box,
     kps: { type: 'array', items: point, description: 'left eye, right eye, nose, left and right mouth corners' },
     score: { type: 'number', description: 'detector confidence' },
-    embeddingNorm: { type: 'number', description: 'norm of the raw embedding (a quality signal)' },
-    embedding: { type: 'array', items: { type: 'number' }, description: 'L2-normalised embedding (with ?embeddings=true)' },
+    embeddingNorm: { type: ['number', 'null'], description: 'norm of the raw embedding (a quality signal); null without a recognizer' },
+    embedding: { type: ['array', 'null'], items: { type: 'number' }, description: 'L2-normalised embedding (with ?embeddings=true)' },
+    landmark2d106: { type: 'array', items: point, minItems: 106, maxItems: 106, description: '106 2-D landmarks in image pixels (2d106det head)' },
+    landmark3d68: {
+      type: 'array', items: { type: 'array', items: { type: 'number' }, minItems: 3, maxItems: 3 }, minItems: 68, maxItems: 68,
+      description: '68 3-D landmarks: x, y in image pixels, z on the same scale (1k3d68 head)',
+    },
+    pose: {
+      type: 'object', required: ['pitch', 'yaw', 'roll'], description: 'head pose in degrees, fitted to landmark3d68 (1k3d68 head)',
+      properties: { pitch: { type: 'number' }, yaw: { type: 'number' }, roll: { type: 'number' } },
+    },
+    gender: { type: 'integer', enum: [0, 1], description: '0 female, 1 male (genderage head)' },
+    sex: { type: 'string', enum: ['F', 'M'] },
+    age: { type: 'integer', description: 'years (genderage head)' },
   },
 } as const;
 
@@ -55,7 +67,7 @@ export const identifySchema = {
       items: {
         type: 'object',
         properties: {
-          face: { type: 'object', properties: { bbox: box, kps: faceSchema.properties.kps, score: { type: 'number' } } },
+          face: faceSchema,
           subject: { anyOf: [match, { type: 'null' }], description: 'best subject at or above the threshold, else null (unknown)' },
           candidates: { type: 'array', items: match },
           threshold: { type: 'number' },

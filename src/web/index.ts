@@ -3,15 +3,14 @@
  * images decoded by the browser, models fetched once and cached with their sha256 checked, the gallery in
  * IndexedDB. No image or embedding leaves the page.
  */
-import { FaceAnalyzerCore, type Face } from '../core/analyzer.js';
+import { FaceAnalyzerCore } from '../core/analyzer.js';
 import { DecodingAnalyzer, type PipelineOptions } from '../core/decoding-analyzer.js';
 import { FaceprintError } from '../core/errors.js';
-import { Gallery, type AnalyzedImage, type EnrollOptions, type EnrollResult, type Identification, type IdentifyOptions, type Verification } from '../core/gallery/gallery.js';
-import type { ClusterOptions, ClusterReport } from '../core/gallery/cluster.js';
-import type { ThresholdChoice } from '../core/gallery/template.js';
+import { Gallery } from '../core/gallery/gallery.js';
+import { ImageGallery, type ImagePlatform } from '../core/gallery/image-gallery.js';
 import type { GalleryStore, ModelBinding } from '../core/gallery/types.js';
 import type { RgbImage } from '../core/image.js';
-import { detectorFrom, openRouted, recognizerFrom, type RoutedModel, type SessionFactory } from '../core/models/assemble.js';
+import { detectorFrom, headFrom, openRouted, recognizerFrom, type RoutedModel, type SessionFactory } from '../core/models/assemble.js';
 import { createOrtWebSession, type OrtWebOptions } from '../runtime/ort-web.js';
 import { decodeWebImage, type WebDecodeOptions, type WebImageInput } from './decode.js';
 import { loadModelBytes, sha256Hex, type WebModelInput } from './models.js';
@@ -28,12 +27,18 @@ export interface WebFaceAnalyzerOptions extends OrtWebOptions, WebDecodeOptions,
   detector: WebModelInput;
   /** ArcFace-style recognizer, likewise. */
   recognizer?: WebModelInput;
+  /**
+   * Per-face heads (2d106det, 1k3d68, genderage or models of their interfaces), likewise: each face then gains
+   * landmark2d106, landmark3d68 and pose, gender/sex/age. Run in the order given.
+   */
+  heads?: WebModelInput[];
   /** Expected sha256 of each model (hex): a copy that differs is refused. */
   detectorSha256?: string;
   recognizerSha256?: string;
+  headsSha256?: (string | undefined)[];
   /** Cache Storage bucket for downloaded models (false: none). */
   cache?: string | false;
-  onProgress?: (model: 'detector' | 'recognizer', loaded: number, total: number | null) => void;
+  onProgress?: (model: 'detector' | 'recognizer' | 'head', loaded: number, total: number | null) => void;
 }
 
 /** The browser's FaceAnalyzer: the Node one's API with browser inputs. */
@@ -57,6 +62,8 @@ export class FaceAnalyzer extends DecodingAnalyzer<WebImageInput> {
     const rec = options.recognizer
       ? await loadModelBytes(options.recognizer, { sha256: options.recognizerSha256, cache, onProgress: (l, t) => options.onProgress?.('recognizer', l, t) })
       : null;
+    const headBytes = await Promise.all((options.heads ?? []).map((h, i) =>
+      loadModelBytes(h, { sha256: options.headsSha256?.[i], cache, onProgress: (l, t) => options.onProgress?.('head', l, t) })));
     const opened: RoutedModel[] = [];
     try {
       const detModel = await openRouted(det.bytes, det.source, open);
@@ -69,7 +76,13 @@ export class FaceAnalyzer extends DecodingAnalyzer<WebImageInput> {
         opened.push(recModel);
         recognizer = recognizerFrom(recModel, options.maxBatch);
       }
-      const core = new FaceAnalyzerCore(detector, recognizer, { scoreThreshold: options.detThresh, nmsThreshold: options.nmsThresh, maxFaces: options.maxFaces });
+      const heads = [];
+      for (const h of headBytes) {
+        const model = await openRouted(h.bytes, h.source, open);
+        opened.push(model);
+        heads.push(headFrom(model, options.maxBatch));
+      }
+      const core = new FaceAnalyzerCore(detector, recognizer, { scoreThreshold: options.detThresh, nmsThreshold: options.nmsThresh, maxFaces: options.maxFaces }, heads);
       return new FaceAnalyzer(core, rec?.sha256 ?? null, rec ? rec.source.split('/').pop()! : null, { pixelLimit: options.pixelLimit });
     } catch (e) {
       for (const m of opened) await m.session.close().catch(() => undefined);
@@ -99,14 +112,27 @@ export class FaceAnalyzer extends DecodingAnalyzer<WebImageInput> {
 /** An image for the browser gallery, with an optional label kept with its faces. */
 export type BrowserGalleryImage = WebImageInput | { image: WebImageInput; source?: string };
 
+/** The browser's platform for the core ImageGallery: blobs keep their bytes (the image's identity); other inputs their pixels. */
+function browserPlatform(analyzer: FaceAnalyzer): ImagePlatform<BrowserGalleryImage> {
+  return {
+    async read(item) {
+      const { image, source } = isLabelled(item) ? item : { image: item, source: item instanceof File ? item.name : undefined };
+      if (image instanceof Blob) return { bytes: new Uint8Array(await image.arrayBuffer()), source };
+      return { pixels: await analyzer.decode(image), source };
+    },
+    decode: (bytes) => analyzer.decode(new Blob([bytes as Uint8Array<ArrayBuffer>])),
+    sha256: sha256Hex,
+    label: (item) => (isLabelled(item) ? item.source : item instanceof File ? item.name : undefined),
+  };
+}
+
 /** The gallery in the page: enrol, verify, identify, cluster, the records in IndexedDB (or any store). */
-export class BrowserGallery {
+export class BrowserGallery extends ImageGallery<BrowserGalleryImage> {
   readonly analyzer: FaceAnalyzer;
-  readonly gallery: Gallery;
 
   private constructor(analyzer: FaceAnalyzer, gallery: Gallery) {
+    super(analyzer.core, gallery, browserPlatform(analyzer));
     this.analyzer = analyzer;
-    this.gallery = gallery;
   }
 
   /** Opens (creating on first use) the IndexedDB gallery `name`, or the given store. */
@@ -115,51 +141,8 @@ export class BrowserGallery {
     return new BrowserGallery(analyzer, await Gallery.open(s, await analyzer.binding()));
   }
 
-  /** Decodes and analyses images, their crops embedded together (as the Node gallery does). */
-  async analyzeImages(images: readonly BrowserGalleryImage[]): Promise<AnalyzedImage[]> {
-    const decoded = await Promise.all(images.map(async (item) => {
-      const { image, source } = isLabelled(item) ? item : { image: item, source: item instanceof File ? item.name : undefined };
-      const pixels = await this.analyzer.decode(image);
-      // the same photo enrolled twice is recognised by its bytes when it has them, else by its pixels
-      const imageSha256 = await sha256Hex(image instanceof Blob ? new Uint8Array(await image.arrayBuffer()) : pixels.data);
-      return { pixels, source, imageSha256 };
-    }));
-    const faces = await this.analyzer.core.analyzeMany(decoded.map((d) => d.pixels), { padRetry: true });
-    return decoded.map((d, i) => ({ imageSha256: d.imageSha256, source: d.source, faces: faces[i] }));
-  }
-
-  async enroll(subject: string, images: readonly BrowserGalleryImage[], options: EnrollOptions = {}): Promise<EnrollResult> {
-    return this.gallery.enroll(subject, await this.analyzeImages(images), options);
-  }
-
-  async identify(image: BrowserGalleryImage, options: IdentifyOptions = {}): Promise<(Identification & { face: Pick<Face, 'bbox' | 'kps' | 'score'> })[]> {
-    const [analyzed] = await this.analyzeImages([image]);
-    const out = [];
-    for (const f of analyzed.faces) {
-      if (f.embedding) out.push({ face: { bbox: f.bbox, kps: f.kps, score: f.score }, ...(await this.gallery.identify(f.embedding, options)) });
-    }
-    return out;
-  }
-
-  async verify(a: BrowserGalleryImage, b: BrowserGalleryImage, choice: ThresholdChoice = {}): Promise<Verification> {
-    const [ea, eb] = await Promise.all([this.primary(a), this.primary(b)]);
-    return this.gallery.verify(ea, eb, choice);
-  }
-
-  async cluster(images: readonly BrowserGalleryImage[], options: ClusterOptions = {}): Promise<ClusterReport> {
-    if (images.length) await this.gallery.addUnknown(await this.analyzeImages(images));
-    return this.gallery.cluster(options);
-  }
-
   close(): Promise<void> {
     return this.gallery.close();
-  }
-
-  private async primary(image: BrowserGalleryImage): Promise<Float32Array> {
-    const [analyzed] = await this.analyzeImages([image]);
-    const face = analyzed.faces[0];
-    if (!face?.embedding) throw new FaceprintError('NO_FACE', `no face found in ${analyzed.source ?? 'the image'}`);
-    return face.embedding;
   }
 }
 

@@ -1,9 +1,8 @@
 /** What the page needs from faceprint: the HTTP API of `faceprint serve` (and, on-device, the engine itself). */
-export interface PageFace {
-  bbox: number[];
-  kps: number[][];
-  score: number;
-}
+import type { FaceJson } from '../../src/core/face-json.js';
+
+/** A face as the API and the on-device engine give it (one serializer: core/face-json.ts). */
+export type PageFace = FaceJson;
 export interface Match {
   subjectId: string;
   name: string;

@@ -3,6 +3,8 @@ import type { PageFace } from './backend.js';
 /** Box colour: pure green, so a screenshot test can find the boxes by colour. */
 export const BOX_COLOUR = 'rgb(0, 255, 0)';
 const LANDMARK_COLOURS = ['#ff3b30', '#ff9500', '#ffcc00', '#5ac8fa', '#af52de'];
+/** The 106 landmarks: pure magenta, so a screenshot test can count their pixels. */
+export const LANDMARK_106_COLOUR = 'rgb(255, 0, 255)';
 
 /** Draws the image scaled to fit `maxWidth`, with every face's box, landmarks and an optional label. */
 export async function drawFaces(canvas: HTMLCanvasElement, image: Blob | ImageBitmap, faces: PageFace[], labels: string[] = [], maxWidth = 640): Promise<void> {
@@ -24,6 +26,9 @@ export async function drawFaces(canvas: HTMLCanvasElement, image: Blob | ImageBi
       g.arc(x * scale, y * scale, 3, 0, 2 * Math.PI);
       g.fill();
     });
+    // the 106-point head's landmarks: small dots, one colour
+    g.fillStyle = LANDMARK_106_COLOUR;
+    for (const [x, y] of f.landmark2d106 ?? []) g.fillRect(Math.round(x * scale) - 1, Math.round(y * scale) - 1, 2, 2);
     const label = labels[i];
     if (label) {
       const w = g.measureText(label).width + 8;
@@ -33,4 +38,12 @@ export async function drawFaces(canvas: HTMLCanvasElement, image: Blob | ImageBi
       g.fillText(label, x1 + 4, Math.max(15, y1 - 5));
     }
   });
+}
+
+/** A face's heads in words: sex and age, pose (absent when the models have no such head). */
+export function headsLabel(f: PageFace): string {
+  const parts: string[] = [];
+  if (f.sex !== undefined || f.age !== undefined) parts.push(`${f.sex ?? '?'} ${f.age ?? '?'}`);
+  if (f.pose) parts.push(`yaw ${f.pose.yaw.toFixed(0)}° pitch ${f.pose.pitch.toFixed(0)}° roll ${f.pose.roll.toFixed(0)}°`);
+  return parts.join(' · ');
 }

@@ -1,4 +1,4 @@
-import { BrowserGallery, FaceAnalyzer, type WebFaceAnalyzerOptions } from '../../src/web/index.js';
+import { BrowserGallery, FaceAnalyzer, faceToJson, type WebFaceAnalyzerOptions } from '../../src/web/index.js';
 
 export { loadModelBytes } from '../../src/web/index.js';
 import type { Backend, Cluster, EnrolReport, Identified, PageFace, Subject, Verification } from './backend.js';
@@ -20,7 +20,7 @@ export class LocalBackend implements Backend {
   async analyze(image: Blob) {
     const pixels = await this.analyzer.decode(image);
     const faces = await this.analyzer.core.analyze(pixels);
-    return { width: pixels.width, height: pixels.height, faces: faces.map((f): PageFace => ({ bbox: f.bbox, kps: f.kps, score: f.score })) };
+    return { width: pixels.width, height: pixels.height, faces: faces.map((f): PageFace => faceToJson(f)) };
   }
   verify(a: Blob, b: Blob, threshold?: number): Promise<Verification> {
     return this.gallery.verify(a, b, { threshold });

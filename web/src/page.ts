@@ -1,5 +1,5 @@
 import { ApiCallError, HttpBackend, type Backend, type Cluster } from './backend.js';
-import { drawFaces } from './draw.js';
+import { drawFaces, headsLabel } from './draw.js';
 import type { LocalBackend } from './local-backend.js';
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string): T => document.getElementById(id) as T;
@@ -42,7 +42,13 @@ function thresholdOf(id: string): number | undefined {
 async function analyzeBlob(blob: Blob): Promise<void> {
   await act($('analyze-result'), async () => {
     const r = await backend.analyze(blob);
-    await drawFaces($<HTMLCanvasElement>('analyze-canvas'), blob, r.faces);
+    await drawFaces($<HTMLCanvasElement>('analyze-canvas'), blob, r.faces, r.faces.map((_, i) => `#${i + 1}`));
+    const list = $('analyze-faces');
+    list.replaceChildren(...r.faces.map((f, i) => {
+      const li = document.createElement('li');
+      li.textContent = `#${i + 1}  score ${f.score.toFixed(2)}${headsLabel(f) ? `  ·  ${headsLabel(f)}` : ''}`;
+      return li;
+    }));
     return `${r.faces.length} face${r.faces.length === 1 ? '' : 's'} in ${r.width}×${r.height}`;
   });
 }
@@ -155,6 +161,7 @@ async function loadLocal(): Promise<string> {
   local = await LocalBackend.open({
     detector: detFile ?? new URL($<HTMLInputElement>('model-detector').value, location.href).href,
     recognizer: recFile ?? new URL($<HTMLInputElement>('model-recognizer').value, location.href).href,
+    heads: $<HTMLInputElement>('model-heads').value.split(',').map((u) => u.trim()).filter(Boolean).map((u) => new URL(u, location.href).href),
     // onnxruntime-web's default is half the cores; a page doing one thing at a time gains from all of them
     numThreads: params.has('threads') ? Number(params.get('threads')) : Math.min(4, navigator.hardwareConcurrency || 1),
     executionProviders: params.get('ep') === 'webgpu' ? ['webgpu', 'wasm'] : ['wasm'],
@@ -222,7 +229,7 @@ async function start(): Promise<void> {
     $('models').hidden = false;
     $('mode').textContent = 'on-device';
   }
-  for (const [param, id] of [['detector', 'model-detector'], ['recognizer', 'model-recognizer']] as const) {
+  for (const [param, id] of [['detector', 'model-detector'], ['recognizer', 'model-recognizer'], ['heads', 'model-heads']] as const) {
     const v = params.get(param);
     if (v) $<HTMLInputElement>(id).value = v;
   }

@@ -1,5 +1,5 @@
 import type { Face } from '../analyzer.js';
-import { FaceprintError } from '../errors.js';
+import { FaceprintError, type FaceprintErrorCode } from '../errors.js';
 import { cosine } from '../matching/cosine.js';
 import { ExactIndex, type RowScanner } from '../matching/exact-index.js';
 import { clusterFaces, type ClusterOptions, type ClusterReport } from './cluster.js';
@@ -21,12 +21,20 @@ export interface EnrollOptions {
   minScore?: number;
   /** Faces whose bounding box's short side is below this many pixels are not usable (default 40). */
   minSize?: number;
+  /**
+   * Faces turned further than this many degrees left or right (yaw) are not usable. Needs the 3-D landmark head
+   * (1k3d68), whose pose the gate reads.
+   */
+  maxYaw?: number;
+  /** Faces tilted further than this many degrees up or down (pitch) are not usable; needs the 3-D head too. */
+  maxPitch?: number;
   /** Create the subject when no subject has this name (default true). */
   create?: boolean;
   metadata?: Record<string, unknown>;
 }
 
-export type RefusalReason = 'NO_FACE' | 'MULTIPLE_FACES' | 'LOW_SCORE' | 'TOO_SMALL' | 'DUPLICATE_IMAGE' | 'NO_EMBEDDING';
+/** Why an image gave no face to enrol: a gallery rule, or the image's own error code (IMAGE_CORRUPT, …). */
+export type RefusalReason = 'NO_FACE' | 'MULTIPLE_FACES' | 'LOW_SCORE' | 'TOO_SMALL' | 'POSE' | 'DUPLICATE_IMAGE' | 'NO_EMBEDDING' | FaceprintErrorCode;
 
 export interface EnrollResult {
   subject: Subject;
@@ -202,8 +210,12 @@ export class Gallery {
     const minSize = options.minSize ?? DEFAULT_MIN_SIZE;
     const refused: EnrollResult['refused'] = [];
     const chosen: NewFace[] = [];
+    const gate = poseGate(options);
+    if (gate && images.some((img) => img.faces.some((f) => !f.pose))) {
+      throw new FaceprintError('MODEL_MISSING', 'a pose limit (maxYaw, maxPitch) needs the 3-D landmark head (1k3d68, head landmark3d68), which gives each face its pose');
+    }
     for (const image of images) {
-      const pick = chooseEnrolmentFace(image.faces, minScore, minSize, options.largest ?? false);
+      const pick = chooseEnrolmentFace(image.faces, minScore, minSize, options.largest ?? false, gate);
       if ('reason' in pick) {
         refused.push({ source: image.source, ...pick });
         continue;
@@ -399,19 +411,41 @@ function shortSide(f: Face): number {
 }
 
 /** The face to enrol from one image, or why there is none. */
+/** Yaw and pitch limits in degrees, or null when enrolment has none. */
+export interface PoseGate {
+  maxYaw: number;
+  maxPitch: number;
+}
+
+function poseGate(options: Pick<EnrollOptions, 'maxYaw' | 'maxPitch'>): PoseGate | null {
+  for (const [name, v] of [['maxYaw', options.maxYaw], ['maxPitch', options.maxPitch]] as const) {
+    if (v !== undefined && !(Number.isFinite(v) && v >= 0 && v <= 180)) throw new FaceprintError('INVALID_INPUT', `${name} must be a number of degrees in [0, 180], got ${v}`);
+  }
+  if (options.maxYaw === undefined && options.maxPitch === undefined) return null;
+  return { maxYaw: options.maxYaw ?? 180, maxPitch: options.maxPitch ?? 180 };
+}
+
+const withinPose = (f: Face, gate: PoseGate | null): boolean => !gate || !f.pose || (Math.abs(f.pose.yaw) <= gate.maxYaw && Math.abs(f.pose.pitch) <= gate.maxPitch);
+
 export function chooseEnrolmentFace(
   faces: readonly Face[],
   minScore: number,
   minSize: number,
   largest: boolean,
+  gate: PoseGate | null = null,
 ): { face: Face } | { reason: RefusalReason; message: string } {
   if (faces.length === 0) return { reason: 'NO_FACE', message: 'no face found' };
-  const usable = faces.filter((f) => f.score >= minScore && shortSide(f) >= minSize);
-  if (usable.length === 0) {
+  const sized = faces.filter((f) => f.score >= minScore && shortSide(f) >= minSize);
+  if (sized.length === 0) {
     const best = faces.reduce((a, b) => (b.score > a.score ? b : a));
     return best.score < minScore
       ? { reason: 'LOW_SCORE', message: `best face scores ${best.score.toFixed(3)}, below ${minScore}` }
       : { reason: 'TOO_SMALL', message: `faces are under ${minSize} px (largest ${Math.max(...faces.map(shortSide)).toFixed(0)} px)` };
+  }
+  const usable = sized.filter((f) => withinPose(f, gate));
+  if (usable.length === 0) {
+    const p = sized.reduce((a, b) => (area(b) > area(a) ? b : a)).pose!;
+    return { reason: 'POSE', message: `face turned too far: yaw ${p.yaw.toFixed(1)}°, pitch ${p.pitch.toFixed(1)}° (limits ±${gate!.maxYaw}°, ±${gate!.maxPitch}°)` };
   }
   if (usable.length > 1 && !largest) {
     return { reason: 'MULTIPLE_FACES', message: `${usable.length} usable faces; enrol needs exactly one (or take the largest)` };

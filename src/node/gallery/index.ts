@@ -9,13 +9,13 @@ import {
 import type { ClusterOptions, ClusterReport } from '../../core/gallery/cluster.js';
 import type { ThresholdChoice } from '../../core/gallery/template.js';
 import type { GalleryStore, ModelBinding } from '../../core/gallery/types.js';
-import type { Face } from '../../core/analyzer.js';
+import { ImageGallery, type FaceIdentification, type ImagePlatform } from '../../core/gallery/image-gallery.js';
 import type { FaceAnalyzer } from '../index.js';
 import { openStore } from '../../storage/open.js';
 import { ScanWorkers } from './scan-workers.js';
 import { UsearchAccelerator, type UsearchOptions } from './usearch-accelerator.js';
 
-export type { AnalyzedImage, EnrollOptions, EnrollResult, Identification, IdentifyOptions, Verification, ClusterOptions, ClusterReport, ThresholdChoice };
+export type { FaceIdentification, AnalyzedImage, EnrollOptions, EnrollResult, Identification, IdentifyOptions, Verification, ClusterOptions, ClusterReport, ThresholdChoice };
 
 /** An image given by path or as encoded bytes (with an optional label for reports). */
 export type GalleryImage = string | { data: Uint8Array; source?: string };
@@ -37,9 +37,6 @@ export interface FaceGalleryOptions {
   search?: 'exact' | 'sketch';
 }
 
-export interface FaceIdentification extends Identification {
-  face: Pick<Face, 'bbox' | 'kps' | 'score'>;
-}
 
 const modelHashes = new Map<string, { key: string; sha256: string }>();
 
@@ -70,21 +67,28 @@ export async function recognizerBinding(analyzer: FaceAnalyzer): Promise<ModelBi
   return { recognizerSha256: await modelSha256(analyzer.recognizerPath), dim, recognizerName: basename(analyzer.recognizerPath) };
 }
 
+/** Node's platform for the core ImageGallery: files and buffers, decoded by sharp, hashed by node:crypto. */
+function nodePlatform(analyzer: FaceAnalyzer): ImagePlatform<GalleryImage> {
+  return {
+    read: loadImage,
+    decode: (bytes) => analyzer.decode(bytes),
+    sha256: async (data) => createHash('sha256').update(data).digest('hex'),
+    label: (input) => (typeof input === 'string' ? input : input.source),
+  };
+}
+
 /**
  * The gallery with images in and out: decodes, detects and embeds with a FaceAnalyzer, and keeps the records in a
- * SQLite file or PostgreSQL (see `Gallery` for the operations and their rules).
+ * SQLite file or PostgreSQL (see `ImageGallery` for the image rules and `Gallery` for the operations).
  */
-export class FaceGallery {
+export class FaceGallery extends ImageGallery<GalleryImage> {
   readonly analyzer: FaceAnalyzer;
-  readonly gallery: Gallery;
-  private readonly padRetry: boolean;
   private readonly workers: ScanWorkers | null;
   private accelerator: UsearchAccelerator | null = null;
 
   private constructor(analyzer: FaceAnalyzer, gallery: Gallery, padRetry: boolean, workers: ScanWorkers | null) {
+    super(analyzer.core, gallery, nodePlatform(analyzer), { padRetry });
     this.analyzer = analyzer;
-    this.gallery = gallery;
-    this.padRetry = padRetry;
     this.workers = workers;
   }
 
@@ -108,99 +112,17 @@ export class FaceGallery {
     }
   }
 
-  /** Decodes and analyses images (their crops embedded together); each result carries the image's sha256. */
-  async analyzeImages(images: readonly GalleryImage[]): Promise<AnalyzedImage[]> {
-    const loaded = await Promise.all(images.map(loadImage));
-    const pixels = await Promise.all(loaded.map((l) => this.analyzer.decode(l.data)));
-    const faces = await this.analyzer.core.analyzeMany(pixels, { padRetry: this.padRetry });
-    return loaded.map((l, i) => ({ imageSha256: sha256(l.data), source: l.source, faces: faces[i] }));
-  }
-
-  /**
-   * Enrols images into a subject, `chunk` images analysed at a time; an image that cannot be read is refused
-   * with its error code rather than failing the rest.
-   */
-  async enroll(subject: string, images: readonly GalleryImage[], options: EnrollOptions & { chunk?: number; onProgress?: (done: number, total: number) => void } = {}): Promise<EnrollResult> {
-    const analyzed: AnalyzedImage[] = [];
-    const unreadable: EnrollResult['refused'] = [];
-    const chunk = options.chunk ?? 8;
-    for (let i = 0; i < images.length; i += chunk) {
-      const part = images.slice(i, i + chunk);
-      try {
-        analyzed.push(...(await this.analyzeImages(part)));
-      } catch {
-        // one bad file in the chunk: analyse one by one to refuse just that one
-        for (const img of part) {
-          try {
-            analyzed.push(...(await this.analyzeImages([img])));
-          } catch (e) {
-            if (!(e instanceof FaceprintError)) throw e;
-            unreadable.push({ source: typeof img === 'string' ? img : img.source, reason: 'NO_FACE', message: `${e.code}: ${e.message}` });
-          }
-        }
-      }
-      options.onProgress?.(Math.min(i + chunk, images.length), images.length);
-    }
-    if (analyzed.length === 0) {
-      throw new FaceprintError('ENROLL_REFUSED', `no readable image to enrol: ${unreadable.map((r) => `${r.source}: ${r.message}`).join('; ')}`);
-    }
-    const result = await this.gallery.enroll(subject, analyzed, options);
-    result.refused.push(...unreadable);
-    return result;
-  }
-
-  /** 1:1 between the primary faces of two images. */
-  async verify(a: GalleryImage, b: GalleryImage, choice: ThresholdChoice = {}): Promise<Verification> {
-    const [ea, eb] = await Promise.all([this.primaryEmbedding(a), this.primaryEmbedding(b)]);
-    return this.gallery.verify(ea, eb, choice);
-  }
-
-  /** 1:1 between an image's primary face and an enrolled subject. */
-  async verifySubject(image: GalleryImage, subject: string, choice: ThresholdChoice = {}) {
-    return this.gallery.verifySubject(await this.primaryEmbedding(image), subject, choice);
-  }
-
-  /** 1:N for every face in the image. */
-  async identify(image: GalleryImage, options: IdentifyOptions = {}): Promise<FaceIdentification[]> {
-    const [analyzed] = await this.analyzeImages([image]);
-    const out: FaceIdentification[] = [];
-    for (const f of analyzed.faces) {
-      if (!f.embedding) continue;
-      out.push({ face: { bbox: f.bbox, kps: f.kps, score: f.score }, ...(await this.gallery.identify(f.embedding, options)) });
-    }
-    return out;
-  }
-
-  /** Adds the faces of new photos and clusters every unassigned face (incrementally). */
-  async cluster(images: readonly GalleryImage[], options: ClusterOptions & { minScore?: number; minSize?: number } = {}): Promise<ClusterReport> {
-    const chunk = 8;
-    for (let i = 0; i < images.length; i += chunk) await this.gallery.addUnknown(await this.analyzeImages(images.slice(i, i + chunk)), options);
-    return this.gallery.cluster(options);
-  }
-
   async close(): Promise<void> {
     await this.accelerator?.save(this.gallery);
     await this.workers?.close();
     await this.gallery.close();
   }
-
-  private async primaryEmbedding(image: GalleryImage): Promise<Float32Array> {
-    const loaded = await loadImage(image);
-    const pixels = await this.analyzer.decode(loaded.data);
-    const [face] = await this.analyzer.core.analyze(pixels, { maxFaces: 1, padRetry: this.padRetry });
-    if (!face?.embedding) throw new FaceprintError('NO_FACE', `no face found in ${loaded.source ?? 'the image'}`);
-    return face.embedding;
-  }
 }
 
-function sha256(b: Uint8Array): string {
-  return createHash('sha256').update(b).digest('hex');
-}
-
-async function loadImage(image: GalleryImage): Promise<{ data: Uint8Array; source?: string }> {
-  if (typeof image !== 'string') return image;
+async function loadImage(image: GalleryImage): Promise<{ bytes: Uint8Array; source?: string }> {
+  if (typeof image !== 'string') return { bytes: image.data, source: image.source };
   try {
-    return { data: await readFile(image), source: image };
+    return { bytes: await readFile(image), source: image };
   } catch (e) {
     throw new FaceprintError('IMAGE_NOT_FOUND', `cannot read ${image}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
