@@ -87,6 +87,8 @@ export function addGalleryCommands(program: Command, out: Out, int: Parse, float
     .option('--largest', 'take the largest usable face of an image with several')
     .option('--min-score <x>', 'refuse faces below this detection score', float, 0.6)
     .option('--min-size <px>', 'refuse faces whose box is smaller than this', float, 40)
+    .option('--max-yaw <deg>', 'refuse faces turned further left or right (needs the 3-D landmark head, 1k3d68)', float)
+    .option('--max-pitch <deg>', 'refuse faces tilted further up or down (needs the 3-D landmark head)', float)
     .option('--metadata <json>', 'metadata for a subject created here (JSON object)')
     .option('--no-pad-retry', 'do not retry face-less images on a padded canvas');
   addAnalyzerOptions(storeOption(enrollCmd), int, float).action(async (subject: string | undefined, images: string[], opts) => {
@@ -109,7 +111,7 @@ export function addGalleryCommands(program: Command, out: Out, int: Parse, float
         for (const job of jobs) {
           const base = done;
           try {
-            results.push(await g.enroll(job.subject, job.images, { largest: opts.largest, minScore: opts.minScore, minSize: opts.minSize, metadata, onProgress: (d) => bar?.update(base + d, total) }));
+            results.push(await g.enroll(job.subject, job.images, { largest: opts.largest, minScore: opts.minScore, minSize: opts.minSize, maxYaw: opts.maxYaw, maxPitch: opts.maxPitch, metadata, onProgress: (d) => bar?.update(base + d, total) }));
           } catch (e) {
             // one person with no usable image must not stop a folder enrolment
             if (!(e instanceof FaceprintError && e.code === 'ENROLL_REFUSED' && jobs.length > 1)) throw e;

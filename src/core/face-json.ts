@@ -22,8 +22,9 @@ export interface FaceJson {
 }
 
 export function faceToJson(f: Face, options: { embedding?: boolean } = {}): FaceJson {
-  const out: FaceJson = { bbox: [...f.bbox], kps: f.kps.map((p) => [...p]), score: f.score, embeddingNorm: f.embeddingNorm ?? null };
+  const out: FaceJson = { bbox: [...f.bbox], kps: f.kps.map((p) => [...p]), score: f.score } as FaceJson;
   if (options.embedding) out.embedding = f.embedding ? Array.from(f.embedding) : null;
+  out.embeddingNorm = f.embeddingNorm ?? null;
   if (f.landmark2d106) out.landmark2d106 = f.landmark2d106;
   if (f.landmark3d68) out.landmark3d68 = f.landmark3d68;
   if (f.pose) out.pose = { ...f.pose };

@@ -72,13 +72,17 @@ export function registerGalleryRoutes(app: FastifyInstance, ctx: RouteContext): 
   }, async (req) => ({ deletedFaces: await g.gallery.deleteSubject(req.params.ref) }));
 
   ctx.documentBody('post', '/v1/subjects/{ref}/faces', imageBody('images', 'photos of the subject, one usable face each (or ?largest=true)'));
-  app.post<{ Params: { ref: string }; Querystring: { largest?: boolean; minScore?: number; minSize?: number } }>('/v1/subjects/:ref/faces', {
+  app.post<{ Params: { ref: string }; Querystring: { largest?: boolean; minScore?: number; minSize?: number; maxYaw?: number; maxPitch?: number } }>('/v1/subjects/:ref/faces', {
     config: { scope: 'write' },
     schema: {
       tags: ['subjects'], summary: 'enrols photos into a subject; each refused photo says why', params: ref,
       querystring: {
         type: 'object',
-        properties: { largest: { type: 'boolean', default: false }, minScore: { type: 'number', minimum: 0, maximum: 1 }, minSize: { type: 'number', minimum: 0 } },
+        properties: {
+          largest: { type: 'boolean', default: false }, minScore: { type: 'number', minimum: 0, maximum: 1 }, minSize: { type: 'number', minimum: 0 },
+          maxYaw: { type: 'number', minimum: 0, maximum: 180, description: 'refuse faces turned further (degrees; needs the 3-D landmark head)' },
+          maxPitch: { type: 'number', minimum: 0, maximum: 180, description: 'refuse faces tilted further (degrees; needs the 3-D landmark head)' },
+        },
       },
       response: { 201: enrollSchema, 200: enrollSchema, ...notFound, 422: errorResponses[400], ...errorResponses },
     },
@@ -88,7 +92,7 @@ export function registerGalleryRoutes(app: FastifyInstance, ctx: RouteContext): 
     const subject = await g.gallery.subject(req.params.ref); // 404 before any model work
     const q = req.query;
     const result = await ctx.admission.run(() => g.enroll(subject.id, images.map((i) => ({ data: i.data, source: i.source })), {
-      create: false, largest: q.largest, minScore: q.minScore, minSize: q.minSize,
+      create: false, largest: q.largest, minScore: q.minScore, minSize: q.minSize, maxYaw: q.maxYaw, maxPitch: q.maxPitch,
     }));
     reply.code(result.accepted.length > 0 ? 201 : 200);
     return result;

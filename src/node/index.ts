@@ -5,7 +5,7 @@ import { FaceprintError } from '../core/errors.js';
 import type { RgbImage } from '../core/image.js';
 import type { OrtNodeOptions } from '../runtime/ort-node.js';
 import { decodeImage, type DecodeOptions, type ImageInput } from './decode.js';
-import { checkHeadNames, loadModel, loadPackDir, makeDetector, makeHead, makeRecognizer, roleOf, type LoadedModel } from './models.js';
+import { checkHeadNames, loadHeadFile, loadModel, loadPackDir, makeDetector, makeHead, makeRecognizer, roleOf, type LoadedModel } from './models.js';
 import { HEAD_NAMES, type HeadName } from '../core/heads/head.js';
 import { KNOWN_PACKS } from './packs/registry.js';
 import { pullPack, type PullOptions } from './packs/store.js';
@@ -46,7 +46,10 @@ export interface FaceAnalyzerOptions extends OrtNodeOptions, DecodeOptions, Pipe
    * skips its file.
    */
   heads?: HeadName[];
-  /** Head ONNX files (2d106det, 1k3d68, genderage or models of their interfaces); each overrides the pack's head of its kind. */
+  /**
+   * Head ONNX files (2d106det, 1k3d68, genderage or models of their interfaces); each overrides the pack's head of
+   * its kind. `heads` chooses among these too.
+   */
   headModels?: string[];
 }
 
@@ -90,14 +93,10 @@ export class FaceAnalyzer extends DecodingAnalyzer<ImageInput> {
         rec = await loadModel(options.recognizer, ortOptions);
       }
       for (const path of options.headModels ?? []) {
-        const model = await loadModel(path, ortOptions);
-        const role = roleOf(model.kind, model.session.outputs);
-        if (role === 'detector' || role === 'recognizer' || role === null) {
-          await model.session.close();
-          throw new FaceprintError('MODEL_UNRECOGNISED', `${path}: routed as a ${model.kind}, not a per-face head (${HEAD_NAMES.join(', ')})`);
-        }
-        await heads.get(role)?.session.close();
-        heads.set(role, model);
+        const model = await loadHeadFile(path, ortOptions, wanted);
+        if (!model) continue;
+        await heads.get(model.head)?.session.close();
+        heads.set(model.head, model);
       }
       if (!det) throw new FaceprintError('MODEL_MISSING', 'no detector: pass `pack` or `detector`');
       const size = options.detSize ?? 640;

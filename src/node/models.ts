@@ -66,6 +66,22 @@ export function checkHeadNames(heads: readonly string[]): HeadName[] {
   return heads as HeadName[];
 }
 
+/**
+ * A head file given explicitly: routed from its graph first, opened only when its head is wanted (null otherwise).
+ * Anything but a head is MODEL_UNRECOGNISED.
+ */
+export async function loadHeadFile(path: string, options: OrtNodeOptions, wanted: readonly HeadName[]): Promise<(LoadedModel & { head: HeadName }) | null> {
+  const bytes = await readModelFile(path);
+  const sig = graphSignature(bytes, path);
+  const kind = routeModel(path, sig.inputs, sig.outputs);
+  const role = roleOf(kind, sig.outputs);
+  if (role === null || role === 'detector' || role === 'recognizer') {
+    throw new FaceprintError('MODEL_UNRECOGNISED', `${path}: routed as a ${kind}, not a per-face head (${HEAD_NAMES.join(', ')})`);
+  }
+  if (!wanted.includes(role)) return null;
+  return { ...(await openRouted(bytes, path, opener(options))), path, head: role };
+}
+
 export interface PackModels {
   detector: LoadedModel;
   recognizer: LoadedModel | null;

@@ -22,9 +22,9 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
-export async function startTestServer(options: Partial<Omit<ServeOptions, 'analyzer' | 'gallery' | 'keys'>> & { pixelLimit?: number } = {}): Promise<TestServer> {
+export async function startTestServer(options: Partial<Omit<ServeOptions, 'analyzer' | 'gallery' | 'keys'>> & { pixelLimit?: number; headModels?: string[] } = {}): Promise<TestServer> {
   const dir = mkdtempSync(join(tmpdir(), 'faceprint-serve-'));
-  const analyzer = await FaceAnalyzer.create({ detector: DET_500M, recognizer: MOBILEFACENET, pixelLimit: options.pixelLimit });
+  const analyzer = await FaceAnalyzer.create({ detector: DET_500M, recognizer: MOBILEFACENET, pixelLimit: options.pixelLimit, headModels: options.headModels });
   const gallery = await FaceGallery.open({ analyzer, store: join(dir, 'gallery.db') });
   const keys = options.singleUser ? null : await KeyStore.open(join(dir, 'keys.json'));
   const key = {} as Record<Scope, string>;
