@@ -93,3 +93,24 @@ test('the pose gate is checked: out-of-range limits are INVALID_INPUT; faces wit
   assert.deepEqual([r.accepted.length, r.refused.map((x) => x.reason)], [1, ['POSE']]);
   await g.close();
 });
+
+test('eval identify --max-yaw/--max-pitch keeps turned faces out of the galleries and reports rank-1 with and without the gate', async () => {
+  const dir = join(SHARED, 'faces/identities/bbt');
+  const { code, stdout } = await cli(['eval', 'identify', '--json', '--no-cache', '--dir', dir, '--detector', DET_500M, '--recognizer', MOBILEFACENET, '--head', HEAD_FILES[0], '--max-yaw', '10', '--max-pitch', '10']);
+  assert.equal(code, 0);
+  const r = JSON.parse(stdout);
+  // the same count from the analyzer's own poses, image by image
+  const { readIdentityDir } = await import('../src/node/eval/datasets.js');
+  const items = await readIdentityDir(dir);
+  const faces = await server.analyzer.analyzeMany(items.map((i) => i.path), { maxFaces: 1, padRetry: true });
+  const within = faces.map((f) => Math.abs(f[0].pose!.yaw) <= 10 && Math.abs(f[0].pose!.pitch) <= 10);
+  assert.equal(r.poseGate.refused, within.filter((w) => !w).length);
+  const byLabel = new Map<string, number>();
+  items.forEach((it, i) => within[i] && byLabel.set(it.label, (byLabel.get(it.label) ?? 0) + 1));
+  const mated = items.filter((it, i) => (byLabel.get(it.label) ?? 0) - (within[i] ? 1 : 0) >= 1).length;
+  assert.equal(r.matedProbes, mated);
+  assert.equal(r.poseGate.ungated.matedProbes, 40);
+  assert.ok(r.matedProbes < 40);
+  const without3d = await cli(['eval', 'identify', '--no-cache', '--dir', dir, '--detector', DET_500M, '--recognizer', MOBILEFACENET, '--max-yaw', '10']);
+  assert.equal(without3d.code, 2);
+});

@@ -82,6 +82,10 @@ function formatIdentification(r: IdentificationReport): string {
     `identification: ${r.images} images, ${r.subjects} subjects, ${r.matedProbes} mated probes, ${r.seconds.toFixed(1)} s`,
     `rank-1 ${pct(r.rank1)}   rank-5 ${pct(r.rank5)}`,
     ...r.openSet.map((o) => `open-set DIR@FAR=${o.far.toExponential(0)}: ${o.supported ? `${pct(o.dir!)} (cosine > ${o.threshold!.toFixed(4)})` : `not supported by ${r.nonMatedSearches} non-mated searches`}`),
+    ...(r.poseGate ? [
+      `pose gate (yaw ±${r.poseGate.maxYaw ?? 'any'}°, pitch ±${r.poseGate.maxPitch ?? 'any'}°): ${r.poseGate.refused} images kept out of the galleries; ` +
+      `without the gate rank-1 ${pct(r.poseGate.ungated.rank1)}, rank-5 ${pct(r.poseGate.ungated.rank5)} (${r.poseGate.ungated.matedProbes} mated probes)`,
+    ] : []),
     `images without a face (left out): ${r.misses.length}`,
     ...r.misses.map((m) => `  ${m}`),
   ].join('\n');
@@ -140,6 +144,8 @@ export function addEvalCommands(program: Command, out: (s: string) => void, int:
   addModelOptions(
     evalCmd.command('identify').description('leave-one-out rank-1/rank-5 and open-set DIR@FAR on a folder per person')
       .requiredOption('--dir <dir>', 'a folder per person')
+      .option('--max-yaw <deg>', 'keep faces turned further out of the galleries, as enrolment would refuse them (needs the 3-D head)', float)
+      .option('--max-pitch <deg>', 'likewise for faces tilted further up or down', float)
       .option('--no-pad-retry', 'do not retry face-less images on a padded canvas (tight crops need it)'),
     int, float,
   ).action(async (opts) => {
@@ -148,7 +154,7 @@ export function addEvalCommands(program: Command, out: (s: string) => void, int:
     const bar = progressBar('embedding');
     try {
       const cacheDir = opts.cache === false ? null : typeof opts.cache === 'string' ? opts.cache : join(faceprintHome(), 'cache');
-      const report = await evaluateIdentity(fa, items, { cacheDir, padRetry: opts.padRetry !== false, onProgress: bar.update });
+      const report = await evaluateIdentity(fa, items, { cacheDir, padRetry: opts.padRetry !== false, onProgress: bar.update, maxYaw: opts.maxYaw, maxPitch: opts.maxPitch });
       bar.stop();
       out(opts.json ? JSON.stringify(report) : formatIdentification(report));
     } finally {

@@ -15,8 +15,8 @@ export interface PipelineOptions {
   /** Largest recognizer batch per run. Default 32. */
   maxBatch?: number;
   /**
-   * Feed the detector uint8 pixels and let onnxruntime normalise them (same bits, less JavaScript work).
-   * Default true; false runs the model as shipped, on a float32 blob built in JavaScript.
+   * Feed the detector and the heads uint8 pixels and let onnxruntime normalise them (same bits, less JavaScript
+   * work). Default true; false runs the models as shipped, on float32 blobs built in JavaScript.
    */
   uint8Input?: boolean;
 }

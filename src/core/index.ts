@@ -1,4 +1,5 @@
 /** faceprint core: pure TypeScript, no Node or DOM imports — the same code runs in Node and the browser. */
+export { PIPELINE_VERSION } from './version.js';
 export { FaceprintError, isFaceprintError, type FaceprintErrorCode } from './errors.js';
 export { padImage, rgbImage, type RgbImage } from './image.js';
 export { resizeLinear } from './imgproc/resize.js';

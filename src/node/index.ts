@@ -102,7 +102,8 @@ export class FaceAnalyzer extends DecodingAnalyzer<ImageInput> {
       const size = options.detSize ?? 640;
       const detector = await makeDetector(det, typeof size === 'number' ? [size, size] : size, { ...ortOptions, uint8Input: options.uint8Input });
       const recognizer = rec ? makeRecognizer(rec, options.maxBatch) : null;
-      const faceHeads = [...heads.values()].map((h) => makeHead(h, options.maxBatch));
+      const faceHeads = [];
+      for (const h of heads.values()) faceHeads.push(await makeHead(h, { ...ortOptions, maxBatch: options.maxBatch, uint8Input: options.uint8Input }));
       const core = new FaceAnalyzerCore(detector, recognizer, {
         scoreThreshold: options.detThresh,
         nmsThreshold: options.nmsThresh,

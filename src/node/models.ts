@@ -39,8 +39,9 @@ export function makeRecognizer(model: LoadedModel, maxBatch?: number): ArcFaceRe
   return recognizerFrom(model, maxBatch);
 }
 
-export function makeHead(model: LoadedModel, maxBatch?: number): FaceHead {
-  return headFrom(model, maxBatch);
+/** A per-face head (see headFrom: uint8 input by default). */
+export function makeHead(model: LoadedModel, options: OrtNodeOptions & { maxBatch?: number; uint8Input?: boolean } = {}): Promise<FaceHead> {
+  return headFrom(model, opener(options), { maxBatch: options.maxBatch, uint8Input: options.uint8Input });
 }
 
 /** The file names InsightFace's packs give their heads: a head not asked for is skipped without reading it. */

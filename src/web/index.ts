@@ -80,7 +80,7 @@ export class FaceAnalyzer extends DecodingAnalyzer<WebImageInput> {
       for (const h of headBytes) {
         const model = await openRouted(h.bytes, h.source, open);
         opened.push(model);
-        heads.push(headFrom(model, options.maxBatch));
+        heads.push(await headFrom(model, open, { maxBatch: options.maxBatch, uint8Input: options.uint8Input !== false }));
       }
       const core = new FaceAnalyzerCore(detector, recognizer, { scoreThreshold: options.detThresh, nmsThreshold: options.nmsThresh, maxFaces: options.maxFaces }, heads);
       return new FaceAnalyzer(core, rec?.sha256 ?? null, rec ? rec.source.split('/').pop()! : null, { pixelLimit: options.pixelLimit });

@@ -18,10 +18,16 @@ function dot(a: Float32Array, b: Float32Array): number {
   return s;
 }
 
-export function evaluateIdentification(embeddings: Float32Array[], labels: string[], fars: number[] = [1e-2, 1e-3]): IdentificationResult {
+/**
+ * `inGallery[j]` false keeps image j out of every gallery (it is still a probe): what an enrolment gate that
+ * refuses it does to search.
+ */
+export function evaluateIdentification(embeddings: Float32Array[], labels: string[], fars: number[] = [1e-2, 1e-3], inGallery?: readonly boolean[]): IdentificationResult {
   const n = embeddings.length;
   const count = new Map<string, number>();
-  for (const l of labels) count.set(l, (count.get(l) ?? 0) + 1);
+  labels.forEach((l, j) => {
+    if (!inGallery || inGallery[j]) count.set(l, (count.get(l) ?? 0) + 1);
+  });
   const sims = Array.from({ length: n }, (_, i) => Float64Array.from({ length: n }, (_, j) => (i === j ? -Infinity : dot(embeddings[i], embeddings[j]))));
   let mated = 0;
   let hit1 = 0;
@@ -31,7 +37,7 @@ export function evaluateIdentification(embeddings: Float32Array[], labels: strin
   for (let i = 0; i < n; i++) {
     const best = new Map<string, number>();
     for (let j = 0; j < n; j++) {
-      if (j === i) continue;
+      if (j === i || (inGallery && !inGallery[j])) continue;
       const l = labels[j];
       if ((best.get(l) ?? -Infinity) < sims[i][j]) best.set(l, sims[i][j]);
     }
@@ -39,7 +45,8 @@ export function evaluateIdentification(embeddings: Float32Array[], labels: strin
     // Non-mated search: the probe's own subject left out of the gallery.
     const others = ranked.filter(([l]) => l !== labels[i]);
     if (others.length) nonMatedTop.push(others[0][1]);
-    if ((count.get(labels[i]) ?? 0) < 2) continue;
+    // mated when another image of the probe's subject is in the gallery
+    if ((count.get(labels[i]) ?? 0) - (!inGallery || inGallery[i] ? 1 : 0) < 1) continue;
     mated++;
     const rank = ranked.findIndex(([l]) => l === labels[i]);
     if (rank === 0) hit1++;

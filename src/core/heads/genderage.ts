@@ -1,10 +1,10 @@
 import { normalisationLut } from '../detection/letterbox.js';
 import { FaceprintError } from '../errors.js';
 import { roundHalfEven } from '../imgproc/rounding.js';
-import { fixedBatchOf, nchwBlob, runInBatches } from '../models/batched-run.js';
+import { fixedBatchOf, nchwBlob, runInBatches, type CropFeed } from '../models/batched-run.js';
 import type { RgbImage } from '../image.js';
 import type { ModelSession } from '../runtime.js';
-import type { FaceHead, HeadCrop, HeadNormalisation, HeadResults } from './head.js';
+import { headInputSize, type FaceHead, type HeadCrop, type HeadNormalisation, type HeadOptions, type HeadResults } from './head.js';
 
 /**
  * InsightFace's Attribute model with 3 outputs (genderage): a 96×96 crop around the box in; gender is the argmax
@@ -16,17 +16,18 @@ export class GenderAgeHead implements FaceHead {
   readonly session: ModelSession;
   readonly normalisation: HeadNormalisation;
   private readonly lut: Float32Array;
+  private readonly feed: CropFeed;
   private readonly maxBatch: number;
 
-  constructor(session: ModelSession, normalisation: HeadNormalisation, options: { maxBatch?: number } = {}) {
-    const shape = session.inputs[0]?.shape ?? [];
+  constructor(session: ModelSession, normalisation: HeadNormalisation, options: HeadOptions = {}) {
     const width = session.outputs[0]?.shape?.[1];
-    if (shape[2] !== 96 || shape[3] !== 96) throw new FaceprintError('MODEL_UNRECOGNISED', `${session.source}: an attribute head takes [N,3,96,96]; got [${shape.join(',')}]`);
+    headInputSize(session, 96, !!options.uint8Input);
     if (width !== 3) throw new FaceprintError('MODEL_UNRECOGNISED', `${session.source}: an attribute head with ${String(width)} outputs (faceprint knows genderage: 3)`);
     this.session = session;
     this.inputSize = 96;
     this.normalisation = normalisation;
     this.lut = normalisationLut(normalisation.mean, normalisation.std);
+    this.feed = options.uint8Input ? { kind: 'uint8' } : { kind: 'float', lut: this.lut };
     this.maxBatch = Math.max(1, options.maxBatch ?? 32);
   }
 
@@ -34,8 +35,13 @@ export class GenderAgeHead implements FaceHead {
     return nchwBlob(crops, this.inputSize, this.lut);
   }
 
+  /** The model's raw output row for each crop. */
+  infer(crops: readonly HeadCrop[]): Promise<Float32Array[]> {
+    return runInBatches(this.session, crops.map((c) => c.image), this.inputSize, this.feed, { fixed: fixedBatchOf(this.session), max: this.maxBatch });
+  }
+
   async run(crops: readonly HeadCrop[]): Promise<HeadResults[]> {
-    const rows = await runInBatches(this.session, crops.map((c) => c.image), this.inputSize, this.lut, { fixed: fixedBatchOf(this.session), max: this.maxBatch });
+    const rows = await this.infer(crops);
     return rows.map(genderAge);
   }
 }

@@ -1,3 +1,4 @@
+import { FaceprintError } from '../errors.js';
 import type { RgbImage } from '../image.js';
 import { warpAffine, type Affine2x3 } from '../imgproc/warp.js';
 import type { ModelSession } from '../runtime.js';
@@ -45,8 +46,26 @@ export interface FaceHead {
   readonly session: ModelSession;
   /** The float32 NCHW blob the head is fed for these crops (normalised by the head's rule). */
   blob(crops: readonly RgbImage[]): Float32Array;
+  /** The model's raw output row for each crop (what the post-processing reads). */
+  infer(crops: readonly HeadCrop[]): Promise<Float32Array[]>;
   /** The head's fields for each crop, in order. */
   run(crops: readonly HeadCrop[]): Promise<HeadResults[]>;
+}
+
+export interface HeadOptions {
+  /** Largest batch per run (default 32). */
+  maxBatch?: number;
+  /** The session takes uint8 NHWC pixels and normalises in the graph (withUint8Input), not a float32 NCHW blob. */
+  uint8Input?: boolean;
+}
+
+/** Checks that a head's input is a square crop of `size` ([N,3,S,S], or [N,S,S,3] with uint8 input). */
+export function headInputSize(session: ModelSession, size: number, uint8Input: boolean): void {
+  const shape = session.inputs[0]?.shape ?? [];
+  const [h, w] = uint8Input ? [shape[1], shape[2]] : [shape[2], shape[3]];
+  if (shape.length !== 4 || h !== size || w !== size) {
+    throw new FaceprintError('MODEL_UNRECOGNISED', `${session.source}: this head takes ${size}×${size} crops; its input is [${shape.join(',')}]`);
+  }
 }
 
 /** Mean/std the heads' blob is built with: InsightFace's Landmark/Attribute rule. */

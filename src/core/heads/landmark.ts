@@ -1,9 +1,9 @@
 import { normalisationLut } from '../detection/letterbox.js';
 import { FaceprintError } from '../errors.js';
-import { fixedBatchOf, nchwBlob, runInBatches } from '../models/batched-run.js';
+import { fixedBatchOf, nchwBlob, runInBatches, type CropFeed } from '../models/batched-run.js';
 import type { RgbImage } from '../image.js';
 import type { ModelSession } from '../runtime.js';
-import { invertAffine, type FaceHead, type HeadCrop, type HeadNormalisation, type HeadResults } from './head.js';
+import { headInputSize, invertAffine, type FaceHead, type HeadCrop, type HeadNormalisation, type HeadOptions, type HeadResults } from './head.js';
 import { poseFromLandmarks3d68 } from './pose.js';
 
 /** Output width of InsightFace's 3-D landmark head: 1103 rows of (x, y, z), the last 68 of which are kept. */
@@ -19,12 +19,12 @@ export class LandmarkHead implements FaceHead {
   readonly session: ModelSession;
   readonly normalisation: HeadNormalisation;
   private readonly lut: Float32Array;
+  private readonly feed: CropFeed;
   private readonly maxBatch: number;
 
-  constructor(session: ModelSession, normalisation: HeadNormalisation, options: { maxBatch?: number } = {}) {
-    const shape = session.inputs[0]?.shape ?? [];
+  constructor(session: ModelSession, normalisation: HeadNormalisation, options: HeadOptions = {}) {
     const width = session.outputs[0]?.shape?.[1];
-    if (shape[2] !== 192 || shape[3] !== 192) throw new FaceprintError('MODEL_UNRECOGNISED', `${session.source}: a landmark head takes [N,3,192,192]; got [${shape.join(',')}]`);
+    headInputSize(session, 192, !!options.uint8Input);
     if (width === WIDTH_3D68) this.name = 'landmark3d68';
     else if (width === 212) this.name = 'landmark2d106';
     else throw new FaceprintError('MODEL_UNRECOGNISED', `${session.source}: a landmark head with ${String(width)} outputs (faceprint knows 212 = 106 2-D points and 3309 = 68 3-D points)`);
@@ -32,6 +32,7 @@ export class LandmarkHead implements FaceHead {
     this.inputSize = 192;
     this.normalisation = normalisation;
     this.lut = normalisationLut(normalisation.mean, normalisation.std);
+    this.feed = options.uint8Input ? { kind: 'uint8' } : { kind: 'float', lut: this.lut };
     this.maxBatch = Math.max(1, options.maxBatch ?? 32);
   }
 
@@ -39,8 +40,13 @@ export class LandmarkHead implements FaceHead {
     return nchwBlob(crops, this.inputSize, this.lut);
   }
 
+  /** The model's raw output row for each crop. */
+  infer(crops: readonly HeadCrop[]): Promise<Float32Array[]> {
+    return runInBatches(this.session, crops.map((c) => c.image), this.inputSize, this.feed, { fixed: fixedBatchOf(this.session), max: this.maxBatch });
+  }
+
   async run(crops: readonly HeadCrop[]): Promise<HeadResults[]> {
-    const rows = await runInBatches(this.session, crops.map((c) => c.image), this.inputSize, this.lut, { fixed: fixedBatchOf(this.session), max: this.maxBatch });
+    const rows = await this.infer(crops);
     return rows.map((row, i) => {
       if (this.name === 'landmark2d106') return { landmark2d106: landmarksToImage(row, 2, 106, this.inputSize, crops[i].matrix) as [number, number][] };
       const landmark3d68 = landmarksToImage(row, 3, 68, this.inputSize, crops[i].matrix) as [number, number, number][];

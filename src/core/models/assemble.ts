@@ -55,10 +55,23 @@ export function recognizerFrom(model: RoutedModel, maxBatch?: number): ArcFaceRe
   return new ArcFaceRecognizer(model.session, norm, { maxBatch });
 }
 
-/** A per-face head from a routed model: 192² → landmarks (2d106det, 1k3d68), 96² → attributes (genderage). */
-export function headFrom(model: RoutedModel, maxBatch?: number): FaceHead {
+/**
+ * A per-face head from a routed model: 192² → landmarks (2d106det, 1k3d68), 96² → attributes (genderage). With
+ * `uint8Input` (the default) the session is reopened on a copy of the graph that takes the crops' uint8 pixels
+ * and normalises them itself, bit-identically (withUint8Input): no float blob is built in JavaScript.
+ */
+export async function headFrom(model: RoutedModel, open: SessionFactory, options: { maxBatch?: number; uint8Input?: boolean } = {}): Promise<FaceHead> {
   const norm = headNormalisation(onnxFirstNodeNames(model.bytes, model.source));
-  if (model.kind === 'landmark') return new LandmarkHead(model.session, norm, { maxBatch });
-  if (model.kind === 'attribute') return new GenderAgeHead(model.session, norm, { maxBatch });
-  throw new FaceprintError('MODEL_UNRECOGNISED', `${model.source}: routed as a ${model.kind}, not a per-face head`);
+  const make = (session: ModelSession, uint8Input: boolean): FaceHead => {
+    if (model.kind === 'landmark') return new LandmarkHead(session, norm, { maxBatch: options.maxBatch, uint8Input });
+    if (model.kind === 'attribute') return new GenderAgeHead(session, norm, { maxBatch: options.maxBatch, uint8Input });
+    throw new FaceprintError('MODEL_UNRECOGNISED', `${model.source}: routed as a ${model.kind}, not a per-face head`);
+  };
+  // Validate the interface on the original session before rewriting anything.
+  const plain = make(model.session, false);
+  if (options.uint8Input === false) return plain;
+  const session = await open(withUint8Input(model.bytes, model.source, norm.mean, norm.std), model.source);
+  await model.session.close();
+  model.session = session;
+  return make(session, true);
 }

@@ -3,6 +3,8 @@ import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { normCrop } from '../../core/alignment/norm-crop.js';
 import { FaceprintError } from '../../core/errors.js';
+import type { Pose } from '../../core/heads/head.js';
+import { PIPELINE_VERSION } from '../../core/version.js';
 import type { FaceAnalyzer } from '../index.js';
 
 /** One image of an evaluation set: its primary face's embedding, or how it was obtained without one. */
@@ -13,6 +15,8 @@ export interface EmbeddedImage {
   /** 'detected': InsightFace's primary face; 'fallback': no face, aligned with the mean landmarks; 'error'. */
   source: 'detected' | 'fallback' | 'error';
   kps: number[] | null;
+  /** The face's pose when the analyzer has the 3-D landmark head. */
+  pose?: Pose | null;
   error?: { code: string; message: string };
 }
 
@@ -31,7 +35,7 @@ export interface EmbedSetOptions {
   chunk?: number;
 }
 
-interface CacheRecord { kps: number[] | null; e: string | null }
+interface CacheRecord { kps: number[] | null; e: string | null; pose?: Pose | null }
 
 const sha256 = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
 
@@ -39,12 +43,13 @@ async function fileHash(path: string): Promise<string> {
   return sha256(await readFile(path));
 }
 
-/** Cache identity: both model files' bytes and every setting that changes the result. */
+/** Cache identity: the pipeline's version, every model file's bytes and every setting that changes the result. */
 export async function embeddingCacheKey(fa: FaceAnalyzer, extra: Record<string, unknown> = {}): Promise<string> {
   const parts = [
     await fileHash(fa.detectorPath),
     fa.recognizerPath ? await fileHash(fa.recognizerPath) : 'none',
-    JSON.stringify({ det: [fa.core.detector.inputWidth, fa.core.detector.inputHeight], opts: fa.core.defaults, extra, v: 1 }),
+    ...(await Promise.all(fa.core.heads.map(async (h) => `${h.name}:${await fileHash(h.session.source)}`))),
+    JSON.stringify({ det: [fa.core.detector.inputWidth, fa.core.detector.inputHeight], opts: fa.core.defaults, extra, pipeline: PIPELINE_VERSION }),
   ];
   return sha256(new TextEncoder().encode(parts.join('|'))).slice(0, 24);
 }
@@ -102,7 +107,7 @@ export async function embedImageSet(fa: FaceAnalyzer, paths: string[], options: 
       ok.forEach((t, k) => {
         const face = faces[k][0];
         const record: CacheRecord = face?.embedding
-          ? { kps: face.kps.flat(), e: Buffer.from(face.embedding.buffer, face.embedding.byteOffset, face.embedding.byteLength).toString('base64') }
+          ? { kps: face.kps.flat(), e: Buffer.from(face.embedding.buffer, face.embedding.byteOffset, face.embedding.byteLength).toString('base64'), pose: face.pose ?? null }
           : { kps: null, e: null };
         cache[t.hash] = record;
         dirty++;
@@ -122,7 +127,7 @@ export async function embedImageSet(fa: FaceAnalyzer, paths: string[], options: 
 function fromRecord(path: string, r: CacheRecord): EmbeddedImage {
   if (!r.e) return { path, embedding: null, source: 'fallback', kps: null };
   const buf = Buffer.from(r.e, 'base64');
-  return { path, embedding: new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.length)), source: 'detected', kps: r.kps };
+  return { path, embedding: new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.length)), source: 'detected', kps: r.kps, pose: r.pose ?? null };
 }
 
 /** InsightFace's LFW evaluation aligns a face-less image with the mean landmarks of the detected images. */

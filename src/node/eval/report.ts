@@ -8,6 +8,7 @@ import {
   type FoldResult, type TarAtFar,
 } from '../../core/eval/verification.js';
 import type { Calibration } from '../../core/gallery/types.js';
+import { FaceprintError } from '../../core/errors.js';
 import type { FaceAnalyzer } from '../index.js';
 import { modelSha256 } from '../gallery/index.js';
 import type { LabelledPair } from './datasets.js';
@@ -102,13 +103,30 @@ export interface IdentificationReport extends IdentificationResult {
   misses: string[];
   errors: { path: string; code: string; message: string }[];
   seconds: number;
+  /**
+   * With a pose gate: images whose face is turned past it are kept out of the galleries (as enrolment refuses
+   * them) but still searched as probes; rank-1/rank-5 above are with the gate, these without it.
+   */
+  poseGate?: { maxYaw: number | null; maxPitch: number | null; refused: number; ungated: { rank1: number; rank5: number; matedProbes: number } };
 }
 
-export async function evaluateIdentity(fa: FaceAnalyzer, items: { path: string; label: string }[], options: EmbedSetOptions): Promise<IdentificationReport> {
+export async function evaluateIdentity(fa: FaceAnalyzer, items: { path: string; label: string }[], options: EmbedSetOptions & { maxYaw?: number; maxPitch?: number }): Promise<IdentificationReport> {
   const t0 = performance.now();
+  const gated = options.maxYaw !== undefined || options.maxPitch !== undefined;
+  if (gated && !fa.core.heads.some((h) => h.name === 'landmark3d68')) {
+    throw new FaceprintError('MODEL_MISSING', 'a pose limit (--max-yaw, --max-pitch) needs the 3-D landmark head (1k3d68, head landmark3d68)');
+  }
   const embedded = await embedImageSet(fa, items.map((i) => i.path), { padRetry: true, ...options, fallbackToMeanLandmarks: false });
   const usable = embedded.map((e, i) => ({ e, label: items[i].label })).filter((x) => x.e.embedding);
-  const result = evaluateIdentification(usable.map((x) => x.e.embedding!), usable.map((x) => x.label));
+  const embeddings = usable.map((x) => x.e.embedding!);
+  const labels = usable.map((x) => x.label);
+  const within = usable.map(({ e }) => !e.pose || (Math.abs(e.pose.yaw) <= (options.maxYaw ?? 180) && Math.abs(e.pose.pitch) <= (options.maxPitch ?? 180)));
+  const result = evaluateIdentification(embeddings, labels, undefined, gated ? within : undefined);
+  let poseGate: IdentificationReport['poseGate'];
+  if (gated) {
+    const ungated = evaluateIdentification(embeddings, labels);
+    poseGate = { maxYaw: options.maxYaw ?? null, maxPitch: options.maxPitch ?? null, refused: within.filter((w) => !w).length, ungated: { rank1: ungated.rank1, rank5: ungated.rank5, matedProbes: ungated.matedProbes } };
+  }
   return {
     kind: 'identification',
     images: items.length,
@@ -117,5 +135,6 @@ export async function evaluateIdentity(fa: FaceAnalyzer, items: { path: string; 
     errors: embedded.filter((e) => e.source === 'error').map((e) => ({ path: e.path, code: e.error!.code, message: e.error!.message })),
     ...result,
     seconds: (performance.now() - t0) / 1000,
+    ...(poseGate ? { poseGate } : {}),
   };
 }
