@@ -114,3 +114,19 @@ test('eval identify --max-yaw/--max-pitch keeps turned faces out of the gallerie
   const without3d = await cli(['eval', 'identify', '--no-cache', '--dir', dir, '--detector', DET_500M, '--recognizer', MOBILEFACENET, '--max-yaw', '10']);
   assert.equal(without3d.code, 2);
 });
+
+test('on real buffalo_l poses (test_person.jpg, 17 faces, yaw −78.6…52.3°) the gate refuses exactly the faces turned past it', async () => {
+  const ref: { faces: { bbox: number[]; det_score: number; pose: number[] }[] } = JSON.parse(readFileSync(join(SHARED, 'golden/buffalo_l_test_person.json'), 'utf8'));
+  const g = await Gallery.open(new MemoryGalleryStore(), { recognizerSha256: 'x', dim: 2, recognizerName: 'x' });
+  const images = ref.faces.map((f, i) => ({
+    imageSha256: `face${i}`, source: `face${i}`,
+    faces: [{ bbox: f.bbox as Face['bbox'], kps: [], score: f.det_score, embedding: Float32Array.of(1, 0), pose: { pitch: f.pose[0], yaw: f.pose[1], roll: f.pose[2] } }],
+  }));
+  const r = await g.enroll('crowd', images, { maxYaw: 30, maxPitch: 20, minSize: 0, minScore: 0 });
+  const turned = ref.faces.map((f, i) => (Math.abs(f.pose[1]) > 30 || Math.abs(f.pose[0]) > 20 ? `face${i}` : null)).filter(Boolean);
+  assert.equal(turned.length, 4);
+  assert.deepEqual(r.refused.map((x) => x.source), turned);
+  assert.ok(r.refused.every((x) => x.reason === 'POSE'));
+  assert.equal(r.accepted.length, 13);
+  await g.close();
+});
