@@ -72,8 +72,12 @@ test('faceprint enroll --dir, identify, verify, subjects and calibrate on one SQ
   const missing = await cli(['subjects', 'rm', 'nobody', ...store]);
   assert.equal(missing.code, 2);
   assert.match(missing.stderr, /SUBJECT_NOT_FOUND/);
-  const other = await cli(['identify', join(BBT, 'amy', 'amy1.png'), ...store, '--detector', DET_500M, '--recognizer', join(SHARED, 'models/det_500m.onnx'), '--threshold', '0.3']);
+  // a gallery opened with another real recognizer (an FP16 copy of the same model: another file, another sha256)
+  const fp16 = join(tmp, 'mobilefacenet.fp16.onnx');
+  assert.equal((await cli(['models', 'quantize', MOBILEFACENET, fp16, '--mode', 'fp16'])).code, 0);
+  const other = await cli(['identify', join(BBT, 'amy', 'amy1.png'), ...store, '--detector', DET_500M, '--recognizer', fp16, '--threshold', '0.3']);
   assert.equal(other.code, 2);
+  assert.match(other.stderr, /GALLERY_MODEL_MISMATCH: .*mobilefacenet\.onnx/);
 });
 
 test('faceprint cluster: groups unknown photos, then --promote makes a subject', async () => {

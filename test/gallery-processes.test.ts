@@ -12,11 +12,16 @@ test('durability: enrolling processes SIGKILLed mid-write lose no acknowledged e
   const path = join(tmp, 'durable.db');
   const clients = ['w1', 'w2', 'w3'].map((id) => startClient(path, 'enrol', id, 100_000));
   // let them write concurrently for a while, then kill all three without warning
-  await new Promise<void>((resolve) => {
+  await new Promise<void>((resolve, reject) => {
+    const started = Date.now();
     const timer = setInterval(() => {
       if (clients.every((c) => c.lines.filter((l) => l.op === 'enrolled').length >= 30)) {
         clearInterval(timer);
         resolve();
+      } else if (Date.now() - started > 60_000) {
+        clearInterval(timer);
+        clients.forEach((c) => c.kill());
+        reject(new Error(`clients did not reach 30 enrolments each in 60 s: ${clients.map((c) => c.lines.filter((l) => l.op === 'enrolled').length).join(', ')}`));
       }
     }, 20);
   });

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { after, test } from 'node:test';
 import { FaceprintError } from '../src/core/errors.js';
 import { Gallery, type AnalyzedImage } from '../src/core/gallery/gallery.js';
 import type { GalleryStore, ModelBinding } from '../src/core/gallery/types.js';
@@ -17,15 +17,14 @@ const tmp = mkdtempSync(join(tmpdir(), 'faceprint-stores-'));
 const binding: ModelBinding = { recognizerSha256: 'a'.repeat(64), dim: 128, recognizerName: 'test.onnx' };
 const code = (e: unknown) => (e instanceof FaceprintError ? e.code : String(e));
 
-let postgres: TestServer;
-let pglite: TestServer & { url: string };
-before(async () => {
-  postgres = await startPostgres();
-  pglite = await startPglite();
-});
+// Started by the first test that needs them: the memory and SQLite contracts never wait on PostgreSQL.
+let postgresStarting: Promise<TestServer> | undefined;
+let pgliteStarting: Promise<TestServer & { url: string }> | undefined;
+const postgres = { database: async (name: string) => (await (postgresStarting ??= startPostgres())).database(name) };
+const pgliteUrl = async () => (await (pgliteStarting ??= startPglite())).url;
 after(async () => {
-  await postgres?.stop();
-  await pglite?.stop();
+  await (await postgresStarting)?.stop();
+  await (await pgliteStarting)?.stop();
 });
 
 /** An enrolment image whose one face has this embedding. */
@@ -141,10 +140,11 @@ test('store contract: PostgreSQL 15 from Debian (no pgvector: in-memory exact in
 });
 
 test('store contract: PGlite + pgvector over a socket (halfvec HNSW search in SQL, reranked in float32)', async () => {
-  const probe = (await openStore(pglite.url)) as PostgresGalleryStore;
+  const probe = (await openStore(await pgliteUrl())) as PostgresGalleryStore;
   assert.equal(probe.pgvector, true);
   await probe.close();
-  await storeContract(() => openStore(pglite.url));
+  const url = await pgliteUrl();
+  await storeContract(() => openStore(url));
 });
 
 test('concurrency on PostgreSQL: enrol, identify and delete from four processes: no lost write, only busy/retry', async () => {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -58,7 +58,8 @@ test('usearch accelerator: candidates rescored exactly; its cache file is caught
   await second.accelerator.save(g2);
   await g2.close();
 
-  writeFileSync(cachePath, 'damaged');
+  // damage the index file the map names
+  writeFileSync(join(tmp, JSON.parse(readFileSync(`${cachePath}.json`, 'utf8')).indexFile), 'damaged');
   const g3 = await Gallery.open(SqliteGalleryStore.open(path), binding);
   const third = await UsearchAccelerator.attach(g3, { cachePath });
   assert.equal(third.source, 'rebuilt');

@@ -42,6 +42,14 @@ test('resize: identity is a copy, exact 2× takes the area path, and upscaling s
   assert.equal(half.data[0], expect0);
   const up = resizeLinear(img, 9, 5);
   assert.equal(up.data.length, 9 * 5 * 3);
+  // bilinear weights are convex: every output value lies within its channel's input range, and the corner
+  // pixels (whose source coordinates clamp to the corners) are copied
+  for (let c = 0; c < 3; c++) {
+    const channel = (d: Uint8Array) => Array.from(d).filter((_, i) => i % 3 === c);
+    const [lo, hi] = [Math.min(...channel(data)), Math.max(...channel(data))];
+    for (const v of channel(up.data)) assert.ok(v >= lo && v <= hi, `channel ${c}: ${v} outside ${lo}..${hi}`);
+    assert.equal(up.data[c], data[c], 'top-left corner');
+  }
 });
 
 test('warpAffine with the golden matrices gives the golden crops bit for bit (63 faces)', async () => {

@@ -29,6 +29,7 @@ test('faceprint models replica writes a loadable w600k_r50-shaped recognizer, re
   assert.match(stdout, /43\.59 M parameters, 6\.31 GMAC\/face/);
   const size = statSync(out).size;
   assert.ok(Math.abs(size - 174_383_860) / 174_383_860 < 0.01, `file size ${size} within 1% of w600k_r50.onnx`);
+  // regression pin: the builder's own MAC count (the graph walk in the models-info test agrees independently)
   assert.equal(JSON.parse(readFileSync(out + '.json', 'utf8')).macsPerFace, 6309330944);
   const fa = await FaceAnalyzer.create({ detector: DET_500M, recognizer: out });
   try {
@@ -53,9 +54,11 @@ test('faceprint bench reports every stage, the batch × thread sweep and the sge
   for (const k of ['decode', 'letterbox', 'detectorRun', 'decodeNms', 'align', 'embedRun', 'normalise', 'pipeline']) {
     assert.ok(r.stages[k].median > 0 && r.stages[k].min <= r.stages[k].median && r.stages[k].median <= r.stages[k].p90, k);
   }
-  assert.ok(r.peakGflops['1'] > 1);
   assert.deepEqual(r.recognizer.sweep.map((s: any) => [s.threads, s.batch]), [[1, 1], [1, 8]]);
   assert.ok(r.recognizer.sweep.every((s: any) => s.msPerFace > 0 && s.gflops > 0));
+  // the sgemm peak is a ceiling: no model run on one thread gets more out of the same kernels
+  const best = Math.max(...r.recognizer.sweep.map((s: any) => s.gflops));
+  assert.ok(r.peakGflops['1'] >= best, `sgemm peak ${r.peakGflops['1']} GFLOP/s below the recognizer's ${best}`);
 });
 
 test('faceprint models info: routing, shapes, normalisation and MACs', async () => {
@@ -69,7 +72,7 @@ test('faceprint models info: routing, shapes, normalisation and MACs', async () 
   assert.equal(rec.kind, 'recognizer');
   assert.deepEqual(rec.normalisation, { mean: 127.5, std: 127.5 });
   assert.deepEqual(rec.inputs[0].shape, ['batch', 3, 112, 112]);
-  // The graph walk agrees with the replica builder's own count.
+  // Two independent counts agree: the graph walk over the ONNX nodes and the replica builder's layer arithmetic.
   const r50 = buildIResNetReplica('iresnet50', 3).bytes;
   const { estimateMacs } = await import('../src/core/models/graph-macs.js');
   assert.equal(estimateMacs(r50, [112, 112]).macs, 6_309_330_944);

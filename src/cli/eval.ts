@@ -21,7 +21,7 @@ export interface ModelCliOptions {
 }
 
 /** --heads: a comma list of head names, or none. */
-export function headList(v: string): HeadName[] {
+function headList(v: string): HeadName[] {
   return v.trim() === 'none' ? [] : checkHeadNames(v.split(',').map((h) => h.trim()).filter(Boolean));
 }
 
@@ -34,7 +34,7 @@ export function addHeadOptions(cmd: Command): Command {
     .option('--head <file>', 'a head ONNX file (2d106det, 1k3d68 or genderage interface); repeatable', collect);
 }
 
-export function faceprintHome(): string {
+function faceprintHome(): string {
   return process.env.FACEPRINT_HOME ?? join(homedir(), '.faceprint');
 }
 
@@ -63,7 +63,7 @@ export function progressBar(label: string): { update: (done: number, total: numb
 
 const pct = (x: number): string => `${(100 * x).toFixed(2)}%`;
 
-export function formatVerification(r: VerificationReport, title: string): string {
+function formatVerification(r: VerificationReport, title: string): string {
   const lines = [
     `${title}: ${r.evaluatedPairs}/${r.pairs} pairs, ${r.images} images, ${r.seconds.toFixed(1)} s`,
     `accuracy ${pct(r.accuracy.mean)} ± ${pct(r.accuracy.std)} (${r.folds.length}-fold; threshold chosen on the other folds)`,

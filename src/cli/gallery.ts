@@ -9,7 +9,7 @@ import { FaceGallery, type EnrollResult, type ThresholdChoice } from '../node/ga
 import { openStore } from '../storage/open.js';
 import { addAnalyzerOptions, openAnalyzer, progressBar } from './eval.js';
 
-type Out = (line: string) => void;
+type PrintLine = (line: string) => void;
 type Parse = (v: string) => number;
 
 const DEFAULT_STORE = './faceprint.db';
@@ -77,7 +77,7 @@ function formatEnroll(r: EnrollResult): string[] {
   ];
 }
 
-export function addGalleryCommands(program: Command, out: Out, int: Parse, float: Parse): void {
+export function addGalleryCommands(program: Command, out: PrintLine, int: Parse, float: Parse): void {
   const enrollCmd = program
     .command('enroll')
     .description('enrol face images into a subject (created on first use); --dir enrols a folder per person')

@@ -3,7 +3,8 @@ import { FaceprintError } from '../core/errors.js';
 import { runAnalyze } from './analyze.js';
 import { addEvalCommands, addHeadOptions } from './eval.js';
 import { addGalleryCommands } from './gallery.js';
-import { addModelsAndBench } from './models-bench.js';
+import { addBenchCommand } from './bench.js';
+import { addModelsCommands } from './models.js';
 import { addServeCommands } from './serve.js';
 
 const number = (kind: 'int' | 'float') => (v: string): number => {
@@ -12,7 +13,7 @@ const number = (kind: 'int' | 'float') => (v: string): number => {
   return n;
 };
 
-export function buildProgram(out: (line: string) => void = (l) => process.stdout.write(l + '\n')): Command {
+function buildProgram(out: (line: string) => void = (l) => process.stdout.write(l + '\n')): Command {
   const program = new Command('faceprint')
     .description('Face detection, alignment and recognition, equal to InsightFace, on ONNX Runtime')
     .showHelpAfterError();
@@ -34,7 +35,8 @@ export function buildProgram(out: (line: string) => void = (l) => process.stdout
     });
   addEvalCommands(program, out, number('int'), number('float'));
   addGalleryCommands(program, out, number('int'), number('float'));
-  addModelsAndBench(program, out, number('int'), number('float'));
+  addModelsCommands(program, out, number('int'), number('float'));
+  addBenchCommand(program, out, number('int'), number('float'));
   addServeCommands(program, out, number('int'), number('float'));
   return program;
 }

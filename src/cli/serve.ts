@@ -7,7 +7,7 @@ import { KeyStore, parseScopes } from '../http/keys.js';
 import { createServer } from '../http/server.js';
 import { addAnalyzerOptions } from './eval.js';
 
-type Out = (line: string) => void;
+type PrintLine = (line: string) => void;
 type Parse = (v: string) => number;
 
 const DEFAULT_KEYS = './faceprint-keys.json';
@@ -17,7 +17,7 @@ function keysOption(cmd: Command): Command {
   return cmd.option('--keys <file>', 'API key file (hashed keys)', process.env.FACEPRINT_KEYS ?? DEFAULT_KEYS);
 }
 
-export function addServeCommands(program: Command, out: Out, int: Parse, float: Parse): void {
+export function addServeCommands(program: Command, out: PrintLine, int: Parse, float: Parse): void {
   const serve = program
     .command('serve')
     .description('HTTP API (OpenAPI at /openapi.json, docs at /docs) and the web page at /, on a gallery store');

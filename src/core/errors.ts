@@ -4,7 +4,6 @@ export type FaceprintErrorCode =
   | 'IMAGE_UNSUPPORTED'
   | 'IMAGE_CORRUPT'
   | 'IMAGE_TOO_LARGE'
-  | 'IMAGE_TOO_SMALL'
   | 'IMAGE_NOT_FOUND'
   | 'INVALID_INPUT'
   | 'MODEL_NOT_FOUND'

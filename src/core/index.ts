@@ -24,7 +24,7 @@ export { HEAD_NAMES, headCrop, headCropMatrix, headNormalisation, invertAffine, 
 export { LandmarkHead, landmarksToImage } from './heads/landmark.js';
 export { GenderAgeHead, genderAge } from './heads/genderage.js';
 export { MEANSHAPE_68, poseFromLandmarks3d68 } from './heads/pose.js';
-export { DecodingAnalyzer, type PipelineOptions } from './decoding-analyzer.js';
+export { PlatformAnalyzer, type PipelineOptions } from './platform-analyzer.js';
 export type { ModelSession, TensorF32, InputTensor, ValueInfo, Dim } from './runtime.js';
 export { ExactIndex, type SearchHit, type ScanLayout, type RowScanner } from './matching/exact-index.js';
 export { Gallery, chooseEnrolmentFace, type PoseGate, type RefusalReason, type AnalyzedImage, type EnrollOptions, type EnrollResult, type Identification, type IdentifyOptions, type Match, type Verification } from './gallery/gallery.js';

@@ -4,7 +4,7 @@ import { FaceprintError } from '../core/errors.js';
 
 /** read: analyse, verify, identify, browse. write: also enrol, edit, delete, cluster. admin: also metrics, calibration. */
 export type Scope = 'read' | 'write' | 'admin';
-export const SCOPES: readonly Scope[] = ['read', 'write', 'admin'];
+const SCOPES: readonly Scope[] = ['read', 'write', 'admin'];
 
 export interface ApiKeyRecord {
   id: string;
@@ -31,7 +31,7 @@ export interface Principal {
 const KEY_PATTERN = /^fp_([a-z0-9]{8})_([A-Za-z0-9_-]{43})$/;
 
 /** Each scope includes the ones before it. */
-export function expandScopes(scopes: readonly Scope[]): Set<Scope> {
+function expandScopes(scopes: readonly Scope[]): Set<Scope> {
   const rank = Math.max(...scopes.map((s) => SCOPES.indexOf(s)));
   return new Set(SCOPES.slice(0, rank + 1));
 }

@@ -4,7 +4,7 @@ const box = { type: 'array', items: { type: 'number' }, minItems: 4, maxItems: 4
 const point = { type: 'array', items: { type: 'number' }, minItems: 2, maxItems: 2 } as const;
 const metadata = { type: 'object', additionalProperties: true, description: 'free-form JSON attributes' } as const;
 
-export const errorSchema = {
+const errorSchema = {
   type: 'object',
   required: ['error'],
   properties: { error: { type: 'object', required: ['code', 'message'], properties: { code: { type: 'string' }, message: { type: 'string' } } } },

@@ -75,7 +75,7 @@ export interface FaceprintServer {
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
 
 /** The package's built web page (dist/page), from src/http or dist/http alike. */
-export function defaultWebRoot(): string {
+function defaultWebRoot(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
   while (!existsSync(join(dir, 'package.json')) && dirname(dir) !== dir) dir = dirname(dir);
   return join(dir, 'dist', 'page');

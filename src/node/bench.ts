@@ -37,7 +37,7 @@ function sgemmModel(n: number): Uint8Array {
 }
 
 /** Measured FP32 GFLOPS of a 2048³ sgemm (best of `iters`), per intra-op thread count. */
-export async function sgemmPeak(threads: number, iters = 6): Promise<number> {
+async function sgemmPeak(threads: number, iters = 6): Promise<number> {
   const n = 2048;
   const s = await ort.InferenceSession.create(sgemmModel(n), { intraOpNumThreads: threads, graphOptimizationLevel: 'all' });
   const a = new ort.Tensor('float32', Float32Array.from({ length: n * n }, (_, i) => (i % 97) / 97), [n, n]);

@@ -1,6 +1,6 @@
 /** faceprint for Node: the core pipeline on onnxruntime-node, images decoded by sharp. */
 import { FaceAnalyzerCore } from '../core/analyzer.js';
-import { DecodingAnalyzer, type PipelineOptions } from '../core/decoding-analyzer.js';
+import { PlatformAnalyzer, type PipelineOptions } from '../core/platform-analyzer.js';
 import { FaceprintError } from '../core/errors.js';
 import type { RgbImage } from '../core/image.js';
 import type { OrtNodeOptions } from '../runtime/ort-node.js';
@@ -53,7 +53,7 @@ export interface FaceAnalyzerOptions extends OrtNodeOptions, DecodeOptions, Pipe
   headModels?: string[];
 }
 
-export class FaceAnalyzer extends DecodingAnalyzer<ImageInput> {
+export class FaceAnalyzer extends PlatformAnalyzer<ImageInput> {
   readonly detectorPath: string;
   readonly recognizerPath: string | null;
   private readonly decodeOptions: DecodeOptions;

@@ -11,7 +11,7 @@ export interface OrtNodeOptions {
 }
 
 /** A ModelSession on onnxruntime-node. Graph optimisation "all" is what the reference outputs were made with. */
-export async function createOrtNodeSession(model: string | Uint8Array, source: string, options: OrtNodeOptions = {}): Promise<ModelSession> {
+export async function createOrtNodeSession(model: Uint8Array, source: string, options: OrtNodeOptions = {}): Promise<ModelSession> {
   let session: ort.InferenceSession;
   try {
     const opts: ort.InferenceSession.SessionOptions = {
@@ -19,7 +19,7 @@ export async function createOrtNodeSession(model: string | Uint8Array, source: s
       executionProviders: options.executionProviders ?? ['cpu'],
     };
     if (options.intraOpNumThreads) opts.intraOpNumThreads = options.intraOpNumThreads;
-    session = typeof model === 'string' ? await ort.InferenceSession.create(model, opts) : await ort.InferenceSession.create(model, opts);
+    session = await ort.InferenceSession.create(model, opts);
   } catch (e) {
     throw new FaceprintError('MODEL_INVALID', `${source}: onnxruntime cannot load this model (${firstLine(e)})`, { cause: e });
   }

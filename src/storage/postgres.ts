@@ -15,7 +15,7 @@ const CHANNEL = 'faceprint_changes';
 
 
 
-type Q = Pick<pg.PoolClient, 'query'>;
+type Queryable = Pick<pg.PoolClient, 'query'>;
 
 /**
  * PostgreSQL gallery, shared by faceprint processes on many machines. With pgvector, subject templates are also
@@ -404,7 +404,7 @@ export class PostgresGalleryStore implements GalleryStore {
     await this.pool.end();
   }
 
-  private async refreshTemplate(c: Q, subjectId: string): Promise<void> {
+  private async refreshTemplate(c: Queryable, subjectId: string): Promise<void> {
     const embeddings = (await c.query<{ embedding: Buffer }>('SELECT embedding FROM faceprint_faces WHERE subject_id = $1', [subjectId])).rows.map((r) => floatsOf(r.embedding));
     const template = templateOf(embeddings);
     await c.query(
@@ -418,7 +418,7 @@ export class PostgresGalleryStore implements GalleryStore {
     return this.metaIn<T>(this.pool, key);
   }
 
-  private async metaIn<T>(c: Q, key: string): Promise<T | null> {
+  private async metaIn<T>(c: Queryable, key: string): Promise<T | null> {
     try {
       const r = await c.query<{ value: T }>('SELECT value FROM faceprint_meta WHERE key = $1', [key]);
       return r.rows[0]?.value ?? null;
@@ -465,11 +465,11 @@ export class PostgresGalleryStore implements GalleryStore {
   }
 }
 
-async function logChange(c: Q, kind: 'template' | 'face', ref: string): Promise<void> {
+async function logChange(c: Queryable, kind: 'template' | 'face', ref: string): Promise<void> {
   await c.query('INSERT INTO faceprint_changes (kind, ref) VALUES ($1, $2)', [kind, ref]);
 }
 
-async function setMeta(c: Q, key: string, value: unknown): Promise<void> {
+async function setMeta(c: Queryable, key: string, value: unknown): Promise<void> {
   await c.query('INSERT INTO faceprint_meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value', [key, JSON.stringify(value)]);
 }
 

@@ -4,7 +4,7 @@
  * IndexedDB. No image or embedding leaves the page.
  */
 import { FaceAnalyzerCore } from '../core/analyzer.js';
-import { DecodingAnalyzer, type PipelineOptions } from '../core/decoding-analyzer.js';
+import { PlatformAnalyzer, type PipelineOptions } from '../core/platform-analyzer.js';
 import { FaceprintError } from '../core/errors.js';
 import { Gallery } from '../core/gallery/gallery.js';
 import { ImageGallery, type ImagePlatform } from '../core/gallery/image-gallery.js';
@@ -42,7 +42,7 @@ export interface WebFaceAnalyzerOptions extends OrtWebOptions, WebDecodeOptions,
 }
 
 /** The browser's FaceAnalyzer: the Node one's API with browser inputs. */
-export class FaceAnalyzer extends DecodingAnalyzer<WebImageInput> {
+export class FaceAnalyzer extends PlatformAnalyzer<WebImageInput> {
   /** sha256 of the recognizer model (what a gallery binds to), null without one. */
   readonly recognizerSha256: string | null;
   readonly recognizerName: string | null;

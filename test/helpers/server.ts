@@ -66,7 +66,7 @@ export async function api(url: string, method: string, path: string, options: { 
     body = options.form;
   } else if (options.raw) {
     headers['content-type'] = options.type ?? 'application/octet-stream';
-    body = options.raw;
+    body = options.raw as Uint8Array<ArrayBuffer>;
   }
   const res = await fetch(url + path, { method, headers, body });
   const text = await res.text();
@@ -82,6 +82,6 @@ export async function api(url: string, method: string, path: string, options: { 
 /** A multipart form with files read from disk (field name → paths). */
 export function formOf(files: Record<string, { data: Uint8Array; name: string }[]>): FormData {
   const fd = new FormData();
-  for (const [field, list] of Object.entries(files)) for (const f of list) fd.append(field, new Blob([f.data]), f.name);
+  for (const [field, list] of Object.entries(files)) for (const f of list) fd.append(field, new Blob([f.data as Uint8Array<ArrayBuffer>]), f.name);
   return fd;
 }

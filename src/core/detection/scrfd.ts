@@ -23,11 +23,11 @@ export interface DetectOptions {
 }
 
 /** SCRFD output layouts InsightFace knows, by output count. */
-const LAYOUTS: Record<number, { fmc: number; strides: number[]; anchors: number; kps: boolean }> = {
-  6: { fmc: 3, strides: [8, 16, 32], anchors: 2, kps: false },
-  9: { fmc: 3, strides: [8, 16, 32], anchors: 2, kps: true },
-  10: { fmc: 5, strides: [8, 16, 32, 64, 128], anchors: 1, kps: false },
-  15: { fmc: 5, strides: [8, 16, 32, 64, 128], anchors: 1, kps: true },
+const LAYOUTS: Record<number, { levels: number; strides: number[]; anchors: number; kps: boolean }> = {
+  6: { levels: 3, strides: [8, 16, 32], anchors: 2, kps: false },
+  9: { levels: 3, strides: [8, 16, 32], anchors: 2, kps: true },
+  10: { levels: 5, strides: [8, 16, 32, 64, 128], anchors: 1, kps: false },
+  15: { levels: 5, strides: [8, 16, 32, 64, 128], anchors: 1, kps: true },
 };
 
 /** The SCRFD input blob is (x − 127.5) / 128 (the model's own constants, fixed by InsightFace). */
@@ -45,7 +45,7 @@ export class ScrfdDetector {
   readonly session: ModelSession;
   readonly inputWidth: number;
   readonly inputHeight: number;
-  readonly layout: { fmc: number; strides: number[]; anchors: number; kps: boolean };
+  readonly layout: { levels: number; strides: number[]; anchors: number; kps: boolean };
   private readonly anchorCache = new Map<string, Float32Array>();
   /** Input blobs not in use by a run; reused so a 640×640 call does not allocate and zero 4.9 MB each time. */
   private readonly blobPool: Float32Array[] = [];
@@ -113,14 +113,14 @@ export class ScrfdDetector {
     const threshold = f32(options.scoreThreshold ?? 0.5);
     const nmsThreshold = options.nmsThreshold ?? 0.4;
     const maxFaces = options.maxFaces ?? 0;
-    const { fmc, strides, anchors, kps: hasKps } = this.layout;
-    if (raw.outputs.length !== fmc * (hasKps ? 3 : 2)) {
-      throw new FaceprintError('INFERENCE_FAILED', `${this.session.source}: expected ${fmc * (hasKps ? 3 : 2)} outputs, got ${raw.outputs.length}`);
+    const { levels, strides, anchors, kps: hasKps } = this.layout;
+    if (raw.outputs.length !== levels * (hasKps ? 3 : 2)) {
+      throw new FaceprintError('INFERENCE_FAILED', `${this.session.source}: expected ${levels * (hasKps ? 3 : 2)} outputs, got ${raw.outputs.length}`);
     }
     const scores: number[] = [];
     const boxes: number[] = [];
     const points: number[] = [];
-    for (let level = 0; level < fmc; level++) {
+    for (let level = 0; level < levels; level++) {
       const stride = strides[level];
       const rows = Math.floor(raw.inputHeight / stride);
       const cols = Math.floor(raw.inputWidth / stride);
@@ -128,8 +128,8 @@ export class ScrfdDetector {
       const centres = this.anchorCentres(rows, cols, stride, anchors);
       // Batched models ([1, N, C]) and unbatched ([N, C]) share the same flat layout for batch 1.
       const sc = raw.outputs[level].data;
-      const bb = raw.outputs[level + fmc].data;
-      const kp = hasKps ? raw.outputs[level + 2 * fmc].data : null;
+      const bb = raw.outputs[level + levels].data;
+      const kp = hasKps ? raw.outputs[level + 2 * levels].data : null;
       if (sc.length < count || bb.length < count * 4 || (kp && kp.length < count * 10)) {
         throw new FaceprintError('INFERENCE_FAILED', `${this.session.source}: output sizes do not match a ${raw.inputWidth}×${raw.inputHeight} input at stride ${stride}`);
       }

@@ -1,6 +1,8 @@
 import { FaceprintError } from '../errors.js';
 import { SketchCodec, type QuerySketch } from './sketch.js';
-import { SCAN_WASM_PLAIN, SCAN_WASM_SHARED } from './wasm/scan-module.js';
+import { instantiateKernels, scanRows, type Kernels, type RowScanner, type ScanLayout } from './scan-kernels.js';
+import { likelyThreshold, kthLargest, TopK } from './top-k.js';
+import { normalised, quantise } from './int8-codes.js';
 
 /** One search result: the id given at insert and its exact cosine to the query. */
 export interface SearchHit {
@@ -18,26 +20,7 @@ export interface SearchOptions {
   approximate?: boolean;
 }
 
-/** Where the scan runs; the default runs in this thread, the Node adapter splits rows over worker threads. */
-export type RowScanner = (layout: ScanLayout) => Promise<void> | void;
-
-/** Byte offsets into the index's WebAssembly memory, valid for one scan (they move when the index grows). */
-export interface ScanLayout {
-  memory: WebAssembly.Memory;
-  query: number;
-  codes: number;
-  scales: number;
-  out: number;
-  rows: number;
-  stride: number;
-  /**
-   * Set for a sketch scan: then `codes` and `stride` are the sketches', `scales` is unused and each row's upper
-   * bound (estimate + eps · its own σ) is written to out.
-   */
-  sketch?: { luts: number; factors: number; a: number; b: number; c: number; eps: number; rs: number };
-  /** Set for a gather: `rows` listed row numbers at `list` get their int8 scores, out[i] for list[i]. */
-  gather?: { list: number };
-}
+export type { RowScanner, ScanLayout } from './scan-kernels.js';
 
 export interface ExactIndexOptions {
   dim: number;
@@ -51,47 +34,8 @@ export interface ExactIndexOptions {
   sketchEpsilon?: number;
 }
 
-type ScanFn = (query: number, codes: number, scales: number, out: number, from: number, to: number, stride: number) => void;
-type GatherFn = (query: number, codes: number, scales: number, out: number, list: number, from: number, to: number, stride: number) => void;
-type SketchFn = (luts: number, codes: number, factors: number, out: number, from: number, to: number, stride: number, a: number, b: number, c: number, eps: number, rs: number) => void;
-type SelectFn = (scores: number, from: number, to: number, cut: number, list: number) => number;
-
 const PAGE = 65536;
 const MAX_PAGES = 65536;
-
-function decodeBase64(text: string): Uint8Array {
-  const bin = atob(text);
-  const bytes = new Uint8Array(bin.length);
-  for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
-  return bytes;
-}
-
-let compiled: { plain?: Promise<WebAssembly.Module>; shared?: Promise<WebAssembly.Module> } = {};
-
-/** The compiled scan module (plain or shared-memory variant), compiled once per process. */
-export function scanModule(shared: boolean): Promise<WebAssembly.Module> {
-  const key = shared ? 'shared' : 'plain';
-  compiled[key] ??= WebAssembly.compile(decodeBase64(shared ? SCAN_WASM_SHARED : SCAN_WASM_PLAIN) as BufferSource);
-  return compiled[key]!;
-}
-
-/** Instantiates the scan kernels over a memory (used by worker threads, which share the index's memory). */
-export async function instantiateKernels(memory: WebAssembly.Memory, shared: boolean): Promise<Kernels> {
-  const instance = await WebAssembly.instantiate(await scanModule(shared), { env: { memory } });
-  const e = instance.exports;
-  return { scan: e.scan as ScanFn, sketch: e.sketch as SketchFn, gather: e.gather as GatherFn, select: e.select as SelectFn };
-}
-
-/** The scan module's exports. */
-export interface Kernels { scan: ScanFn; sketch: SketchFn; gather: GatherFn; select: SelectFn }
-
-/** Runs the kernel a layout asks for over rows (or list entries) [from, to). */
-export function scanRows(kernels: Kernels, l: ScanLayout, from: number, to: number): void {
-  const s = l.sketch;
-  if (s) kernels.sketch(s.luts, l.codes, s.factors, l.out, from, to, l.stride, s.a, s.b, s.c, s.eps, s.rs);
-  else if (l.gather) kernels.gather(l.query, l.codes, l.scales, l.out, l.gather.list, from, to, l.stride);
-  else kernels.scan(l.query, l.codes, l.scales, l.out, from, to, l.stride);
-}
 
 /**
  * Exact cosine search. Every row is kept twice: float32 (for the answer) and int8 with a per-row scale (for a
@@ -375,7 +319,7 @@ export class ExactIndex {
     const codec = this.codec!;
     const sq = codec.encodeQuery(q);
     new Uint8Array(this.memory.buffer, this.lutsAt, sq.luts.length).set(sq.luts);
-    const sketch = { luts: this.lutsAt, factors: this.factorsAt, a: sq.a, b: sq.b, c: sq.c, eps, rs: sq.roundingSigma };
+    const sketch = { luts: this.lutsAt, factors: this.factorsAt, rawScale: sq.rawScale, popScale: sq.popScale, offset: sq.offset, boundSigmas: eps, roundingSigma: sq.roundingSigma };
     const layout: ScanLayout = { ...this.layout(), codes: this.sketchesAt, stride: codec.bytes, sketch };
     if (this.scanner) await this.scanner(layout);
     else scanRows(this.kernels, layout, 0, this.count);
@@ -498,107 +442,10 @@ function align(n: number, to: number): number {
   return Math.ceil(n / to) * to;
 }
 
-function normalised(v: ArrayLike<number>): Float32Array {
-  let n = 0;
-  for (let i = 0; i < v.length; i++) n += v[i] * v[i];
-  const inv = n > 0 ? 1 / Math.sqrt(n) : 0;
-  const out = new Float32Array(v.length);
-  for (let i = 0; i < v.length; i++) out[i] = v[i] * inv;
-  return out;
-}
-
-/** Symmetric int8 with a per-vector scale; returns the scale and ‖x − codes·scale‖. */
-function quantise(x: Float32Array, codes: Int8Array): { scale: number; errNorm: number } {
-  let max = 0;
-  for (let i = 0; i < x.length; i++) max = Math.max(max, Math.abs(x[i]));
-  const scale = Math.fround(max / 127);
-  if (scale === 0) {
-    codes.fill(0);
-    return { scale: 0, errNorm: 0 };
-  }
-  let err = 0;
-  for (let i = 0; i < x.length; i++) {
-    const c = Math.max(-127, Math.min(127, Math.round(x[i] / scale)));
-    codes[i] = c;
-    err += (x[i] - c * scale) ** 2;
-  }
-  codes.fill(0, x.length);
-  return { scale, errNorm: Math.sqrt(err) };
-}
-
-/**
- * A score that about `want` of the values reach, guessed from an evenly spaced sample of at most ~16k of them (the
- * j-th largest of a sample of every s-th value has about j·s values above it); exact for small arrays.
- */
-function likelyThreshold(values: Float32Array, want: number): number {
-  const step = Math.max(1, Math.floor(values.length / 16384));
-  const heap = new TopK(Math.ceil(want / step));
-  for (let i = 0; i < values.length; i += step) if (values[i] > heap.floor) heap.push(i, values[i]);
-  return heap.full ? heap.floor : -Infinity;
-}
-
 /** The k best of the exactly scored rows, best first. */
 function ranked(exact: Map<number, number>, k: number, ids: string[]): SearchHit[] {
   return [...exact.entries()]
     .sort((a, b) => b[1] - a[1])
     .slice(0, k)
     .map(([r, score]) => ({ id: ids[r], score }));
-}
-
-function kthLargest(values: number[], k: number): number {
-  if (values.length < k) return -Infinity;
-  return [...values].sort((a, b) => b - a)[k - 1];
-}
-
-/** A fixed-size min-heap of (row, score) keeping the largest scores. */
-class TopK {
-  private readonly rowsHeap: Int32Array;
-  private readonly scores: Float32Array;
-  private n = 0;
-  floor = -Infinity;
-
-  constructor(private readonly capacity: number) {
-    this.rowsHeap = new Int32Array(capacity);
-    this.scores = new Float32Array(capacity);
-  }
-
-  get full(): boolean {
-    return this.n === this.capacity;
-  }
-
-  push(row: number, score: number): void {
-    if (this.n < this.capacity) {
-      let i = this.n++;
-      while (i > 0) {
-        const parent = (i - 1) >> 1;
-        if (this.scores[parent] <= score) break;
-        this.scores[i] = this.scores[parent];
-        this.rowsHeap[i] = this.rowsHeap[parent];
-        i = parent;
-      }
-      this.scores[i] = score;
-      this.rowsHeap[i] = row;
-      if (this.n === this.capacity) this.floor = this.scores[0];
-      return;
-    }
-    // replace the root and sift down
-    let i = 0;
-    for (;;) {
-      const l = 2 * i + 1;
-      if (l >= this.n) break;
-      const r = l + 1;
-      const c = r < this.n && this.scores[r] < this.scores[l] ? r : l;
-      if (this.scores[c] >= score) break;
-      this.scores[i] = this.scores[c];
-      this.rowsHeap[i] = this.rowsHeap[c];
-      i = c;
-    }
-    this.scores[i] = score;
-    this.rowsHeap[i] = row;
-    this.floor = this.scores[0];
-  }
-
-  rows(): number[] {
-    return Array.from(this.rowsHeap.subarray(0, this.n));
-  }
 }

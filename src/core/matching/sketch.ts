@@ -24,10 +24,10 @@ export interface QuerySketch {
   levels: Uint8Array;
   /** One 16-entry table per nibble m of a row: entry v = Σ levels[4m + t] over the bits t set in v. */
   luts: Uint8Array;
-  /** estimate = (a · raw + b · pop + c) · invF, raw = Σ over the row's set bits of the 4-bit query codes. */
-  a: number;
-  b: number;
-  c: number;
+  /** estimate = (rawScale · raw + popScale · pop + offset) · invF, raw = Σ over the row's set bits of the 4-bit query codes. */
+  rawScale: number;
+  popScale: number;
+  offset: number;
   /** Standard deviation of the error the query's 4-bit rounding adds to ⟨x̄, Pq⟩. */
   roundingSigma: number;
 }
@@ -118,7 +118,7 @@ export class SketchCodec {
     // Rounding errors are uniform in ±step/2 (σ = step/√12), summed over the row's set bits (about half of d) and
     // scaled by 2/√d.
     const roundingSigma = (2 * step * Math.sqrt(this.bitsPerRow / 2 / 12)) / root;
-    return { levels, luts, a: (2 * step) / root, b: (2 * lo) / root, c: -sum / root, roundingSigma };
+    return { levels, luts, rawScale: (2 * step) / root, popScale: (2 * lo) / root, offset: -sum / root, roundingSigma };
   }
 
   /**

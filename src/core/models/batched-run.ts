@@ -28,7 +28,7 @@ export function fixedBatchOf(session: ModelSession): number {
 }
 
 /** The crops as one uint8 NHWC tensor, for a model rewritten to take pixels (withUint8Input). */
-export function nhwcBytes(crops: readonly RgbImage[], size: number): InputTensor {
+function nhwcBytes(crops: readonly RgbImage[], size: number): InputTensor {
   const bytes = size * size * 3;
   const data = new Uint8Array(crops.length * bytes);
   crops.forEach((crop, n) => {

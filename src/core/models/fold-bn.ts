@@ -85,7 +85,7 @@ const biasOf = (n: Node, inits: Initializers, channels: number): Float32Array | 
 };
 
 /** Conv → BN and Gemm → BN (the Conv/Gemm feeding nothing else): the BN's scale and shift go into its weights. */
-export function foldBnIntoProducer(model: Model): void {
+function foldBnIntoProducer(model: Model): void {
   const { g, inits, consumers, outputs } = graphOf(model);
   const drop = new Set<Node>();
   for (const n of g.node ?? []) {
@@ -161,7 +161,7 @@ const zeroPads = (n: Node): boolean => (intsAttr(n, 'pads') ?? [0]).every((p) =>
  * the stream is read: a 1×1 downsample Conv without padding (its bias), a following BN (its mean), or the next
  * block's residual Add (its branch bias, together with that block's own offset).
  */
-export function shiftResidualStreams(model: Model): number {
+function shiftResidualStreams(model: Model): number {
   const { g, inits, consumers, outputs } = graphOf(model);
   const producers = new Map<string, Node>();
   for (const n of g.node ?? []) for (const o of n.output ?? []) producers.set(o, n);
@@ -240,7 +240,7 @@ export function shiftResidualStreams(model: Model): number {
 }
 
 /** BN → (Flatten) → Gemm: the BN's scale goes into the Gemm's input columns and its shift into the bias. */
-export function foldBnIntoGemm(model: Model): void {
+function foldBnIntoGemm(model: Model): void {
   const { g, inits, consumers, outputs } = graphOf(model);
   const drop = new Set<Node>();
   for (const bn of g.node ?? []) {
@@ -292,7 +292,7 @@ export function foldBatchNorms(model: Model): void {
  * BN(x) = a·(x + c) becomes Add(x, c) feeding the Conv with a folded into its input channels. An Add of a
  * constant runs as int8 (QLinearAdd); the BN did not.
  */
-export function offsetLeadingBns(model: Model): number {
+function offsetLeadingBns(model: Model): number {
   const { g, inits, consumers, outputs } = graphOf(model);
   const out: Node[] = [];
   let count = 0;

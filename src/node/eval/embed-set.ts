@@ -44,7 +44,7 @@ async function fileHash(path: string): Promise<string> {
 }
 
 /** Cache identity: the pipeline's version, every model file's bytes and every setting that changes the result. */
-export async function embeddingCacheKey(fa: FaceAnalyzer, extra: Record<string, unknown> = {}): Promise<string> {
+async function embeddingCacheKey(fa: FaceAnalyzer, extra: Record<string, unknown> = {}): Promise<string> {
   const parts = [
     await fileHash(fa.detectorPath),
     fa.recognizerPath ? await fileHash(fa.recognizerPath) : 'none',

@@ -1,4 +1,4 @@
-import type { ScanLayout } from '../../core/matching/exact-index.js';
+import type { ScanLayout } from '../../core/matching/scan-kernels.js';
 
 /** A scan handed to a worker thread: its layout, and which scan (generation) its chunks belong to. */
 export interface ScanJob {

@@ -1,5 +1,6 @@
 import { Worker } from 'node:worker_threads';
-import { instantiateKernels, scanRows, type ExactIndex, type Kernels, type ScanLayout } from '../../core/matching/exact-index.js';
+import type { ExactIndex } from '../../core/matching/exact-index.js';
+import { instantiateKernels, scanRows, type Kernels, type ScanLayout } from '../../core/matching/scan-kernels.js';
 import { chunkRows, scanChunks, type ScanJob } from './scan-chunks.js';
 
 /**

@@ -1,4 +1,5 @@
-import { readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import type { CandidateAccelerator, Gallery } from '../../core/gallery/gallery.js';
 
 export interface UsearchOptions {
@@ -13,6 +14,8 @@ export interface UsearchOptions {
 }
 
 interface CacheMeta {
+  /** The index file this map belongs to (a name beside the cache path): the map names its pair. */
+  indexFile?: string;
   recognizerSha256: string;
   dim: number;
   seq: number;
@@ -35,9 +38,14 @@ type UsearchIndex = {
  * usearch f16 HNSW over subject templates, as a candidate source for `Gallery.identify`: the gallery rescores
  * its candidates exactly. It is a cache of the records, never a record: on open it is loaded from its file and
  * caught up through the store's change feed from the change number saved with it, or rebuilt from the gallery's
- * templates when the file is missing, unreadable or from another recognizer. Saving writes a temporary file and
- * renames it (usearch's own save is not atomic), the id map last, so a crash leaves the old pair or the new one.
+ * templates when the file is missing, unreadable or from another recognizer. Saving writes the index under a new
+ * name, then replaces the id map (which names its index file) by a rename — the one commit point — and only then
+ * removes the old index: a crash at any moment leaves the old pair or the new one, both loadable.
  */
+let saveCount = 0;
+/** The suffix of an index file written by save(): `.<time>-<pid>-<n>`. */
+const INDEX_FILE = /^\.[0-9a-z]+-\d+-[0-9a-z]+$/;
+
 export class UsearchAccelerator implements CandidateAccelerator {
   private readonly index: UsearchIndex;
   private readonly keyOf = new Map<string, number>();
@@ -94,7 +102,7 @@ export class UsearchAccelerator implements CandidateAccelerator {
         meta.connectivity === (options.connectivity ?? 16) &&
         meta.seq <= gallery.syncedSeq;
       if (!fits) return null;
-      index.load(path);
+      index.load(meta.indexFile ? join(dirname(path), meta.indexFile) : path);
       if (index.size() !== meta.ids.length) return null;
       const acc = new UsearchAccelerator(index, options);
       for (const [id, key] of meta.ids) {
@@ -155,11 +163,14 @@ export class UsearchAccelerator implements CandidateAccelerator {
     return out;
   }
 
-  /** Writes the index and its id map atomically (temporary files, then renames; the map last). */
+  /** Writes the index and its id map as a new pair; the map's rename commits it (see the class comment). */
   async save(gallery: Gallery): Promise<void> {
     const path = this.options.cachePath;
     if (!path) return;
+    const base = basename(path);
+    const indexFile = `${base}.${Date.now().toString(36)}-${process.pid}-${(saveCount++).toString(36)}`;
     const meta: CacheMeta = {
+      indexFile,
       recognizerSha256: gallery.binding.recognizerSha256,
       dim: gallery.binding.dim,
       seq: gallery.syncedSeq,
@@ -167,17 +178,20 @@ export class UsearchAccelerator implements CandidateAccelerator {
       ids: [...this.keyOf.entries()],
       nextKey: this.nextKey,
     };
-    const tmp = `${path}.${process.pid}.tmp`;
+    const dir = dirname(path);
+    const tmpMeta = `${path}.json.${process.pid}.tmp`;
     try {
-      // the map is removed first: an index without its map is ignored and rebuilt, never misread
-      await rm(`${path}.json`, { force: true });
-      this.index.save(tmp);
-      await rename(tmp, path);
-      await writeFile(`${tmp}.json`, JSON.stringify(meta));
-      await rename(`${tmp}.json`, `${path}.json`);
-    } finally {
-      await rm(tmp, { force: true });
-      await rm(`${tmp}.json`, { force: true });
+      this.index.save(join(dir, indexFile));
+      await writeFile(tmpMeta, JSON.stringify(meta));
+      await rename(tmpMeta, `${path}.json`);
+    } catch (e) {
+      await rm(join(dir, indexFile), { force: true });
+      await rm(tmpMeta, { force: true });
+      throw e;
+    }
+    // the new pair is in place: index files no map names any more (the old one, leftovers of crashed saves) go
+    for (const name of await readdir(dir)) {
+      if (name !== indexFile && (name === base || INDEX_FILE.test(name.slice(base.length)) && name.startsWith(`${base}.`))) await rm(join(dir, name), { force: true });
     }
   }
 }

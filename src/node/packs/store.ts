@@ -42,13 +42,13 @@ export interface PullOptions {
   heads?: readonly HeadName[];
 }
 
-export function packSpec(name: string): PackSpec {
+function packSpec(name: string): PackSpec {
   const spec = KNOWN_PACKS[name];
   if (!spec) throw new FaceprintError('PACK_UNKNOWN', `unknown pack "${name}"; known: ${Object.keys(KNOWN_PACKS).join(', ')}`);
   return spec;
 }
 
-export async function installedPackDir(name: string, home = modelsHome()): Promise<string | null> {
+async function installedPackDir(name: string, home = modelsHome()): Promise<string | null> {
   const dir = join(home, name);
   return stat(dir).then((s) => (s.isDirectory() ? dir : null), () => null);
 }

@@ -1,20 +1,20 @@
-import { readFile, writeFile, rename } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { writeFile, rename } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { FaceprintError } from '../core/errors.js';
 import { buildIResNetReplica, IRESNET_LAYERS, type IResNetArch } from '../core/models/iresnet-replica.js';
-import { runBench, type BenchReport } from '../node/bench.js';
 import { quantizeModelFile, type QuantizeMode } from '../node/quantize.js';
 import cliProgress from 'cli-progress';
 import { estimateMacs } from '../core/models/graph-macs.js';
 import { recognizerNormalisation } from '../core/embedding/arcface.js';
 import { onnxFirstNodeNames } from '../core/models/onnx-graph.js';
-import { loadModel } from '../node/models.js';
+import { loadModel, roleOf } from '../node/models.js';
+import { headNormalisation } from '../core/heads/head.js';
 import { KNOWN_PACKS } from '../node/packs/registry.js';
 import { listPacks, modelsHome, pullPack, removePack, verifyPack } from '../node/packs/store.js';
 
-export function addModelsAndBench(program: Command, out: (s: string) => void, int: (v: string) => number, float: (v: string) => number): void {
-  const models = program.commands.find((c) => c.name() === 'models') ?? program.command('models').description('model files: replicas for benchmarking');
+/** `faceprint models …`: model packs and files. */
+export function addModelsCommands(program: Command, out: (s: string) => void, int: (v: string) => number, float: (v: string) => number): void {
+  const models = program.commands.find((c) => c.name() === 'models') ?? program.command('models').description('model packs and files: pull, list, verify and remove packs; inspect, quantize and build replica models');
   models
     .command('pull')
     .description('download, verify and install a model pack (buffalo_l, buffalo_m, buffalo_s, buffalo_sc, antelopev2)')
@@ -80,11 +80,14 @@ export function addModelsAndBench(program: Command, out: (s: string) => void, in
         const info = {
           file, kind: m.kind, bytes: m.bytes.length,
           inputs: m.session.inputs, outputs: m.session.outputs,
-          normalisation: m.kind === 'recognizer' ? recognizerNormalisation(onnxFirstNodeNames(m.bytes, file)) : m.kind === 'detector' ? { mean: 127.5, std: 128 } : null,
+          head: m.kind === 'landmark' || m.kind === 'attribute' ? roleOf(m.kind, m.session.outputs) : null,
+          normalisation: m.kind === 'recognizer' ? recognizerNormalisation(onnxFirstNodeNames(m.bytes, file))
+            : m.kind === 'detector' ? { mean: 127.5, std: 128 }
+            : m.kind === 'landmark' || m.kind === 'attribute' ? headNormalisation(onnxFirstNodeNames(m.bytes, file)) : null,
           macs: { perImage: macs.macs, inputHW: [h, w], unmodelledOps: macs.unmodelled },
         };
         if (opts.json) return out(JSON.stringify(info));
-        out(`${file}: ${info.kind}, ${info.bytes} bytes`);
+        out(`${file}: ${info.kind}${info.head ? ` (head ${info.head})` : ''}, ${info.bytes} bytes`);
         for (const i of info.inputs) out(`  input  ${i.name} ${i.type ?? ''} [${i.shape.map((d) => d ?? '?').join(', ')}]`);
         for (const o of info.outputs) out(`  output ${o.name} ${o.type ?? ''} [${o.shape.map((d) => d ?? '?').join(', ')}]`);
         if (info.normalisation) out(`  normalisation (x − ${info.normalisation.mean}) / ${info.normalisation.std}`);
@@ -105,7 +108,6 @@ export function addModelsAndBench(program: Command, out: (s: string) => void, in
     .option('--percentile <p>', 'upper quantile kept by --method percentile', Number, 0.9999)
     .option('--max-images <n>', 'calibration images used', int, 200)
     .option('--keep-float <n>', 'recognizer activations left float32: auto (measured: the few costliest, carrying half the total cost) or a count (0: none, skips the measurement)', 'auto')
-    .option('--per-channel', 'per-channel symmetric int8 weights (always on; accepted for compatibility)')
     .action(async (input: string, output: string, opts) => {
       if (!['fp16', 'int8', 'int8-weights'].includes(opts.mode)) throw new FaceprintError('INVALID_INPUT', `--mode must be fp16, int8 or int8-weights, got ${opts.mode}`);
       if (!['minmax', 'percentile'].includes(opts.method)) throw new FaceprintError('INVALID_INPUT', `--method must be minmax or percentile, got ${opts.method}`);
@@ -131,40 +133,4 @@ export function addModelsAndBench(program: Command, out: (s: string) => void, in
       await writeFile(`${opts.out}.json`, JSON.stringify({ arch: opts.arch, seed: opts.seed, ...stats, bytes: bytes.length }, null, 2) + '\n');
       out(`${opts.out}: ${opts.arch}, seed ${opts.seed}, ${(stats.params / 1e6).toFixed(2)} M parameters, ${(stats.macsPerFace / 1e9).toFixed(2)} GMAC/face, ${(bytes.length / 2 ** 20).toFixed(1)} MiB`);
     });
-
-  program
-    .command('bench')
-    .description('per-stage pipeline timings and the recognizer over batch sizes and threads, against this CPU\'s sgemm peak')
-    .requiredOption('--detector <file>', 'SCRFD detector ONNX')
-    .requiredOption('--recognizer <file>', 'recognizer ONNX (e.g. from `faceprint models replica`)')
-    .requiredOption('--image <file>', 'image for the per-stage timings')
-    .option('--iters <n>', 'timed iterations per stage', int, 20)
-    .option('--gmacs <x>', 'recognizer GMAC per face (default: read from FILE.json written by `models replica`)', float)
-    .option('--batches <list>', 'recognizer batch sizes', '1,8,32')
-    .option('--threads <list>', 'intra-op thread counts', '1,2')
-    .option('--json', 'print the report as JSON')
-    .action(async (opts) => {
-      let macs: number | null = opts.gmacs ? opts.gmacs * 1e9 : null;
-      if (!macs) macs = await readFile(`${opts.recognizer}.json`, 'utf8').then((t) => JSON.parse(t).macsPerFace as number, () => null);
-      if (!macs) macs = estimateMacs(await readFile(opts.recognizer), [112, 112]).macs || null;
-      const report = await runBench({
-        detector: resolve(opts.detector), recognizer: resolve(opts.recognizer), image: opts.image, iters: opts.iters, macsPerFace: macs,
-        batches: String(opts.batches).split(',').map(Number), threads: String(opts.threads).split(',').map(Number),
-      });
-      out(opts.json ? JSON.stringify(report) : formatBench(report));
-    });
-}
-
-function formatBench(r: BenchReport): string {
-  const ms = (x: number): string => x.toFixed(2).padStart(9);
-  const lines = [`${r.image}: ${r.faces} face(s)`, 'stage             min       median    p90   (ms)'];
-  for (const [k, t] of Object.entries(r.stages)) lines.push(`${k.padEnd(14)}${ms(t.min)}${ms(t.median)}${ms(t.p90)}`);
-  if (r.pipelineOverhead) lines.push(`pipeline ÷ (detector run + recognizer run): ${r.pipelineOverhead.toFixed(3)}`);
-  lines.push('', `sgemm peak: ${Object.entries(r.peakGflops).map(([t, g]) => `${g.toFixed(1)} GFLOPS on ${t} thread(s)`).join(', ')}`);
-  lines.push(`recognizer ${r.recognizer.file}${r.recognizer.macsPerFace ? `, ${(r.recognizer.macsPerFace / 1e9).toFixed(2)} GMAC/face` : ''}`);
-  lines.push('threads  batch   ms/face    GFLOPS   of peak');
-  for (const s of r.recognizer.sweep) {
-    lines.push(`${String(s.threads).padStart(7)}${String(s.batch).padStart(7)}${ms(s.msPerFace)}${s.gflops ? s.gflops.toFixed(1).padStart(10) : '         -'}${s.ofPeak ? `${(100 * s.ofPeak).toFixed(1)}%`.padStart(10) : '         -'}`);
-  }
-  return lines.join('\n');
 }

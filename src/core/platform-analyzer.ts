@@ -25,7 +25,7 @@ export interface PipelineOptions {
  * What the Node and browser FaceAnalyzers share: inputs of the platform's kinds (files and buffers; blobs, elements
  * and frames), decoded to RGB by the platform, then the one core pipeline.
  */
-export abstract class DecodingAnalyzer<Input> {
+export abstract class PlatformAnalyzer<Input> {
   readonly core: FaceAnalyzerCore;
 
   protected constructor(core: FaceAnalyzerCore) {
