@@ -5,17 +5,12 @@ import type {
   Calibration, GalleryStore, IndexChange, ModelBinding, NewFace, Page, StoredFace, Subject, TemplateHit,
 } from '../core/gallery/types.js';
 import {
-  bindingMismatch, blobOf, checkName, faceChange, faceOf, floatsOf, subjectNameTaken, subjectOf, templateChange, type FaceRow, type SubjectRow,
+  bindingMismatch, blobOf, checkName, faceOf, floatsOf, subjectNameTaken, subjectOf, type FaceRow, type SubjectRow,
 } from './common.js';
-
-/** Advisory lock keys: schema creation, and the single-writer lock that makes change seqs commit in order. */
-const SCHEMA_LOCK = 0x6661_6365;
-const WRITE_LOCK = 0x6661_6366;
-const CHANNEL = 'faceprint_changes';
-
-
-
-type Queryable = Pick<pg.PoolClient, 'query'>;
+import { createSchema, createVectorIndex } from './postgres/schema.js';
+import { searchTemplatesInSql } from './postgres/search.js';
+import { ChangeFeed } from './postgres/change-feed.js';
+import { CHANNEL, SCHEMA_LOCK, WRITE_LOCK, isUuid, logChange, mapError, setMeta, vectorLiteral, type Queryable } from './postgres/sql.js';
 
 /**
  * PostgreSQL gallery, shared by faceprint processes on many machines. With pgvector, subject templates are also
@@ -29,8 +24,7 @@ export class PostgresGalleryStore implements GalleryStore {
   /** True when the server has pgvector: identify runs in SQL (see searchTemplates). */
   readonly pgvector: boolean;
   private readonly pool: pg.Pool;
-  private listener: pg.Client | null = null;
-  private dirty = true;
+  private readonly feed: ChangeFeed;
   private dim = 0;
   private closed = false;
 
@@ -41,6 +35,7 @@ export class PostgresGalleryStore implements GalleryStore {
     this.location = location;
     this.pool = pool;
     this.pgvector = pgvector;
+    this.feed = new ChangeFeed(pool, location, pgvector);
     if (pgvector) this.searchTemplates = (query, k, where) => this.searchInSql(query, k, where);
   }
 
@@ -60,21 +55,7 @@ export class PostgresGalleryStore implements GalleryStore {
         const available = (await client.query(`SELECT 1 FROM pg_available_extensions WHERE name = 'vector'`)).rowCount! > 0;
         pgvector = options.pgvector ?? available;
         if (pgvector) await client.query('CREATE EXTENSION IF NOT EXISTS vector');
-        await client.query(`
-          CREATE TABLE IF NOT EXISTS faceprint_meta (key text PRIMARY KEY, value jsonb NOT NULL);
-          CREATE TABLE IF NOT EXISTS faceprint_subjects (
-            id uuid PRIMARY KEY, name text NOT NULL UNIQUE, metadata jsonb NOT NULL DEFAULT '{}',
-            template bytea, face_count integer NOT NULL DEFAULT 0, created_at timestamptz NOT NULL, updated_at timestamptz NOT NULL);
-          CREATE TABLE IF NOT EXISTS faceprint_faces (
-            id uuid PRIMARY KEY, subject_id uuid REFERENCES faceprint_subjects(id) ON DELETE CASCADE, cluster_id text,
-            embedding bytea NOT NULL, image_sha256 text NOT NULL, bbox jsonb NOT NULL, score real NOT NULL,
-            quality real NOT NULL, source text, created_at timestamptz NOT NULL);
-          CREATE UNIQUE INDEX IF NOT EXISTS faceprint_faces_subject_image ON faceprint_faces(subject_id, image_sha256) WHERE subject_id IS NOT NULL;
-          CREATE INDEX IF NOT EXISTS faceprint_faces_subject ON faceprint_faces(subject_id);
-          CREATE INDEX IF NOT EXISTS faceprint_faces_cluster ON faceprint_faces(cluster_id);
-          CREATE INDEX IF NOT EXISTS faceprint_subjects_metadata ON faceprint_subjects USING gin (metadata jsonb_path_ops);
-          CREATE TABLE IF NOT EXISTS faceprint_changes (seq bigserial PRIMARY KEY, kind text NOT NULL, ref text NOT NULL);
-        `);
+        await createSchema(client);
         await client.query('COMMIT');
       } catch (e) {
         await client.query('ROLLBACK').catch(() => undefined);
@@ -83,30 +64,11 @@ export class PostgresGalleryStore implements GalleryStore {
         client.release();
       }
       const store = new PostgresGalleryStore(location, pool, pgvector);
-      await store.listen(url);
+      await store.feed.listen(url);
       return store;
     } catch (e) {
       await pool.end().catch(() => undefined);
       throw mapError(e, location);
-    }
-  }
-
-  /** A dedicated connection LISTENing for other processes' commits; without it every search asks for changes. */
-  private async listen(url: string): Promise<void> {
-    const client = new pg.Client({ connectionString: url });
-    client.on('notification', () => {
-      this.dirty = true;
-    });
-    client.on('error', () => {
-      this.listener = null;
-      this.dirty = true;
-    });
-    try {
-      await client.connect();
-      await client.query(`LISTEN ${CHANNEL}`);
-      this.listener = client;
-    } catch {
-      await client.end().catch(() => undefined);
     }
   }
 
@@ -121,8 +83,7 @@ export class PostgresGalleryStore implements GalleryStore {
       else if (current.recognizerSha256 !== binding.recognizerSha256 || current.dim !== binding.dim) throw bindingMismatch(this.location, current, binding);
       if (this.pgvector) {
         if (binding.dim > 4000) throw new FaceprintError('STORE_INVALID', `pgvector's HNSW indexes halfvec up to 4000 dimensions, not ${binding.dim}`);
-        await c.query(`ALTER TABLE faceprint_subjects ADD COLUMN IF NOT EXISTS template_vec halfvec(${binding.dim})`);
-        await c.query('CREATE INDEX IF NOT EXISTS faceprint_subjects_template_hnsw ON faceprint_subjects USING hnsw (template_vec halfvec_cosine_ops)');
+        await createVectorIndex(c, binding.dim);
       }
     });
     this.dim = binding.dim;
@@ -316,91 +277,25 @@ export class PostgresGalleryStore implements GalleryStore {
     });
   }
 
-  /**
-   * pgvector only: the top-k subject templates by cosine, in SQL (HNSW on halfvec, iterative scan so that a
-   * metadata filter still yields k rows), over-fetched and reranked exactly on the float32 templates.
-   */
+  /** pgvector only: see searchTemplatesInSql. */
   private async searchInSql(query: Float32Array, k: number, where?: Record<string, unknown>): Promise<TemplateHit[]> {
-    const fetch = Math.max(4 * k, 40);
     const c = await this.client();
     try {
-      await c.query('BEGIN');
-      await c.query(`SET LOCAL hnsw.ef_search = ${Math.max(fetch, 100)}`);
-      await c.query(`SET LOCAL hnsw.iterative_scan = relaxed_order`);
-      const rows = (
-        await c.query<{ id: string; name: string; metadata: Record<string, unknown>; template: Buffer }>(
-          `SELECT id, name, metadata, template FROM faceprint_subjects
-           WHERE template_vec IS NOT NULL ${where ? 'AND metadata @> $3' : ''}
-           ORDER BY template_vec <=> $1 LIMIT $2`,
-          [vectorLiteral(query), fetch, ...(where ? [where] : [])],
-        )
-      ).rows;
-      await c.query('COMMIT');
-      let qn = 0;
-      for (let i = 0; i < query.length; i++) qn += query[i] * query[i];
-      qn = Math.sqrt(qn) || 1;
-      return rows
-        .map((r) => {
-          const t = floatsOf(r.template);
-          let s = 0;
-          for (let i = 0; i < t.length; i++) s += t[i] * query[i];
-          return { id: r.id, name: r.name, metadata: r.metadata, score: s / qn };
-        })
-        .sort((a, b) => b.score - a.score)
-        .slice(0, k);
-    } catch (e) {
-      await c.query('ROLLBACK').catch(() => undefined);
-      throw mapError(e, this.location);
+      return await searchTemplatesInSql(c, this.location, query, k, where);
     } finally {
       c.release();
     }
   }
 
   async changesSince(seq: number): Promise<{ seq: number; changes: IndexChange[] }> {
-    // No notification since we last looked: one indexed max(seq) read confirms nothing committed (a NOTIFY can
-    // arrive after another process's commit is already visible, so it alone would leave a short stale window).
-    if (seq > 0 && !this.dirty && this.listener) {
-      const head = Number((await this.query<{ s: string }>('SELECT coalesce(max(seq), 0) AS s FROM faceprint_changes')).rows[0].s);
-      if (head === seq) return { seq, changes: [] };
-    }
-    this.dirty = false;
-    const c = await this.client();
-    try {
-      await c.query('BEGIN ISOLATION LEVEL REPEATABLE READ');
-      const head = Number((await c.query<{ s: string }>('SELECT coalesce(max(seq), 0) AS s FROM faceprint_changes')).rows[0].s);
-      let changes: IndexChange[];
-      // with pgvector the templates are searched in SQL: the process keeps only the unassigned faces
-      const templatesHere = !this.pgvector;
-      if (seq <= 0) {
-        const templates = templatesHere ? (await c.query<SubjectRow>('SELECT * FROM faceprint_subjects WHERE template IS NOT NULL')).rows.map(templateChange) : [];
-        const faces = (await c.query<FaceRow>('SELECT * FROM faceprint_faces WHERE subject_id IS NULL')).rows.map(faceChange);
-        changes = [...templates, ...faces];
-      } else {
-        const changed = (await c.query<{ kind: string; ref: string }>('SELECT kind, ref FROM faceprint_changes WHERE seq > $1 GROUP BY kind, ref ORDER BY max(seq)', [seq])).rows;
-        const templateIds = changed.filter((x) => x.kind === 'template' && templatesHere).map((x) => x.ref);
-        const faceIds = changed.filter((x) => x.kind === 'face').map((x) => x.ref);
-        const subjects = new Map((await c.query<SubjectRow>('SELECT * FROM faceprint_subjects WHERE id = ANY($1::uuid[])', [templateIds])).rows.map((r) => [r.id, r]));
-        const faces = new Map((await c.query<FaceRow>('SELECT * FROM faceprint_faces WHERE id = ANY($1::uuid[])', [faceIds])).rows.map((r) => [r.id, r]));
-        changes = [
-          ...templateIds.map((id): IndexChange => (subjects.has(id) ? templateChange(subjects.get(id)!) : { kind: 'template', id, name: '', metadata: {}, embedding: null })),
-          ...faceIds.map((id): IndexChange => (faces.has(id) ? faceChange(faces.get(id)!) : { kind: 'face', id, clusterId: null, embedding: null })),
-        ];
-      }
-      await c.query('COMMIT');
-      return { seq: head, changes };
-    } catch (e) {
-      this.dirty = true;
-      await c.query('ROLLBACK').catch(() => undefined);
-      throw mapError(e, this.location);
-    } finally {
-      c.release();
-    }
+    if (this.closed) throw new FaceprintError('CLOSED', `gallery ${this.location} is closed`);
+    return this.feed.changesSince(seq);
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await this.listener?.end().catch(() => undefined);
+    await this.feed.close();
     await this.pool.end();
   }
 
@@ -454,7 +349,7 @@ export class PostgresGalleryStore implements GalleryStore {
       const result = await fn(c);
       await c.query(`SELECT pg_notify('${CHANNEL}', '')`);
       await c.query('COMMIT');
-      this.dirty = true;
+      this.feed.markDirty();
       return result;
     } catch (e) {
       await c.query('ROLLBACK').catch(() => undefined);
@@ -465,30 +360,3 @@ export class PostgresGalleryStore implements GalleryStore {
   }
 }
 
-async function logChange(c: Queryable, kind: 'template' | 'face', ref: string): Promise<void> {
-  await c.query('INSERT INTO faceprint_changes (kind, ref) VALUES ($1, $2)', [kind, ref]);
-}
-
-async function setMeta(c: Queryable, key: string, value: unknown): Promise<void> {
-  await c.query('INSERT INTO faceprint_meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value', [key, JSON.stringify(value)]);
-}
-
-function vectorLiteral(v: Float32Array): string {
-  return `[${Array.from(v).join(',')}]`;
-}
-
-function isUuid(s: string): boolean {
-  return /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(s);
-}
-
-function mapError(e: unknown, location: string): unknown {
-  if (e instanceof FaceprintError) return e;
-  const code = (e as { code?: string }).code ?? '';
-  if (code === '55P03' || code === '40P01' || code === '40001') return new FaceprintError('STORE_BUSY', `gallery ${location} is busy (${code}); retry`, { cause: e });
-  if (code === '23505') return new FaceprintError('SUBJECT_EXISTS', `gallery ${location}: ${(e as Error).message}`, { cause: e });
-  if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === '28P01' || code === '3D000' || code === '57P01') {
-    return new FaceprintError('STORE_UNAVAILABLE', `cannot reach gallery ${location}: ${(e as Error).message}`, { cause: e });
-  }
-  if (/^[0-9A-Z]{5}$/.test(code)) return new FaceprintError('STORE_UNAVAILABLE', `gallery ${location}: ${(e as Error).message} (${code})`, { cause: e });
-  return e;
-}
