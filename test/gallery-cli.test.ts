@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { readFileSync, existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { test } from 'node:test';
@@ -33,7 +33,8 @@ test('faceprint enroll --dir, identify, verify, subjects and calibrate on one SQ
   // the same answer through the usearch accelerator (exactly rescored), whose cache lands beside the database
   const accelerated = await cli(['identify', join(BBT, 'penny', 'penny3.png'), ...store, ...models, '--threshold', '0.29', '--usearch', '--search-threads', '2']);
   assert.equal(accelerated.stdout, text.stdout);
-  assert.ok(existsSync(join(tmp, 'people.db.usearch')) && existsSync(join(tmp, 'people.db.usearch.json')));
+  const usearchMap = join(tmp, 'people.db.usearch.json');
+  assert.ok(existsSync(usearchMap) && existsSync(join(tmp, JSON.parse(readFileSync(usearchMap, 'utf8')).indexFile)));
   // and through the 1-bit sketch stage, split over two threads
   const sketched = await cli(['identify', join(BBT, 'penny', 'penny3.png'), ...store, ...models, '--threshold', '0.29', '--sketch', '--search-threads', '2']);
   assert.equal(sketched.stdout, text.stdout);

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -97,4 +98,34 @@ test('a head file passed explicitly runs; a detector passed as a head is refused
   assert.deepEqual(fa.core.heads.map((h) => h.name), ['genderage']);
   await fa.close();
   await assert.rejects(FaceAnalyzer.create({ detector: DET_500M, headModels: [DET_500M] }), (e: any) => e.code === 'MODEL_UNRECOGNISED');
+});
+
+test('known packs carry InsightFace\'s published sha256; a download that differs from a pinned hash installs nothing', async () => {
+  const l = KNOWN_PACKS.buffalo_l;
+  assert.equal(l.zipSha256, '80ffe37d8a5940d59a7384c201a2a38d4741f2f3c51eef46ebb28218a7b0ca2f');
+  assert.deepEqual(Object.fromEntries(l.files.map((f) => [f.name, f.sha256])), {
+    'det_10g.onnx': '5838f7fe053675b1c7a08b633df49e7af5495cee0493c7dcf6697200b85b5b91',
+    'w600k_r50.onnx': '4c06341c33c2ca1f86781dab0e829f88ad5b64be9fba56e56bc9ebdefc619e43',
+    '2d106det.onnx': 'f001b856447c413801ef5c42091ed0cd516fcd21f2d6b79635b1e733a7109dbf',
+    '1k3d68.onnx': 'df5c06b8a0c12e422b2ed8947b8869faa4105387f199c477af038aa01f9a45cc',
+    'genderage.onnx': '4fde69b1c810857b88c64a335084f1c3fe8f01246c9a191b48c7bb756d6652fb',
+  });
+  // the fixture det_500m is byte-identical to the packs' (fixtures README): its pinned hash holds
+  assert.equal(KNOWN_PACKS.buffalo_sc.files[0].sha256, createHash('sha256').update(readFileSync(DET_500M)).digest('hex'));
+  // a pack whose pinned zip hash the mirror's zip does not match
+  const home = mkdtempSync(join(tmpdir(), 'faceprint-pinned-'));
+  KNOWN_PACKS.fixture_heads.zipSha256 = '0'.repeat(64);
+  try {
+    await assert.rejects(pullPack('fixture_heads', { home, mirror }), (e: any) => e.code === 'PACK_CORRUPT' && /does not match the pinned/.test(e.message));
+    assert.deepEqual(readdirSync(home).filter((f) => !f.startsWith('.')), []);
+  } finally {
+    delete KNOWN_PACKS.fixture_heads.zipSha256;
+  }
+  // a pinned file hash that differs is refused too
+  KNOWN_PACKS.fixture_heads.files[0].sha256 = '1'.repeat(64);
+  try {
+    await assert.rejects(pullPack('fixture_heads', { home, mirror }), (e: any) => e.code === 'PACK_CORRUPT' && /det_500m\.onnx sha256/.test(e.message));
+  } finally {
+    delete KNOWN_PACKS.fixture_heads.files[0].sha256;
+  }
 });

@@ -45,6 +45,8 @@ type UsearchIndex = {
 let saveCount = 0;
 /** The suffix of an index file written by save(): `.<time>-<pid>-<n>`. */
 const INDEX_FILE = /^\.[0-9a-z]+-\d+-[0-9a-z]+$/;
+/** A map a killed save left half-written: `.json.<pid>.tmp`. */
+const ORPHAN_MAP = /^\.json\.\d+\.tmp$/;
 
 export class UsearchAccelerator implements CandidateAccelerator {
   private readonly index: UsearchIndex;
@@ -191,7 +193,9 @@ export class UsearchAccelerator implements CandidateAccelerator {
     }
     // the new pair is in place: index files no map names any more (the old one, leftovers of crashed saves) go
     for (const name of await readdir(dir)) {
-      if (name !== indexFile && (name === base || INDEX_FILE.test(name.slice(base.length)) && name.startsWith(`${base}.`))) await rm(join(dir, name), { force: true });
+      if (name === indexFile || !name.startsWith(base)) continue;
+      const rest = name.slice(base.length);
+      if (rest === '' || INDEX_FILE.test(rest) || ORPHAN_MAP.test(rest)) await rm(join(dir, name), { force: true });
     }
   }
 }

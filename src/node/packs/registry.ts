@@ -19,8 +19,6 @@ export interface PackSpec {
   description: string;
   files: PackFile[];
   zipSha256?: string;
-  /** Exact size of the zip where known: a download that grows past it is stopped. */
-  zipSize?: number;
 }
 
 const OFFICIAL_BASE_URL = 'https://github.com/deepinsight/insightface/releases/download/v0.7';
@@ -53,8 +51,8 @@ export const KNOWN_PACKS: Record<string, PackSpec> = {
       W600K_R50,
       ...common.map((f) => ({ ...f, sha256: BUFFALO_L_HEADS[f.name] })),
     ],
+    // 288,621,354 bytes
     zipSha256: '80ffe37d8a5940d59a7384c201a2a38d4741f2f3c51eef46ebb28218a7b0ca2f',
-    zipSize: 288_621_354,
   },
   buffalo_m: {
     name: 'buffalo_m',
