@@ -130,7 +130,7 @@ test('on-device enrol + identify, gallery kept in IndexedDB across a reload, box
     await reloaded.fill('#identify-threshold', '0.3');
     await reloaded.setInputFiles('#identify-file', photo('amy', 5));
     await reloaded.waitForFunction(() => /amy|unknown|no face|:/.test(document.getElementById('identify-result')!.textContent ?? ''));
-    assert.match((await reloaded.textContent('#identify-result')) ?? '', /^amy 0\.\d\d$/);
+    assert.match((await reloaded.textContent('#identify-result')) ?? '', /^amy 0\.\d\d \(threshold 0\.30, given\)$/);
     const green = await greenPixels(await reloaded.locator('#identify-canvas').screenshot());
     assert.ok(green > 300, `only ${green} box pixels`);
   } finally {

@@ -3,7 +3,7 @@ import { readFileSync, existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { test } from 'node:test';
-import { cli } from './helpers/cli.js';
+import { cli, ROOT } from './helpers/cli.js';
 import { DET_500M, MOBILEFACENET, SHARED } from './fixtures.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'faceprint-gallery-cli-'));
@@ -39,9 +39,24 @@ test('faceprint enroll --dir, identify, verify, subjects and calibrate on one SQ
   const sketched = await cli(['identify', join(BBT, 'penny', 'penny3.png'), ...store, ...models, '--threshold', '0.29', '--sketch', '--search-threads', '2']);
   assert.equal(sketched.stdout, text.stdout);
 
-  const noThreshold = await cli(['verify', join(BBT, 'amy', 'amy1.png'), '--subject', 'amy', ...store, ...models]);
-  assert.equal(noThreshold.code, 2);
-  assert.match(noThreshold.stderr, /NO_THRESHOLD/);
+  const hadDb = existsSync(join(ROOT, 'faceprint.db'));
+  // no --threshold and no calibration: the fixture recognizer's known threshold decides; exit 0 same, 1 different
+  const knownSame = await cli(['verify', join(BBT, 'amy', 'amy1.png'), '--subject', 'amy', ...store, ...models]);
+  assert.equal(knownSame.code, 0, knownSame.stderr);
+  assert.match(knownSame.stdout, /^same person: cosine 0\.\d+, threshold 0\.2900 \(known model mobilefacenet\.onnx/);
+  const knownDiff = await cli(['verify', join(BBT, 'amy', 'amy1.png'), join(BBT, 'howard', 'howard1.png'), ...store, ...models]);
+  assert.equal(knownDiff.code, 1);
+  assert.match(knownDiff.stdout, /^different people/);
+  const identified = await cli(['identify', join(BBT, 'penny', 'penny3.png'), ...store, ...models]);
+  assert.match(identified.stdout, /→ penny \(0\.\d+\)   threshold 0\.2900 \(known model/);
+  // an unknown recognizer (an FP16 copy: another sha256) without calibration still says how to get a threshold
+  const fp16 = join(tmp, 'mobilefacenet.fp16.onnx');
+  assert.equal((await cli(['models', 'quantize', MOBILEFACENET, fp16, '--mode', 'fp16'])).code, 0);
+  const unknown = await cli(['verify', join(BBT, 'amy', 'amy1.png'), join(BBT, 'amy', 'amy2.png'), '--detector', DET_500M, '--recognizer', fp16]);
+  assert.equal(unknown.code, 2);
+  assert.match(unknown.stderr, /NO_THRESHOLD: no threshold for this recognizer .*faceprint eval identify --dir PEOPLE --json > report\.json && faceprint calibrate report\.json/);
+  // comparing two photos created no gallery file
+  assert.equal(existsSync(join(ROOT, 'faceprint.db')), hadDb, 'verify a b must not create ./faceprint.db');
 
   // calibrate from a real eval report over pairs of the bbt images, then verify by FAR
   const csv = join(tmp, 'pairs.csv');
@@ -73,9 +88,7 @@ test('faceprint enroll --dir, identify, verify, subjects and calibrate on one SQ
   const missing = await cli(['subjects', 'rm', 'nobody', ...store]);
   assert.equal(missing.code, 2);
   assert.match(missing.stderr, /SUBJECT_NOT_FOUND/);
-  // a gallery opened with another real recognizer (an FP16 copy of the same model: another file, another sha256)
-  const fp16 = join(tmp, 'mobilefacenet.fp16.onnx');
-  assert.equal((await cli(['models', 'quantize', MOBILEFACENET, fp16, '--mode', 'fp16'])).code, 0);
+  // a gallery opened with another real recognizer (the FP16 copy made above: another file, another sha256)
   const other = await cli(['identify', join(BBT, 'amy', 'amy1.png'), ...store, '--detector', DET_500M, '--recognizer', fp16, '--threshold', '0.3']);
   assert.equal(other.code, 2);
   assert.match(other.stderr, /GALLERY_MODEL_MISMATCH: .*mobilefacenet\.onnx/);

@@ -144,10 +144,14 @@ test('identification on LFW people with ≥5 images (423 people): rank-1 equals 
   assert.equal((100 * rank1).toFixed(2), '99.53', `rank-1 ${rank1}`);
 });
 
-test('verify: decisions and margins; thresholds from a given cosine, or from a calibration by FAR', async () => {
+test('verify: decisions and margins; thresholds given, from the known-model table, or from a calibration by FAR', async () => {
   const g = await openGallery('verify.db');
   try {
-    await assert.rejects(g.verify(amy(1), amy(2)), (e) => code(e) === 'NO_THRESHOLD');
+    // the fixture MobileFaceNet is a known model: its LFW threshold applies with no calibration
+    const known = await g.verify(amy(1), amy(2));
+    assert.deepEqual([known.threshold, known.thresholdSource, known.same], [0.29, 'known-model', true]);
+    assert.match(known.basis, /^known model mobilefacenet\.onnx .*LFW 10-fold/);
+    await assert.rejects(g.verify(amy(1), amy(2), { far: 1e-3 }), (e) => code(e) === 'NO_THRESHOLD' && /needs a calibration/.test((e as Error).message));
     const same = await g.verify(amy(1), amy(2), { threshold: 0.29 });
     assert.equal(same.same, true);
     assert.ok(same.margin > 0 && Math.abs(same.score - same.threshold - same.margin) < 1e-12);
@@ -166,6 +170,7 @@ test('verify: decisions and margins; thresholds from a given cosine, or from a c
     await g.gallery.setCalibration({ ...report.calibration, recognizerSha256: report.calibration.recognizerSha256! });
     const byDefault = await g.verify(amy(1), amy(2));
     assert.equal(byDefault.threshold, report.bestThreshold.cosine);
+    assert.equal(byDefault.thresholdSource, 'calibration', 'a calibration wins over the known model');
     const far = report.calibration.points[0];
     assert.ok(Math.abs((await g.verify(amy(1), amy(2), { far: far.far })).threshold - far.threshold) < 1e-12);
     await assert.rejects(g.verify(amy(1), amy(2), { far: 1e-9 }), (e) => code(e) === 'NO_THRESHOLD');
@@ -173,6 +178,7 @@ test('verify: decisions and margins; thresholds from a given cosine, or from a c
     await g.enroll('amy', [amy(1), amy(2), amy(3)]);
     const vs = await g.verifySubject(amy(4), 'amy', { threshold: 0.29 });
     assert.equal(vs.same, true);
+    assert.equal(vs.thresholdSource, 'given');
     assert.equal(vs.subject.name, 'amy');
   } finally {
     await g.close();

@@ -4,7 +4,7 @@ import { after, before, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { enrolThroughPage, greenPixels, launchChromium } from './helpers/chromium.js';
 import { SHARED } from './fixtures.js';
-import { startTestServer, type TestServer } from './helpers/server.js';
+import { api, startTestServer, type TestServer } from './helpers/server.js';
 
 const BBT = join(SHARED, 'faces/identities/bbt');
 const photo = (person: string, n: number) => join(BBT, person, `${person}${n}.png`);
@@ -50,7 +50,7 @@ test('enrol two people, identify a third photo, compare two photos, list people'
   await page.fill('#identify-threshold', '0.3');
   await page.setInputFiles('#identify-file', photo('penny', 5));
   await page.waitForFunction(() => /penny|unknown|no face/.test(document.getElementById('identify-result')!.textContent ?? ''));
-  assert.match((await page.textContent('#identify-result')) ?? '', /^penny 0\.\d\d$/);
+  assert.match((await page.textContent('#identify-result')) ?? '', /^penny 0\.\d\d \(threshold 0\.30, given\)$/);
   const shot = await page.locator('#identify-canvas').screenshot();
   assert.ok((await greenPixels(shot)) > 300, 'no box or label drawn on the identify canvas');
 
@@ -63,6 +63,28 @@ test('enrol two people, identify a third photo, compare two photos, list people'
 
   const full = await page.screenshot({ fullPage: true });
   assert.ok((await greenPixels(full)) > 1000);
+});
+
+test('first hour: the threshold fields show the known model\'s threshold in force, and decisions use it with no extra step', async () => {
+  const fresh = await browser.newPage({ viewport: { width: 1400, height: 1800 } });
+  try {
+    await fresh.goto(s.url + '/');
+    await fresh.waitForSelector('body[data-ready="true"]');
+    await fresh.waitForFunction(() => (document.getElementById('identify-threshold') as HTMLInputElement).value !== '');
+    assert.equal(await fresh.inputValue('#identify-threshold'), '0.29');
+    assert.equal(await fresh.inputValue('#compare-threshold'), '0.29');
+    assert.equal(await fresh.inputValue('#cluster-distance'), '0.71');
+    assert.match((await fresh.textContent('#threshold-basis')) ?? '', /^threshold 0\.29: known model mobilefacenet\.onnx/);
+    await fresh.setInputFiles('#identify-file', photo('penny', 4));
+    await fresh.waitForFunction(() => /penny|unknown|no face|:/.test(document.getElementById('identify-result')!.textContent ?? ''));
+    assert.match((await fresh.textContent('#identify-result')) ?? '', /^penny 0\.\d\d \(threshold 0\.29, known model\)$/);
+    // an enrolment whose photos are all refused explains itself and leaves no empty person behind
+    const refused = await enrolThroughPage(fresh, 'ghost', [join(SHARED, 'faces/negatives/debian/apple.jpg')]);
+    assert.match(refused, /^ENROLL_REFUSED: no usable face to enrol "ghost"/);
+    assert.equal((await api(s.url, 'GET', '/v1/subjects/ghost')).status, 404);
+  } finally {
+    await fresh.close();
+  }
 });
 
 test('group unknown photos into people, name a group', async () => {

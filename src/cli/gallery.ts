@@ -1,4 +1,7 @@
+import { existsSync } from 'node:fs';
 import { readFile, readdir, stat } from 'node:fs/promises';
+import { MemoryGalleryStore } from '../core/gallery/memory-store.js';
+import type { GalleryStore } from '../core/gallery/types.js';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { FaceprintError } from '../core/errors.js';
@@ -28,11 +31,11 @@ function choiceOf(opts: { threshold?: number; far?: number }): ThresholdChoice {
   return { threshold: opts.threshold, far: opts.far };
 }
 
-async function withGallery<T>(opts: Record<string, any>, fn: (g: FaceGallery) => Promise<T>): Promise<T> {
+async function withGallery<T>(opts: Record<string, any>, fn: (g: FaceGallery) => Promise<T>, store: string | GalleryStore = opts.store): Promise<T> {
   const analyzer = await openAnalyzer(opts);
   let gallery: FaceGallery;
   try {
-    gallery = await FaceGallery.open({ analyzer, store: opts.store, padRetry: opts.padRetry !== false, usearch: opts.usearch ? { expansionSearch: opts.usearchEf } : false, searchThreads: opts.searchThreads, search: opts.sketch ? 'sketch' : 'exact' });
+    gallery = await FaceGallery.open({ analyzer, store, padRetry: opts.padRetry !== false, usearch: opts.usearch ? { expansionSearch: opts.usearchEf } : false, searchThreads: opts.searchThreads, search: opts.sketch ? 'sketch' : 'exact' });
   } catch (e) {
     await analyzer.close();
     throw e;
@@ -140,11 +143,17 @@ export function addGalleryCommands(program: Command, out: PrintLine, int: Parse,
     .option('--no-pad-retry', 'do not retry face-less images on a padded canvas');
   addAnalyzerOptions(thresholdOptions(storeOption(verifyCmd), float), int, float).action(async (image: string, other: string | undefined, opts) => {
     if (!other && !opts.subject) throw new FaceprintError('INVALID_INPUT', 'give a second image or --subject NAME');
+    // Two images need no gallery: a store is read for its calibration only when one was named or already exists,
+    // so comparing two photos never creates ./faceprint.db.
+    const named = verifyCmd.getOptionValueSource('store') !== 'default' || existsSync(String(opts.store).replace(/^sqlite:(\/\/)?/i, ''));
+    const store = opts.subject || named ? opts.store : new MemoryGalleryStore();
     await withGallery(opts, async (g) => {
       const v = opts.subject ? await g.verifySubject(image, opts.subject, choiceOf(opts)) : await g.verify(image, other!, choiceOf(opts));
       if (opts.json) out(JSON.stringify(v));
       else out(`${v.same ? 'same person' : 'different people'}: cosine ${v.score.toFixed(4)}, threshold ${v.threshold.toFixed(4)} (${v.basis}), margin ${v.margin >= 0 ? '+' : ''}${v.margin.toFixed(4)}`);
-    });
+      // exit 0: same person, 1: different people (2: an error)
+      if (!v.same) process.exitCode = 1;
+    }, store);
   });
 
   const identifyCmd = program
@@ -170,7 +179,7 @@ export function addGalleryCommands(program: Command, out: PrintLine, int: Parse,
         out(`${image}: ${faces.length} face${faces.length === 1 ? '' : 's'}`);
         for (const f of faces) {
           const [x1, y1, x2, y2] = f.face.bbox.map((v) => v.toFixed(0));
-          out(`  [${x1}, ${y1}, ${x2}, ${y2}] → ${f.subject ? `${f.subject.name} (${f.subject.score.toFixed(4)})` : 'unknown'}   threshold ${f.threshold.toFixed(4)}`);
+          out(`  [${x1}, ${y1}, ${x2}, ${y2}] → ${f.subject ? `${f.subject.name} (${f.subject.score.toFixed(4)})` : 'unknown'}   threshold ${f.threshold.toFixed(4)} (${f.basis})`);
           for (const c of f.candidates) out(`      ${c.score.toFixed(4)}  ${c.name}`);
         }
       }

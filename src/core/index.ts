@@ -30,6 +30,7 @@ export { ExactIndex, type SearchHit, type ScanLayout, type RowScanner } from './
 export { Gallery, chooseEnrolmentFace, type PoseGate, type RefusalReason, type AnalyzedImage, type EnrollOptions, type EnrollResult, type Identification, type IdentifyOptions, type Match, type Verification } from './gallery/gallery.js';
 export { ImageGallery, type ImagePlatform, type ReadImage, type FaceIdentification, type AnalysisOutcome, type ImageGalleryOptions } from './gallery/image-gallery.js';
 export { MemoryGalleryStore, GalleryRecords, type GalleryState, type PersistState } from './gallery/memory-store.js';
-export { templateOf, resolveThreshold, type ThresholdChoice } from './gallery/template.js';
+export { templateOf, resolveThreshold, type ThresholdChoice, type ThresholdSource, type ResolvedThreshold } from './gallery/template.js';
+export { KNOWN_RECOGNIZERS, knownRecognizer, type KnownRecognizer } from './gallery/known-models.js';
 export type { ClusterOptions, ClusterReport } from './gallery/cluster.js';
 export type { Calibration, GalleryStore, IndexChange, ModelBinding, NewFace, StoredFace, Subject, TemplateHit } from './gallery/types.js';

@@ -72,13 +72,14 @@ export function registerGalleryRoutes(app: FastifyInstance, ctx: RouteContext): 
   }, async (req) => ({ deletedFaces: await g.gallery.deleteSubject(req.params.ref) }));
 
   ctx.documentBody('post', '/v1/subjects/{ref}/faces', imageBody('images', 'photos of the subject, one usable face each (or ?largest=true)'));
-  app.post<{ Params: { ref: string }; Querystring: { largest?: boolean; minScore?: number; minSize?: number; maxYaw?: number; maxPitch?: number } }>('/v1/subjects/:ref/faces', {
+  app.post<{ Params: { ref: string }; Querystring: { create?: boolean; largest?: boolean; minScore?: number; minSize?: number; maxYaw?: number; maxPitch?: number } }>('/v1/subjects/:ref/faces', {
     config: { scope: 'write' },
     schema: {
       tags: ['subjects'], summary: 'enrols photos into a subject; each refused photo says why', params: ref,
       querystring: {
         type: 'object',
         properties: {
+          create: { type: 'boolean', default: false, description: 'create the subject (named by ref) when none exists — only if a photo is accepted: a refused enrolment stores nothing' },
           largest: { type: 'boolean', default: false }, minScore: { type: 'number', minimum: 0, maximum: 1 }, minSize: { type: 'number', minimum: 0 },
           maxYaw: { type: 'number', minimum: 0, maximum: 180, description: 'refuse faces turned further (degrees; needs the 3-D landmark head)' },
           maxPitch: { type: 'number', minimum: 0, maximum: 180, description: 'refuse faces tilted further (degrees; needs the 3-D landmark head)' },
@@ -89,10 +90,11 @@ export function registerGalleryRoutes(app: FastifyInstance, ctx: RouteContext): 
   }, async (req, reply) => {
     const { images } = await readImages(req, ctx.images);
     if (images.length === 0) throw new ApiError(400, 'INVALID_INPUT', 'no image in the request');
-    const subject = await g.gallery.subject(req.params.ref); // 404 before any model work
     const q = req.query;
-    const result = await ctx.admission.run(() => g.enroll(subject.id, images.map((i) => ({ data: i.data, source: i.source })), {
-      create: false, largest: q.largest, minScore: q.minScore, minSize: q.minSize, maxYaw: q.maxYaw, maxPitch: q.maxPitch,
+    // 404 before any model work, unless the subject is to be created (which happens only if a face is accepted)
+    const ref = q.create ? ((await g.gallery.store.subject(req.params.ref))?.id ?? req.params.ref) : (await g.gallery.subject(req.params.ref)).id;
+    const result = await ctx.admission.run(() => g.enroll(ref, images.map((i) => ({ data: i.data, source: i.source })), {
+      create: !!q.create, largest: q.largest, minScore: q.minScore, minSize: q.minSize, maxYaw: q.maxYaw, maxPitch: q.maxPitch,
     }));
     reply.code(result.accepted.length > 0 ? 201 : 200);
     return result;

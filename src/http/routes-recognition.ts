@@ -2,10 +2,10 @@ import type { FastifyInstance } from 'fastify';
 import { faceToJson } from '../core/face-json.js';
 import { jsonObjectParam, oneImage, type RouteContext } from './context.js';
 import { readImages } from './images.js';
-import { clusterReportSchema, clustersSchema, errorResponses, faceSchema, identifySchema, imageBody, subjectSchema, verificationSchema } from './schemas.js';
+import { clusterReportSchema, clustersSchema, errorResponses, faceSchema, identifySchema, imageBody, subjectSchema, thresholdSchema, verificationSchema } from './schemas.js';
 
 const thresholdQuery = {
-  threshold: { type: 'number', minimum: -1, maximum: 1, description: 'decision threshold (cosine); default: the gallery calibration' },
+  threshold: { type: 'number', minimum: -1, maximum: 1, description: 'decision threshold (cosine); default: the gallery calibration, else the known model\'s (GET /v1/threshold)' },
   far: { type: 'number', exclusiveMinimum: 0, maximum: 1, description: 'threshold at this false-accept rate, from the calibration' },
 } as const;
 
@@ -89,6 +89,17 @@ export function registerRecognitionRoutes(app: FastifyInstance, ctx: RouteContex
   }, async (req) => {
     const { images } = await readImages(req, ctx.images);
     return admission.run(() => gallery.cluster(images.map((i) => ({ data: i.data, source: i.source })), { maxDistance: req.query.maxDistance, minFaces: req.query.minFaces }));
+  });
+
+  app.get('/v1/threshold', {
+    config: { scope: 'read' },
+    schema: {
+      tags: ['recognition'], summary: 'the decision threshold in force when a request gives none: calibration, else the known model\'s',
+      response: { 200: thresholdSchema, 422: { ...errorResponses[400], description: 'no threshold: not a known model and no calibration' }, ...errorResponses },
+    },
+  }, async () => {
+    const t = await gallery.gallery.resolveThreshold();
+    return { threshold: t.threshold, thresholdSource: t.source, basis: t.basis, maxDistance: 1 - t.threshold };
   });
 
   app.get('/v1/clusters', {

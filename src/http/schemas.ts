@@ -48,13 +48,24 @@ export const storedFaceSchema = {
   },
 } as const;
 
+const thresholdSource = {
+  type: 'string', enum: ['given', 'calibration', 'known-model'],
+  description: 'where the threshold came from: the request, the gallery calibration, or the known-model table (by the recognizer\'s sha256)',
+} as const;
+
+/** GET /v1/threshold: the threshold in force without a request's own. */
+export const thresholdSchema = {
+  type: 'object', required: ['threshold', 'thresholdSource', 'basis'],
+  properties: { threshold: { type: 'number' }, thresholdSource, basis: { type: 'string' }, maxDistance: { type: 'number', description: 'the clustering default: 1 − threshold' } },
+} as const;
+
 const match = { type: 'object', properties: { subjectId: { type: 'string' }, name: { type: 'string' }, score: { type: 'number' } } } as const;
 
 export const verificationSchema = {
   type: 'object',
-  required: ['score', 'threshold', 'same', 'margin', 'basis'],
+  required: ['score', 'threshold', 'thresholdSource', 'same', 'margin', 'basis'],
   properties: {
-    score: { type: 'number', description: 'cosine similarity' }, threshold: { type: 'number' }, basis: { type: 'string' },
+    score: { type: 'number', description: 'cosine similarity' }, threshold: { type: 'number' }, thresholdSource, basis: { type: 'string' },
     same: { type: 'boolean' }, margin: { type: 'number', description: 'score − threshold' }, subject: subjectSchema,
   },
 } as const;
@@ -71,6 +82,8 @@ export const identifySchema = {
           subject: { anyOf: [match, { type: 'null' }], description: 'best subject at or above the threshold, else null (unknown)' },
           candidates: { type: 'array', items: match },
           threshold: { type: 'number' },
+          thresholdSource,
+          basis: { type: 'string', description: 'where the threshold came from, in words' },
         },
       },
     },

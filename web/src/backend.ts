@@ -14,18 +14,29 @@ export interface Subject {
   faceCount: number;
   metadata: Record<string, unknown>;
 }
+export type ThresholdSource = 'given' | 'calibration' | 'known-model';
 export interface Verification {
   score: number;
   threshold: number;
+  thresholdSource: ThresholdSource;
   same: boolean;
   margin: number;
   basis: string;
+}
+/** The threshold in force when the page gives none (calibration, else the known model's). */
+export interface ThresholdInForce {
+  threshold: number;
+  thresholdSource: ThresholdSource;
+  basis: string;
+  maxDistance: number;
 }
 export interface Identified {
   face: PageFace;
   subject: Match | null;
   candidates: Match[];
   threshold: number;
+  thresholdSource: ThresholdSource;
+  basis: string;
 }
 export interface Cluster {
   id: string;
@@ -51,6 +62,8 @@ export interface Backend {
   /** The groups as they stand, without a new clustering run. */
   clusters(): Promise<{ clusters: Cluster[]; unclustered: number }>;
   promote(clusterId: string, name: string): Promise<Subject>;
+  /** The threshold in force, or null when there is none (an unknown model without calibration). */
+  threshold(): Promise<ThresholdInForce | null>;
 }
 
 export { ApiCallError } from './api-error.js';
@@ -87,16 +100,21 @@ export class HttpBackend implements Backend {
     return this.call<Verification>('POST', `/v1/verify${query({ threshold })}`, form({ a, b }));
   }
   async enrol(name: string, images: File[]) {
-    // create on first use; an existing name is fine
-    await this.call('POST', '/v1/subjects', { name }).catch((e: unknown) => {
-      if (!(e instanceof ApiCallError && e.code === 'SUBJECT_EXISTS')) throw e;
-    });
+    // created on first use, and only when a photo is accepted: a refused enrolment leaves no empty subject
     const fd = new FormData();
     for (const f of images) fd.append('images', f, f.name);
-    return this.call<EnrolReport>('POST', `/v1/subjects/${encodeURIComponent(name)}/faces`, fd);
+    return this.call<EnrolReport>('POST', `/v1/subjects/${encodeURIComponent(name)}/faces?create=true`, fd);
   }
   async identify(image: Blob, threshold?: number) {
     return (await this.call<{ faces: Identified[] }>('POST', `/v1/identify${query({ threshold })}`, form({ image }))).faces;
+  }
+  async threshold() {
+    try {
+      return await this.call<ThresholdInForce>('GET', '/v1/threshold');
+    } catch (e) {
+      if (e instanceof ApiCallError && e.code === 'NO_THRESHOLD') return null;
+      throw e;
+    }
   }
   async subjects() {
     return (await this.call<{ subjects: Subject[] }>('GET', '/v1/subjects?limit=1000')).subjects;

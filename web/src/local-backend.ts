@@ -1,7 +1,7 @@
 import { BrowserGallery, FaceAnalyzer, faceToJson, type WebFaceAnalyzerOptions } from '../../src/web/index.js';
 
 export { loadModelBytes } from '../../src/web/index.js';
-import type { Backend, Cluster, EnrolReport, Identified, PageFace, Subject, Verification } from './backend.js';
+import type { Backend, Cluster, EnrolReport, Identified, PageFace, Subject, ThresholdInForce, Verification } from './backend.js';
 
 /**
  * On-device: the models run in this page (onnxruntime-web), the gallery lives in IndexedDB; no request leaves.
@@ -42,6 +42,15 @@ export class LocalBackend implements Backend {
   }
   clusters(): Promise<{ clusters: Cluster[]; unclustered: number }> {
     return this.gallery.gallery.clusters();
+  }
+  async threshold(): Promise<ThresholdInForce | null> {
+    try {
+      const t = await this.gallery.gallery.resolveThreshold();
+      return { threshold: t.threshold, thresholdSource: t.source, basis: t.basis, maxDistance: 1 - t.threshold };
+    } catch (e) {
+      if ((e as { code?: string }).code === 'NO_THRESHOLD') return null;
+      throw e;
+    }
   }
   promote(clusterId: string, name: string): Promise<Subject> {
     return this.gallery.gallery.promoteCluster(clusterId, name);

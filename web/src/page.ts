@@ -34,9 +34,11 @@ async function act(out: HTMLElement, work: () => Promise<string | void>): Promis
 
 const firstFile = (id: string): File | undefined => $<HTMLInputElement>(id).files?.[0];
 const allFiles = (id: string): File[] => [...($<HTMLInputElement>(id).files ?? [])];
+/** What showThresholds put in each field: a field left at that value lets the backend use the threshold in force. */
+const inForce: Record<string, string> = {};
 function thresholdOf(id: string): number | undefined {
   const v = $<HTMLInputElement>(id).value;
-  return v === '' ? undefined : Number(v);
+  return v === '' || v === inForce[id] ? undefined : Number(v);
 }
 
 async function analyzeBlob(blob: Blob): Promise<void> {
@@ -98,8 +100,21 @@ $('identify-file').addEventListener('change', () => void act($('identify-result'
   const found = await backend.identify(f, thresholdOf('identify-threshold'));
   const labels = found.map((x) => (x.subject ? `${x.subject.name} ${x.subject.score.toFixed(2)}` : 'unknown'));
   await drawFaces($<HTMLCanvasElement>('identify-canvas'), f, found.map((x) => x.face), labels);
-  return found.length ? labels.join(', ') : 'no face found';
+  return found.length ? `${labels.join(', ')} (threshold ${found[0].threshold.toFixed(2)}, ${sourceWords(found[0].thresholdSource)})` : 'no face found';
 }));
+
+const sourceWords = (s: string): string => ({ given: 'given', calibration: 'calibrated', 'known-model': 'known model' })[s] ?? s;
+
+/** Puts the threshold in force into the threshold fields (what a decision uses when the box is left as it is). */
+async function showThresholds(): Promise<void> {
+  const t = await backend.threshold().catch(() => null);
+  for (const [id, value] of [['compare-threshold', t?.threshold], ['identify-threshold', t?.threshold], ['cluster-distance', t?.maxDistance]] as const) {
+    const input = $<HTMLInputElement>(id);
+    input.value = inForce[id] = value === undefined ? '' : value.toFixed(2);
+    input.placeholder = t ? '' : 'no threshold: calibrate';
+  }
+  $('threshold-basis').textContent = t ? `threshold ${t.threshold.toFixed(2)}: ${t.basis}` : 'no threshold for this recognizer: enter one, or calibrate (faceprint calibrate)';
+}
 
 async function refreshSubjects(): Promise<void> {
   const list = $('subjects-list');
@@ -143,6 +158,7 @@ $('cluster-submit').addEventListener('click', () => void act($('cluster-result')
 
 function showMode(b: Backend): void {
   backend = b;
+  void showThresholds();
   $('mode').textContent = b.label;
   $('models').hidden = b.label !== 'on-device';
   $('webcam-live').hidden = b.label !== 'on-device' || $('webcam-snap').hidden;
@@ -171,6 +187,7 @@ async function loadLocal(): Promise<string> {
   });
   progress.value = 1;
   showMode(local);
+  await showThresholds();
   // for tests and the curious: the engine this page runs
   (window as unknown as { faceprint: unknown }).faceprint = { local, loadModelBytes, crossOriginIsolated: self.crossOriginIsolated };
   await refreshSubjects();
@@ -234,6 +251,7 @@ async function start(): Promise<void> {
     if (v) $<HTMLInputElement>(id).value = v;
   }
   if (params.has('detector') && params.has('recognizer')) await act($('models-result'), loadLocal);
+  else await showThresholds();
   document.body.dataset.ready = 'true';
 }
 

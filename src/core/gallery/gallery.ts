@@ -3,7 +3,8 @@ import { FaceprintError, type FaceprintErrorCode } from '../errors.js';
 import { cosine } from '../matching/cosine.js';
 import { ExactIndex, type RowScanner } from '../matching/exact-index.js';
 import { clusterFaces, type ClusterOptions, type ClusterReport } from './cluster.js';
-import { resolveThreshold, templateOf, type ThresholdChoice } from './template.js';
+import { knownRecognizer, type KnownRecognizer } from './known-models.js';
+import { resolveThreshold, templateOf, type ResolvedThreshold, type ThresholdChoice, type ThresholdSource } from './template.js';
 import type { Calibration, GalleryStore, IndexChange, ModelBinding, NewFace, Page, StoredFace, Subject } from './types.js';
 
 /** The faces found in one image, ready for enrolment or clustering. */
@@ -54,12 +55,17 @@ export interface Identification {
   /** Top-k subjects by cosine, best first, whatever their score. */
   candidates: Match[];
   threshold: number;
+  /** Where the threshold came from (given, calibration, known-model), and in words. */
+  thresholdSource: ThresholdSource;
+  basis: string;
 }
 
 export interface Verification {
   score: number;
   threshold: number;
-  /** Where the threshold came from (given, FAR on a calibration set, best accuracy). */
+  /** Where the threshold came from: given, calibration (at a FAR, or best accuracy) or known-model … */
+  thresholdSource: ThresholdSource;
+  /** … and in words. */
   basis: string;
   same: boolean;
   /** score − threshold: how far the decision is from flipping. */
@@ -111,6 +117,8 @@ export class Gallery {
   readonly binding: ModelBinding;
   readonly templates: ExactIndex;
   readonly unassigned: ExactIndex;
+  /** The recognizer's entry in the known-model table (its threshold applies without a calibration), or null. */
+  readonly knownModel: KnownRecognizer | null;
   private readonly subjectInfo = new Map<string, { name: string; metadata: Record<string, unknown> }>();
   private readonly clusterOf = new Map<string, string | null>();
   private seq = 0;
@@ -124,6 +132,12 @@ export class Gallery {
     this.binding = binding;
     this.templates = templates;
     this.unassigned = unassigned;
+    this.knownModel = knownRecognizer(binding.recognizerSha256);
+  }
+
+  /** The threshold a decision takes with this choice: given, calibrated or the known model's (NO_THRESHOLD if none). */
+  async resolveThreshold(choice: ThresholdChoice = {}): Promise<ResolvedThreshold> {
+    return resolveThreshold(choice, await this.store.calibration(), this.knownModel);
   }
 
   /** Opens a gallery bound to a recognizer (binding an empty store to it); another recognizer is an error. */
@@ -258,9 +272,9 @@ export class Gallery {
   async verify(a: ArrayLike<number>, b: ArrayLike<number>, choice: ThresholdChoice = {}): Promise<Verification> {
     this.checkDim(a);
     this.checkDim(b);
-    const { threshold, basis } = resolveThreshold(choice, await this.store.calibration());
+    const { threshold, source, basis } = await this.resolveThreshold(choice);
     const score = cosine(a, b);
-    return { score, threshold, basis, same: score >= threshold, margin: score - threshold };
+    return { score, threshold, thresholdSource: source, basis, same: score >= threshold, margin: score - threshold };
   }
 
   /** 1:1 — an embedding against a subject's template. */
@@ -278,7 +292,7 @@ export class Gallery {
    */
   async identify(embedding: ArrayLike<number>, options: IdentifyOptions = {}): Promise<Identification> {
     this.checkDim(embedding);
-    const { threshold } = resolveThreshold(options, await this.store.calibration());
+    const { threshold, source, basis } = await this.resolveThreshold(options);
     const k = options.k ?? 5;
     const where = options.where && Object.keys(options.where).length ? options.where : undefined;
     const userFilter = options.filter;
@@ -307,7 +321,7 @@ export class Gallery {
       candidates = hits.map((h) => ({ subjectId: h.id, name: this.subjectInfo.get(h.id)?.name ?? h.id, score: h.score }));
     }
     const best = candidates[0];
-    return { subject: best && best.score >= threshold ? best : null, candidates, threshold };
+    return { subject: best && best.score >= threshold ? best : null, candidates, threshold, thresholdSource: source, basis };
   }
 
   private rescore(query: Float32Array, ids: string[], k: number): { id: string; score: number }[] {
@@ -323,7 +337,15 @@ export class Gallery {
   async addUnknown(images: readonly AnalyzedImage[], options: Pick<EnrollOptions, 'minScore' | 'minSize'> = {}): Promise<StoredFace[]> {
     const minScore = options.minScore ?? DEFAULT_MIN_SCORE;
     const minSize = options.minSize ?? DEFAULT_MIN_SIZE;
-    const faces = images.flatMap((img) => img.faces.filter((f) => f.embedding && f.score >= minScore && shortSide(f) >= minSize).map((f) => toNewFace(f, img)));
+    // the same image (same bytes) joins the pool once, however often it is sent
+    const pooled = new Set((await this.store.unassignedFaces()).map((f) => f.imageSha256));
+    const fresh: AnalyzedImage[] = [];
+    for (const img of images) {
+      if (pooled.has(img.imageSha256)) continue;
+      pooled.add(img.imageSha256);
+      fresh.push(img);
+    }
+    const faces = fresh.flatMap((img) => img.faces.filter((f) => f.embedding && f.score >= minScore && shortSide(f) >= minSize).map((f) => toNewFace(f, img)));
     if (faces.length === 0) return [];
     return (await this.store.addFaces(null, faces)).added;
   }
@@ -331,7 +353,7 @@ export class Gallery {
   /** Groups unassigned faces into clusters, incrementally: faces clustered before keep their cluster. */
   async cluster(options: ClusterOptions = {}): Promise<ClusterReport> {
     await this.sync();
-    const maxDistance = options.maxDistance ?? 1 - resolveThreshold({}, await this.store.calibration()).threshold;
+    const maxDistance = options.maxDistance ?? 1 - (await this.resolveThreshold()).threshold;
     const assignments = await clusterFaces(this.unassigned, this.clusterOf, { ...options, maxDistance });
     if (assignments.length) await this.store.setClusters(assignments);
     await this.sync();

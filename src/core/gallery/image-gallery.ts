@@ -133,6 +133,8 @@ export class ImageGallery<Input> {
 
   /** Adds the faces of new photos and clusters every unassigned face (incrementally). */
   async cluster(images: readonly Input[], options: ClusterOptions & { minScore?: number; minSize?: number } = {}): Promise<ClusterReport> {
+    // a clustering that cannot run (no threshold for its distance) must not leave the new faces in the pool
+    if (options.maxDistance === undefined) await this.gallery.resolveThreshold();
     const chunk = 8;
     for (let i = 0; i < images.length; i += chunk) await this.gallery.addUnknown(await this.analyzeImages(images.slice(i, i + chunk)), options);
     return this.gallery.cluster(options);

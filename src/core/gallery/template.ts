@@ -1,4 +1,5 @@
 import { FaceprintError } from '../errors.js';
+import type { KnownRecognizer } from './known-models.js';
 import type { Calibration } from './types.js';
 
 /** A subject's template: the mean of its normalised face embeddings, renormalised (null without faces). */
@@ -27,21 +28,39 @@ export interface ThresholdChoice {
   far?: number;
 }
 
-/** The cosine threshold for a decision, and where it came from. */
-export function resolveThreshold(choice: ThresholdChoice, calibration: Calibration | null): { threshold: number; basis: string } {
+/** Where a decision's threshold came from: the caller, the gallery's calibration, or the known-model table. */
+export type ThresholdSource = 'given' | 'calibration' | 'known-model';
+
+/** A decision threshold: the cosine, where it came from, and in words. */
+export interface ResolvedThreshold {
+  threshold: number;
+  source: ThresholdSource;
+  basis: string;
+}
+
+/**
+ * The cosine threshold for a decision: a given one; else the gallery's calibration (at a FAR, or its best
+ * accuracy); else the recognizer's known threshold; else NO_THRESHOLD with the one command that calibrates.
+ */
+export function resolveThreshold(choice: ThresholdChoice, calibration: Calibration | null, known: KnownRecognizer | null = null): ResolvedThreshold {
   if (choice.threshold !== undefined) {
     if (!Number.isFinite(choice.threshold) || choice.threshold < -1 || choice.threshold > 1) {
       throw new FaceprintError('INVALID_INPUT', `threshold must be a cosine in [-1, 1], got ${choice.threshold}`);
     }
-    return { threshold: choice.threshold, basis: 'given' };
+    return { threshold: choice.threshold, source: 'given', basis: 'given' };
   }
   if (!calibration) {
+    if (choice.far !== undefined) {
+      throw new FaceprintError('NO_THRESHOLD', `a threshold at FAR ${choice.far} needs a calibration of this recognizer: \`faceprint eval identify --dir PEOPLE --json > report.json && faceprint calibrate report.json\``);
+    }
+    if (known) return { threshold: known.threshold, source: 'known-model', basis: `known model ${known.name}: ${known.source}` };
     throw new FaceprintError(
       'NO_THRESHOLD',
-      'no threshold: pass a cosine threshold, or import a calibration from `faceprint eval … --json` with `faceprint calibrate`',
+      'no threshold for this recognizer (not a known model, no calibration): pass a cosine threshold, or calibrate on a folder per person: ' +
+        '`faceprint eval identify --dir PEOPLE --json > report.json && faceprint calibrate report.json`',
     );
   }
-  if (choice.far === undefined) return { threshold: calibration.bestThreshold, basis: `best accuracy on ${calibration.source}` };
+  if (choice.far === undefined) return { threshold: calibration.bestThreshold, source: 'calibration', basis: `best accuracy on ${calibration.source}` };
   const far = choice.far;
   const pts = [...calibration.points].sort((a, b) => b.far - a.far);
   if (!(far > 0 && far < 1)) throw new FaceprintError('INVALID_INPUT', `FAR must be in (0, 1), got ${far}`);
@@ -55,8 +74,8 @@ export function resolveThreshold(choice: ThresholdChoice, calibration: Calibrati
     const b = pts[i + 1];
     if (far <= a.far && far >= b.far) {
       const t = a.far === b.far ? 0 : (Math.log(a.far) - Math.log(far)) / (Math.log(a.far) - Math.log(b.far));
-      return { threshold: a.threshold + t * (b.threshold - a.threshold), basis: `FAR ${far} on ${calibration.source}` };
+      return { threshold: a.threshold + t * (b.threshold - a.threshold), source: 'calibration', basis: `FAR ${far} on ${calibration.source}` };
     }
   }
-  return { threshold: pts[0].threshold, basis: `FAR ${pts[0].far} on ${calibration.source}` };
+  return { threshold: pts[0].threshold, source: 'calibration', basis: `FAR ${pts[0].far} on ${calibration.source}` };
 }
