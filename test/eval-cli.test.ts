@@ -72,3 +72,31 @@ test('eval pairs with a malformed CSV fails with a clear error', async () => {
   writeFileSync(bad, 'a.jpg,b.jpg,1\nc.jpg,d.jpg,maybe\n');
   await assert.rejects(run('node', [join(ROOT, 'bin/faceprint.js'), 'eval', 'pairs', '--pairs', bad, ...models]), (e: any) => /INVALID_INPUT: .*bad\.csv:2/.test(e.stderr));
 });
+
+test('calibrating an unknown recognizer is one command: eval identify --json → calibrate --report, then decisions use it', async () => {
+  const { quantizeModelFile } = await import('../src/node/quantize.js');
+  const fp16 = join(tmp, 'mfn.fp16.onnx'); // another file, another sha256: not in the known-model table
+  await quantizeModelFile(MOBILEFACENET, fp16, { mode: 'fp16' });
+  const other = ['--detector', DET_500M, '--recognizer', fp16];
+  const store = ['--store', join(tmp, 'calibrated.db')];
+  const BBT = join(SHARED, 'faces/identities/bbt');
+  const refused = await run('node', [join(ROOT, 'bin/faceprint.js'), 'verify', join(BBT, 'amy/amy1.png'), join(BBT, 'amy/amy2.png'), ...other, ...store]).catch((e) => e);
+  assert.equal(refused.code, 2);
+  const report = join(tmp, 'identify.json');
+  writeFileSync(report, (await run('node', [join(ROOT, 'bin/faceprint.js'), 'eval', 'identify', '--dir', BBT, ...other, '--no-cache', '--json'])).stdout);
+  const cal = await run('node', [join(ROOT, 'bin/faceprint.js'), 'calibrate', '--report', report, ...store]);
+  assert.match(cal.stdout, /^calibration from identities in 40 images: default threshold 0\.\d+; FAR 0\.3 → /);
+  const ok = await run('node', [join(ROOT, 'bin/faceprint.js'), 'verify', join(BBT, 'amy/amy1.png'), join(BBT, 'amy/amy2.png'), ...other, ...store, '--json']);
+  assert.equal(JSON.parse(ok.stdout).thresholdSource, 'calibration');
+});
+
+test('eval pairs retries tight crops on a padded canvas by default; an eval where most images have no face says so and exits 1', async () => {
+  const BBT = join(SHARED, 'faces/identities/bbt');
+  const tight = join(tmp, 'tight.csv');
+  writeFileSync(tight, 'path_a,path_b,same\n' + ['amy', 'penny', 'raj'].flatMap((p) => [`${BBT}/${p}/${p}1.png,${BBT}/${p}/${p}2.png,1`, `${BBT}/${p}/${p}1.png,${BBT}/howard/howard1.png,0`]).join('\n') + '\n');
+  const r = JSON.parse((await run('node', [join(ROOT, 'bin/faceprint.js'), 'eval', 'pairs', '--pairs', tight, ...models, '--no-cache', '--json'])).stdout);
+  assert.deepEqual([r.evaluatedPairs, r.misses.length], [6, 0]);
+  const bare = await run('node', [join(ROOT, 'bin/faceprint.js'), 'eval', 'pairs', '--pairs', tight, ...models, '--no-cache', '--no-pad-retry']).catch((e) => e);
+  assert.equal(bare.code, 1);
+  assert.match(bare.stderr, /faceprint: \d+ of 7 images gave no face .*these figures mean nothing\. Tight face crops need the padded retry/);
+});

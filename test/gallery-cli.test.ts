@@ -54,7 +54,7 @@ test('faceprint enroll --dir, identify, verify, subjects and calibrate on one SQ
   assert.equal((await cli(['models', 'quantize', MOBILEFACENET, fp16, '--mode', 'fp16'])).code, 0);
   const unknown = await cli(['verify', join(BBT, 'amy', 'amy1.png'), join(BBT, 'amy', 'amy2.png'), '--detector', DET_500M, '--recognizer', fp16]);
   assert.equal(unknown.code, 2);
-  assert.match(unknown.stderr, /NO_THRESHOLD: no threshold for this recognizer .*faceprint eval identify --dir PEOPLE --json > report\.json && faceprint calibrate report\.json/);
+  assert.match(unknown.stderr, /NO_THRESHOLD: no threshold for this recognizer .*faceprint eval identify --dir PEOPLE --json > report\.json && faceprint calibrate --report report\.json/);
   // comparing two photos created no gallery file
   assert.equal(existsSync(join(ROOT, 'faceprint.db')), hadDb, 'verify a b must not create ./faceprint.db');
 

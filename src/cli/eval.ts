@@ -111,15 +111,22 @@ function addModelOptions(cmd: Command, int: (v: string) => number, float: (v: st
 
 export function addEvalCommands(program: Command, out: (s: string) => void, int: (v: string) => number, float: (v: string) => number): void {
   const evalCmd = program.command('eval').description('measure accuracy: LFW protocol, labelled pairs, identification');
-  const verification = async (pairs: LabelledPair[], opts: Record<string, any>, title: string): Promise<void> => {
+  /** Most images without a face make every figure meaningless: say so on stderr and exit 1. */
+  const checkFaces = (images: number, misses: number, errors: number, hint: string): void => {
+    if (misses + errors <= images / 2) return;
+    process.stderr.write(`faceprint: ${misses + errors} of ${images} images gave no face (${misses} without a detection, ${errors} unreadable): these figures mean nothing. ${hint}\n`);
+    process.exitCode = 1;
+  };
+  const verification = async (pairs: LabelledPair[], opts: Record<string, any>, title: string, padRetry: boolean): Promise<void> => {
     const fa = await openAnalyzer(opts);
     const bar = progressBar('embedding');
     try {
       const cacheDir = opts.cache === false ? null : typeof opts.cache === 'string' ? opts.cache : join(faceprintHome(), 'cache');
-      const { report, scores, same } = await evaluatePairs(fa, pairs, { cacheDir, fallbackToMeanLandmarks: opts.fallback !== false, padRetry: !!opts.padRetry, onProgress: bar.update, label: title });
+      const { report, scores, same } = await evaluatePairs(fa, pairs, { cacheDir, fallbackToMeanLandmarks: opts.fallback !== false, padRetry, onProgress: bar.update, label: title });
       bar.stop();
       if (opts.plot) await writeRocPlot(opts.plot, [{ label: title, same, scores }], `ROC — ${title}`);
       out(opts.json ? JSON.stringify(report) : formatVerification(report, title));
+      checkFaces(report.images, report.misses.length, report.errors.length, padRetry ? 'Are these face photos?' : 'Tight face crops need the padded retry (drop --no-pad-retry).');
     } finally {
       bar.stop();
       await fa.close();
@@ -132,15 +139,15 @@ export function addEvalCommands(program: Command, out: (s: string) => void, int:
       .option('--plot <file>', 'write the ROC curve as FILE.svg and FILE.png')
       .option('--no-fallback', 'drop pairs whose image has no face instead of aligning it with the mean landmarks'),
     int, float,
-  ).action(async (opts) => verification(await readLfwPairs(opts.pairs, opts.images), opts, 'LFW'));
+  ).action(async (opts) => verification(await readLfwPairs(opts.pairs, opts.images), opts, 'LFW', false)); // InsightFace's protocol: no retry
   addModelOptions(
     evalCmd.command('pairs').description('the same metrics for any labelled pair list (CSV: path_a,path_b,same)')
       .requiredOption('--pairs <csv>', 'CSV file')
       .option('--plot <file>', 'write the ROC curve as FILE.svg and FILE.png')
       .option('--no-fallback', 'drop pairs whose image has no face')
-      .option('--pad-retry', 'retry face-less images on a padded canvas (tight face crops)'),
+      .option('--no-pad-retry', 'do not retry face-less images on a padded canvas (tight crops need it)'),
     int, float,
-  ).action(async (opts) => verification(await readPairsCsv(opts.pairs), opts, 'pairs'));
+  ).action(async (opts) => verification(await readPairsCsv(opts.pairs), opts, 'pairs', opts.padRetry !== false));
   addModelOptions(
     evalCmd.command('identify').description('leave-one-out rank-1/rank-5 and open-set DIR@FAR on a folder per person')
       .requiredOption('--dir <dir>', 'a folder per person')
@@ -157,6 +164,7 @@ export function addEvalCommands(program: Command, out: (s: string) => void, int:
       const report = await evaluateIdentity(fa, items, { cacheDir, padRetry: opts.padRetry !== false, onProgress: bar.update, maxYaw: opts.maxYaw, maxPitch: opts.maxPitch });
       bar.stop();
       out(opts.json ? JSON.stringify(report) : formatIdentification(report));
+      checkFaces(report.images, report.misses.length, report.errors.length, opts.padRetry !== false ? 'Are these face photos?' : 'Tight face crops need the padded retry (drop --no-pad-retry).');
     } finally {
       bar.stop();
       await fa.close();

@@ -7,7 +7,7 @@ import type { Command } from 'commander';
 import { FaceprintError } from '../core/errors.js';
 import type { Subject } from '../core/gallery/types.js';
 import { readIdentityDir } from '../node/eval/datasets.js';
-import type { VerificationReport } from '../node/eval/report.js';
+import type { IdentificationReport, VerificationReport } from '../node/eval/report.js';
 import { FaceGallery, type EnrollResult, type ThresholdChoice } from '../node/gallery/index.js';
 import { openStore } from '../storage/open.js';
 import { addAnalyzerOptions, openAnalyzer, progressBar } from './eval.js';
@@ -279,17 +279,17 @@ export function addGalleryCommands(program: Command, out: PrintLine, int: Parse,
 
   const calibrate = program
     .command('calibrate')
-    .description('import the thresholds of a `faceprint eval … --json` report into a gallery (FAR → cosine)')
+    .description('import the thresholds of a `faceprint eval lfw|pairs|identify --json` report into a gallery (FAR → cosine)')
     .requiredOption('--report <file>', 'eval report JSON');
   storeOption(calibrate).action(async (opts) => {
     const report = JSON.parse(await readFile(opts.report, 'utf8').catch(() => {
       throw new FaceprintError('INVALID_INPUT', `cannot read ${opts.report}`);
-    })) as Partial<VerificationReport>;
+    })) as Partial<VerificationReport | IdentificationReport>;
     const c = report.calibration;
-    if (report.kind !== 'verification' || !c || !Array.isArray(c.points)) throw new FaceprintError('INVALID_INPUT', `${opts.report} is not a faceprint eval lfw|pairs --json report`);
-    if (!report.evaluatedPairs || c.points.length === 0) {
-      throw new FaceprintError('INVALID_INPUT', `${opts.report} scored ${report.evaluatedPairs ?? 0} pairs: too few impostor pairs to measure any FAR`);
+    if ((report.kind !== 'verification' && report.kind !== 'identification') || !c || !Array.isArray(c.points)) {
+      throw new FaceprintError('INVALID_INPUT', `${opts.report} is not a faceprint eval lfw|pairs|identify --json report`);
     }
+    if (c.points.length === 0) throw new FaceprintError('INVALID_INPUT', `${opts.report}: too few impostor pairs to measure any FAR`);
     await withStore(opts.store, async (store) => {
       const binding = await store.binding();
       if (binding && c.recognizerSha256 && binding.recognizerSha256 !== c.recognizerSha256) {

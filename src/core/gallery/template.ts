@@ -51,13 +51,13 @@ export function resolveThreshold(choice: ThresholdChoice, calibration: Calibrati
   }
   if (!calibration) {
     if (choice.far !== undefined) {
-      throw new FaceprintError('NO_THRESHOLD', `a threshold at FAR ${choice.far} needs a calibration of this recognizer: \`faceprint eval identify --dir PEOPLE --json > report.json && faceprint calibrate report.json\``);
+      throw new FaceprintError('NO_THRESHOLD', `a threshold at FAR ${choice.far} needs a calibration of this recognizer: \`faceprint eval identify --dir PEOPLE --json > report.json && faceprint calibrate --report report.json\``);
     }
     if (known) return { threshold: known.threshold, source: 'known-model', basis: `known model ${known.name}: ${known.source}` };
     throw new FaceprintError(
       'NO_THRESHOLD',
       'no threshold for this recognizer (not a known model, no calibration): pass a cosine threshold, or calibrate on a folder per person: ' +
-        '`faceprint eval identify --dir PEOPLE --json > report.json && faceprint calibrate report.json`',
+        '`faceprint eval identify --dir PEOPLE --json > report.json && faceprint calibrate --report report.json`',
     );
   }
   if (choice.far === undefined) return { threshold: calibration.bestThreshold, source: 'calibration', basis: `best accuracy on ${calibration.source}` };

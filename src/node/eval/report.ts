@@ -71,18 +71,43 @@ export async function evaluatePairs(fa: FaceAnalyzer, pairs: LabelledPair[], opt
     misses: embedded.filter((e) => e.source === 'fallback').map((e) => e.path),
     errors: embedded.filter((e) => e.source === 'error').map((e) => ({ path: e.path, code: e.error!.code, message: e.error!.message })),
     models: { detector: fa.detectorPath, recognizer: fa.recognizerPath },
-    calibration: {
-      source: options.label ?? 'pairs',
-      recognizerSha256: fa.recognizerPath ? await modelSha256(fa.recognizerPath) : null,
-      bestThreshold: 0,
-      points: tarAtFar(roc, CALIBRATION_FARS, impostors)
-        .filter((t) => t.supported && t.threshold !== null)
-        .map((t) => ({ far: t.far, threshold: t.threshold! })),
-    },
+    calibration: await pairCalibration(fa, scores, same, options.label ?? 'pairs', roc),
     seconds: (performance.now() - t0) / 1000,
   };
-  report.calibration.bestThreshold = report.bestThreshold.cosine;
   return { report, scores, same };
+}
+
+/** A gallery calibration from scored pairs: the best-accuracy cosine, and FAR → cosine on the impostor pairs. */
+async function pairCalibration(fa: FaceAnalyzer, scores: number[], same: boolean[], source: string, roc = rocCurve(scores, same)): Promise<VerificationReport['calibration']> {
+  const impostors = same.filter((x) => !x).length;
+  return {
+    source,
+    recognizerSha256: fa.recognizerPath ? await modelSha256(fa.recognizerPath) : null,
+    bestThreshold: bestGlobalThreshold(scores, same).threshold,
+    points: tarAtFar(roc, CALIBRATION_FARS, impostors)
+      .filter((t) => t.supported && t.threshold !== null)
+      .map((t) => ({ far: t.far, threshold: t.threshold! })),
+  };
+}
+
+/** Every pair of the embeddings (at most `cap` images, evenly spread): scores and whether the labels agree. */
+function allPairs(embeddings: Float32Array[], labels: string[], cap = 3000): { scores: number[]; same: boolean[] } {
+  const step = Math.max(1, embeddings.length / cap);
+  const picked: number[] = [];
+  for (let x = 0; x < embeddings.length; x += step) picked.push(Math.floor(x));
+  const scores: number[] = [];
+  const same: boolean[] = [];
+  for (let i = 0; i < picked.length; i++) {
+    const a = embeddings[picked[i]];
+    for (let j = i + 1; j < picked.length; j++) {
+      const b = embeddings[picked[j]];
+      let s = 0;
+      for (let d = 0; d < a.length; d++) s += a[d] * b[d];
+      scores.push(s);
+      same.push(labels[picked[i]] === labels[picked[j]]);
+    }
+  }
+  return { scores, same };
 }
 
 /** Writes the ROC plot as both SVG and PNG next to `path` (its extension replaced). */
@@ -108,6 +133,8 @@ export interface IdentificationReport extends IdentificationResult {
    * them) but still searched as probes; rank-1/rank-5 above are with the gate, these without it.
    */
   poseGate?: { maxYaw: number | null; maxPitch: number | null; refused: number; ungated: { rank1: number; rank5: number; matedProbes: number } };
+  /** Thresholds for a gallery (`faceprint calibrate --report`), from every pair of the set's images. */
+  calibration: VerificationReport['calibration'];
 }
 
 export async function evaluateIdentity(fa: FaceAnalyzer, items: { path: string; label: string }[], options: EmbedSetOptions & { maxYaw?: number; maxPitch?: number }): Promise<IdentificationReport> {
@@ -127,8 +154,11 @@ export async function evaluateIdentity(fa: FaceAnalyzer, items: { path: string; 
     const ungated = evaluateIdentification(embeddings, labels);
     poseGate = { maxYaw: options.maxYaw ?? null, maxPitch: options.maxPitch ?? null, refused: within.filter((w) => !w).length, ungated: { rank1: ungated.rank1, rank5: ungated.rank5, matedProbes: ungated.matedProbes } };
   }
+  const pairs = allPairs(embeddings, labels);
+  const calibration = await pairCalibration(fa, pairs.scores, pairs.same, `identities in ${items.length} images`);
   return {
     kind: 'identification',
+    calibration,
     images: items.length,
     subjects: new Set(usable.map((x) => x.label)).size,
     misses: embedded.filter((e) => e.source === 'fallback').map((e) => e.path),
