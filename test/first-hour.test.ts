@@ -52,3 +52,32 @@ test('a clustering that cannot run (unknown recognizer, no calibration) stores n
     await other.close();
   }
 });
+
+test('CLI basics: --version, usage mistakes exit 2 in every command, a closed pipe is no crash', async () => {
+  const { cli, ROOT } = await import('./helpers/cli.js');
+  const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
+  const version = await cli(['--version']);
+  assert.deepEqual([version.code, version.stdout.trim()], [0, pkg.version]);
+  for (const args of [['--bogus'], ['analyze'], ['verify'], ['enroll', '--min-score', 'x'], ['serve', '--port', 'eighty'], ['eval', 'identify']]) {
+    assert.equal((await cli(args)).code, 2, args.join(' '));
+  }
+  const { execFile } = await import('node:child_process');
+  const piped = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+    const images = Array.from({ length: 20 }, () => join(SHARED, 'faces/groups/insightface/t1.jpg')).join(' ');
+    execFile('sh', ['-c', `node bin/faceprint.js analyze --json --detector ${DET_500M} --recognizer ${MOBILEFACENET} ${images} | head -c 100 > /dev/null; exit \${PIPESTATUS:-0}`], { cwd: ROOT }, (e, _out, stderr) => resolve({ code: e ? (e as { code: number }).code : 0, stderr }));
+  });
+  assert.doesNotMatch(piped.stderr, /EPIPE|Error/, piped.stderr);
+});
+
+test('serve logs no line per static file of the page', async () => {
+  const { startTestServer } = await import('./helpers/server.js');
+  const s = await startTestServer({ singleUser: true });
+  try {
+    for (const path of ['/', '/index.html']) assert.equal((await fetch(s.url + path)).status, 200);
+    assert.deepEqual(s.logs.filter((l) => /"url":"\/(index\.html)?"/.test(l)), []);
+    await fetch(s.url + '/healthz');
+    assert.ok(s.logs.some((l) => l.includes('/healthz')), 'API requests are still logged');
+  } finally {
+    await s.close();
+  }
+});

@@ -1,4 +1,5 @@
-import { Command, InvalidArgumentError } from 'commander';
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { FaceprintError } from '../core/errors.js';
 import { runAnalyze } from './analyze.js';
 import { addEvalCommands, addHeadOptions } from './eval.js';
@@ -16,7 +17,11 @@ const number = (kind: 'int' | 'float') => (v: string): number => {
 function buildProgram(out: (line: string) => void = (l) => process.stdout.write(l + '\n')): Command {
   const program = new Command('faceprint')
     .description('Face detection, alignment and recognition, equal to InsightFace, on ONNX Runtime')
-    .showHelpAfterError();
+    .version(packageVersion(), '-V, --version', 'the installed faceprint version')
+    .showHelpAfterError()
+    // usage mistakes exit 2 like every other error of the caller's making (commander's own default is 1);
+    // subcommands created below inherit this
+    .exitOverride();
   const analyze = program
     .command('analyze')
     .description('detect, align and embed every face in each image')
@@ -41,10 +46,29 @@ function buildProgram(out: (line: string) => void = (l) => process.stdout.write(
   return program;
 }
 
+/** The version in faceprint's own package.json (dist/cli → ../../package.json). */
+function packageVersion(): string {
+  try {
+    return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+  } catch {
+    return 'unknown';
+  }
+}
+
 export async function main(argv: string[]): Promise<void> {
+  // `faceprint subjects list | head`: a closed pipe ends the output, not the process with a stack trace
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw e;
+  });
   try {
     await buildProgram().parseAsync(argv);
   } catch (e) {
+    if (e instanceof CommanderError) {
+      // help and version exit 0; commander has already printed the usage error and the help
+      process.exitCode = e.exitCode === 0 ? 0 : 2;
+      return;
+    }
     if (e instanceof FaceprintError) {
       process.stderr.write(`faceprint: ${e.code}: ${e.message}\n`);
       process.exitCode = 2;

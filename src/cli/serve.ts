@@ -114,9 +114,13 @@ export function addServeCommands(program: Command, out: PrintLine, int: Parse, f
 /** Best effort: the desktop's browser (xdg-open, open, start); a machine without one just prints the URL. */
 function openBrowser(url: string): void {
   const [cmd, args] = process.platform === 'darwin' ? ['open', [url]] : process.platform === 'win32' ? ['cmd', ['/c', 'start', '', url]] : ['xdg-open', [url]];
+  const cannot = (why: string) => process.stderr.write(`faceprint: could not open a browser (${cmd}: ${why}); open ${url} yourself\n`);
   try {
-    spawn(cmd as string, args as string[], { stdio: 'ignore', detached: true }).on('error', () => undefined).unref();
-  } catch {
-    // no browser here: the URL is on stderr
+    const child = spawn(cmd as string, args as string[], { stdio: 'ignore', detached: true });
+    child.on('error', (e: NodeJS.ErrnoException) => cannot(e.code ?? e.message));
+    child.on('exit', (code) => code && cannot(`exit ${code}`));
+    child.unref();
+  } catch (e) {
+    cannot((e as Error).message);
   }
 }

@@ -211,7 +211,8 @@ export async function createServer(options: ServeOptions): Promise<FaceprintServ
 
   const webRoot = options.webRoot === undefined ? defaultWebRoot() : options.webRoot;
   if (webRoot && existsSync(join(webRoot, 'index.html'))) {
-    await app.register(fastifyStatic, { root: webRoot, prefix: '/', decorateReply: false, index: 'index.html' });
+    // the page's files are not worth a log line each
+    await app.register(fastifyStatic, { root: webRoot, prefix: '/', decorateReply: false, index: 'index.html', logLevel: 'warn' });
   } else {
     app.get('/', { schema: { hide: true } }, async (_req, reply) => reply.type('text/plain').send('faceprint: the web page is not built (npm run build); the API is at /v1, its document at /openapi.json\n'));
   }
