@@ -6,7 +6,7 @@ import { quantizeModelFile, type QuantizeMode } from '../node/quantize.js';
 import cliProgress from 'cli-progress';
 import { estimateMacs } from '../core/models/graph-macs.js';
 import { recognizerNormalisation } from '../core/embedding/arcface.js';
-import { onnxFirstNodeNames } from '../core/models/onnx-graph.js';
+import { onnxFirstNodeNames } from '../core/models/graph-info.js';
 import { loadModel, roleOf } from '../node/models.js';
 import { headNormalisation } from '../core/heads/head.js';
 import { KNOWN_PACKS } from '../node/packs/registry.js';

@@ -14,7 +14,7 @@ export { EmbeddingBatcher, type Embedder, type BatcherOptions } from './embeddin
 export { cosine } from './matching/cosine.js';
 export { routeModel, type ModelKind } from './models/router.js';
 export { openRouted, detectorFrom, recognizerFrom, headFrom, type RoutedModel, type SessionFactory } from './models/assemble.js';
-export { onnxFirstNodeNames } from './models/onnx-graph.js';
+export { onnxFirstNodeNames, graphSignature, type GraphValue } from './models/graph-info.js';
 export { estimateMacs } from './models/graph-macs.js';
 export { buildIResNetReplica, IRESNET_LAYERS, type IResNetArch } from './models/iresnet-replica.js';
 export { withUint8Input, U8_INPUT } from './models/preprocess-graph.js';

@@ -5,7 +5,7 @@ import type { ScrfdDetector } from '../core/detection/scrfd.js';
 import type { ArcFaceRecognizer } from '../core/embedding/arcface.js';
 import { HEAD_NAMES, type FaceHead, type HeadName } from '../core/heads/head.js';
 import { detectorFrom, headFrom, openRouted, recognizerFrom, type RoutedModel, type SessionFactory } from '../core/models/assemble.js';
-import { graphSignature } from '../core/models/onnx-graph.js';
+import { graphSignature } from '../core/models/graph-info.js';
 import { routeModel, type ModelKind } from '../core/models/router.js';
 import { createOrtNodeSession, type OrtNodeOptions } from '../runtime/ort-node.js';
 

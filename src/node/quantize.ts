@@ -6,7 +6,7 @@ import { letterbox, letterboxBlob, normalisationLut } from '../core/detection/le
 import { FaceprintError } from '../core/errors.js';
 import { padImage } from '../core/image.js';
 import { recognizerNormalisation, ArcFaceRecognizer } from '../core/embedding/arcface.js';
-import { onnxFirstNodeNames } from '../core/models/onnx-graph.js';
+import { onnxFirstNodeNames } from '../core/models/graph-info.js';
 import { calibrationTensors, int8ReadyGraph, quantizeFp16, quantizeStaticInt8, quantizeWeightsInt8, type ActivationRange } from '../core/models/quantize.js';
 import { cosine } from '../core/matching/cosine.js';
 import { routeModel } from '../core/models/router.js';

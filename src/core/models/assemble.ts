@@ -5,7 +5,7 @@ import { GenderAgeHead } from '../heads/genderage.js';
 import { headNormalisation, type FaceHead } from '../heads/head.js';
 import { LandmarkHead } from '../heads/landmark.js';
 import type { ModelSession } from '../runtime.js';
-import { onnxFirstNodeNames } from './onnx-graph.js';
+import { onnxFirstNodeNames } from './graph-info.js';
 import { withUint8Input } from './preprocess-graph.js';
 import { routeModel, type ModelKind } from './router.js';
 

@@ -16,11 +16,6 @@ export function decodeModel(bytes: Uint8Array, source: string): Model {
 }
 export const encodeModel = (m: Model): Uint8Array => onnx.ModelProto.encode(m).finish();
 
-/** Names of the first `count` graph nodes of an ONNX model (the recognizer normalisation rule reads them). */
-export function onnxFirstNodeNames(bytes: Uint8Array, source: string, count = 8): string[] {
-  return (decodeModel(bytes, source).graph?.node ?? []).slice(0, count).map((n) => n.name ?? '');
-}
-
 export function floatData(t: Tensor): Float32Array {
   if (t.rawData && t.rawData.length) {
     const copy = new Uint8Array(t.rawData); // aligned copy
@@ -50,18 +45,4 @@ export function pruneInitializers(model: Model): void {
   for (const n of g.node ?? []) for (const i of n.input ?? []) used.add(i);
   for (const o of g.output ?? []) used.add(o.name!);
   g.initializer = (g.initializer ?? []).filter((t) => used.has(t.name!));
-}
-
-/**
- * The graph's real inputs (initializers excluded) and outputs with their shapes, read from the model file
- * without opening a runtime session: enough to route a model and skip the ones not wanted.
- */
-export function graphSignature(bytes: Uint8Array, source: string): { inputs: { name: string; shape: (number | string | null)[] }[]; outputs: { name: string; shape: (number | string | null)[] }[] } {
-  const g = decodeModel(bytes, source).graph;
-  const initialised = new Set((g?.initializer ?? []).map((t) => t.name));
-  const info = (v: onnxProto.onnx.IValueInfoProto) => ({
-    name: v.name ?? '',
-    shape: (v.type?.tensorType?.shape?.dim ?? []).map((d) => (d.dimValue != null && Number(d.dimValue) > 0 ? Number(d.dimValue) : d.dimParam || null)),
-  });
-  return { inputs: (g?.input ?? []).filter((i) => !initialised.has(i.name ?? '')).map(info), outputs: (g?.output ?? []).map(info) };
 }
