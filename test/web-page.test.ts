@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
@@ -85,6 +86,51 @@ test('first hour: the threshold fields show the known model\'s threshold in forc
   } finally {
     await fresh.close();
   }
+});
+
+/** Pixels of pure orange (the unknown-face boxes) in a PNG screenshot. */
+async function orangePixels(png: Buffer): Promise<number> {
+  const { data, info } = await (await import('sharp')).default(png).raw().toBuffer({ resolveWithObject: true });
+  let n = 0;
+  for (let i = 0; i < data.length; i += info.channels) if (data[i] > 240 && data[i + 1] > 112 && data[i + 1] < 144 && data[i + 2] < 16) n++;
+  return n;
+}
+
+test('identify: matches green, unknown faces dashed orange; a new threshold updates the result; an error clears the drawing; drop a photo', async () => {
+  assert.equal(await page.getAttribute('#mode-server', 'aria-pressed'), 'true', 'the mode switch shows which mode is on');
+  await page.fill('#identify-threshold', '0.3');
+  await page.setInputFiles('#identify-file', photo('penny', 4));
+  await page.waitForFunction(() => /^penny .*0\.30/.test(document.getElementById('identify-result')!.textContent ?? ''));
+  let shot = await page.locator('#identify-canvas').screenshot();
+  const matched = { green: await greenPixels(shot), orange: await orangePixels(shot) };
+  assert.ok(matched.green > 300, 'a match is green');
+  // a threshold no one reaches: the same photo, re-identified at once, is unknown and drawn orange
+  await page.fill('#identify-threshold', '0.99');
+  await page.dispatchEvent('#identify-threshold', 'change');
+  await page.waitForFunction(() => /^unknown \(threshold 0\.99, given\)$/.test(document.getElementById('identify-result')!.textContent ?? ''));
+  shot = await page.locator('#identify-canvas').screenshot();
+  const unknown = { green: await greenPixels(shot), orange: await orangePixels(shot) };
+  assert.ok(unknown.orange > matched.orange + 200 && unknown.green < matched.green - 200, `an unknown face is orange, not green: ${JSON.stringify({ matched, unknown })}`);
+  // an error leaves no stale drawing
+  await page.setInputFiles('#identify-file', { name: 'notes.jpg', mimeType: 'image/jpeg', buffer: Buffer.from('not a picture') });
+  await page.waitForFunction(() => document.getElementById('identify-result')!.classList.contains('error'));
+  assert.equal(await page.evaluate(() => (document.getElementById('identify-canvas') as HTMLCanvasElement).width), 0);
+  // a photo dropped on the panel is identified like a chosen one
+  const bytes = [...readFileSync(photo('penny', 5))];
+  await page.fill('#identify-threshold', '0.3');
+  await page.evaluate((data) => {
+    const dt = new DataTransfer();
+    dt.items.add(new File([new Uint8Array(data)], 'dropped.png', { type: 'image/png' }));
+    document.getElementById('identify')!.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+  }, bytes);
+  await page.waitForFunction(() => /^penny /.test(document.getElementById('identify-result')!.textContent ?? ''));
+  // every control has a name for screen readers
+  const unnamed = await page.$$eval('input, button', (els) => els.filter((el) => {
+    const id = el.id;
+    const labelled = el.getAttribute('aria-label') || el.closest('label') || (id && document.querySelector(`label[for="${id}"]`)) || (el.tagName === 'BUTTON' && el.textContent?.trim());
+    return !labelled && !(el as HTMLElement).hidden && (el as HTMLInputElement).type !== 'hidden';
+  }).map((el) => el.id || el.outerHTML.slice(0, 60)));
+  assert.deepEqual(unnamed, []);
 });
 
 test('group unknown photos into people, name a group', async () => {

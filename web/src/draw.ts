@@ -2,12 +2,14 @@ import type { PageFace } from './backend.js';
 
 /** Box colour: pure green, so a screenshot test can find the boxes by colour. */
 export const BOX_COLOUR = 'rgb(0, 255, 0)';
+/** A face identify found no one for: pure orange and dashed, unlike a match. */
+export const UNKNOWN_COLOUR = 'rgb(255, 128, 0)';
 const LANDMARK_COLOURS = ['#ff3b30', '#ff9500', '#ffcc00', '#5ac8fa', '#af52de'];
 /** The 106 landmarks: pure magenta, so a screenshot test can count their pixels. */
 export const LANDMARK_106_COLOUR = 'rgb(255, 0, 255)';
 
 /** Draws the image scaled to fit `maxWidth`, with every face's box, landmarks and an optional label. */
-export async function drawFaces(canvas: HTMLCanvasElement, image: Blob | ImageBitmap, faces: PageFace[], labels: string[] = [], maxWidth = 640): Promise<void> {
+export async function drawFaces(canvas: HTMLCanvasElement, image: Blob | ImageBitmap, faces: PageFace[], labels: string[] = [], maxWidth = 640, unknown: boolean[] = []): Promise<void> {
   const bitmap = image instanceof Blob ? await createImageBitmap(image, { imageOrientation: 'from-image' }) : image;
   const scale = Math.min(1, maxWidth / bitmap.width);
   canvas.width = Math.round(bitmap.width * scale);
@@ -18,8 +20,11 @@ export async function drawFaces(canvas: HTMLCanvasElement, image: Blob | ImageBi
   g.font = 'bold 15px system-ui, sans-serif';
   faces.forEach((f, i) => {
     const [x1, y1, x2, y2] = f.bbox.map((v) => v * scale);
-    g.strokeStyle = BOX_COLOUR;
+    const colour = unknown[i] ? UNKNOWN_COLOUR : BOX_COLOUR;
+    g.strokeStyle = colour;
+    g.setLineDash(unknown[i] ? [8, 5] : []);
     g.strokeRect(x1, y1, x2 - x1, y2 - y1);
+    g.setLineDash([]);
     f.kps.forEach(([x, y], p) => {
       g.fillStyle = LANDMARK_COLOURS[p % LANDMARK_COLOURS.length];
       g.beginPath();
@@ -32,7 +37,7 @@ export async function drawFaces(canvas: HTMLCanvasElement, image: Blob | ImageBi
     const label = labels[i];
     if (label) {
       const w = g.measureText(label).width + 8;
-      g.fillStyle = BOX_COLOUR;
+      g.fillStyle = colour;
       g.fillRect(x1, Math.max(0, y1 - 20), w, 20);
       g.fillStyle = '#000';
       g.fillText(label, x1 + 4, Math.max(15, y1 - 5));
@@ -46,4 +51,10 @@ export function headsLabel(f: PageFace): string {
   if (f.sex !== undefined || f.age !== undefined) parts.push(`${f.sex ?? '?'} ${f.age ?? '?'}`);
   if (f.pose) parts.push(`yaw ${f.pose.yaw.toFixed(0)}° pitch ${f.pose.pitch.toFixed(0)}° roll ${f.pose.roll.toFixed(0)}°`);
   return parts.join(' · ');
+}
+
+/** Empties a canvas (an error must not leave the previous result on screen). */
+export function clearCanvas(canvas: HTMLCanvasElement): void {
+  canvas.width = 0;
+  canvas.height = 0;
 }

@@ -1,5 +1,5 @@
 import { ApiCallError, HttpBackend, type Backend, type Cluster } from './backend.js';
-import { drawFaces, headsLabel } from './draw.js';
+import { clearCanvas, drawFaces, headsLabel } from './draw.js';
 import type { LocalBackend } from './local-backend.js';
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string): T => document.getElementById(id) as T;
@@ -18,14 +18,15 @@ function setStatus(text: string): void {
   $('status').textContent = text;
 }
 
-/** Runs an action, showing its outcome (or its error code and message) in `out`. */
-async function act(out: HTMLElement, work: () => Promise<string | void>): Promise<void> {
+/** Runs an action, showing its outcome (or its error code and message) in `out`; an error clears `canvas`. */
+async function act(out: HTMLElement, work: () => Promise<string | void>, canvas?: HTMLCanvasElement): Promise<void> {
   out.classList.remove('error');
   out.textContent = '…';
   try {
     const text = await work();
     out.textContent = text ?? '';
   } catch (e) {
+    if (canvas) clearCanvas(canvas);
     out.classList.add('error');
     const code = (e as { code?: unknown }).code;
     out.textContent = e instanceof ApiCallError || typeof code === 'string' ? `${code}: ${(e as Error).message}` : String((e as Error).message ?? e);
@@ -52,7 +53,7 @@ async function analyzeBlob(blob: Blob): Promise<void> {
       return li;
     }));
     return `${r.faces.length} face${r.faces.length === 1 ? '' : 's'} in ${r.width}×${r.height}`;
-  });
+  }, $<HTMLCanvasElement>('analyze-canvas'));
 }
 
 $('analyze-file').addEventListener('change', () => {
@@ -76,13 +77,17 @@ $('webcam-snap').addEventListener('click', () => {
   c.toBlob((blob) => blob && void analyzeBlob(blob), 'image/jpeg', 0.95);
 });
 
-$('compare-submit').addEventListener('click', () => void act($('compare-result'), async () => {
+const compareChosen = (): Promise<void> => act($('compare-result'), async () => {
   const a = firstFile('compare-a');
   const b = firstFile('compare-b');
   if (!a || !b) throw new Error('choose two photos');
   const v = await backend.verify(a, b, thresholdOf('compare-threshold'));
   return `${v.same ? 'same person' : 'different people'}: cosine ${v.score.toFixed(3)} (threshold ${v.threshold.toFixed(3)}, ${v.basis})`;
-}));
+});
+$('compare-submit').addEventListener('click', () => void compareChosen());
+$('compare-threshold').addEventListener('change', () => {
+  if (firstFile('compare-a') && firstFile('compare-b')) void compareChosen();
+});
 
 $('enrol-submit').addEventListener('click', () => void act($('enrol-result'), async () => {
   const name = $<HTMLInputElement>('enrol-name').value.trim();
@@ -94,14 +99,17 @@ $('enrol-submit').addEventListener('click', () => void act($('enrol-result'), as
   return `enrolled ${r.accepted.length} photo${r.accepted.length === 1 ? '' : 's'} of ${r.subject.name} (now ${r.subject.faceCount})${refused ? `; refused ${refused}` : ''}`;
 }));
 
-$('identify-file').addEventListener('change', () => void act($('identify-result'), async () => {
+/** Identifies the chosen photo: matches in green, unknown faces in dashed orange. Re-run when the threshold changes. */
+const identifyChosen = (): Promise<void> => act($('identify-result'), async () => {
   const f = firstFile('identify-file');
   if (!f) return;
   const found = await backend.identify(f, thresholdOf('identify-threshold'));
   const labels = found.map((x) => (x.subject ? `${x.subject.name} ${x.subject.score.toFixed(2)}` : 'unknown'));
-  await drawFaces($<HTMLCanvasElement>('identify-canvas'), f, found.map((x) => x.face), labels);
+  await drawFaces($<HTMLCanvasElement>('identify-canvas'), f, found.map((x) => x.face), labels, 640, found.map((x) => !x.subject));
   return found.length ? `${labels.join(', ')} (threshold ${found[0].threshold.toFixed(2)}, ${sourceWords(found[0].thresholdSource)})` : 'no face found';
-}));
+}, $<HTMLCanvasElement>('identify-canvas'));
+$('identify-file').addEventListener('change', () => void identifyChosen());
+$('identify-threshold').addEventListener('change', () => void identifyChosen());
 
 const sourceWords = (s: string): string => ({ given: 'given', calibration: 'calibrated', 'known-model': 'known model' })[s] ?? s;
 
@@ -225,6 +233,25 @@ $('webcam-live').addEventListener('click', () => {
   };
   void loop();
 });
+
+/** Photos dropped on a section go to its file input, as if chosen (and the input's change handler runs). */
+for (const [section, input] of [['analyze', 'analyze-file'], ['identify', 'identify-file'], ['enrol', 'enrol-files'], ['clusters', 'cluster-files']] as const) {
+  const zone = $(section);
+  zone.addEventListener('dragover', (e) => {
+    e.preventDefault();
+    zone.classList.add('dropping');
+  });
+  zone.addEventListener('dragleave', () => zone.classList.remove('dropping'));
+  zone.addEventListener('drop', (e) => {
+    e.preventDefault();
+    zone.classList.remove('dropping');
+    const files = e.dataTransfer?.files;
+    if (!files?.length) return;
+    const target = $<HTMLInputElement>(input);
+    target.files = files;
+    target.dispatchEvent(new Event('change'));
+  });
+}
 
 async function start(): Promise<void> {
   let ready: { auth?: string; models?: { recognizer?: string } } | null = null;
