@@ -84,3 +84,27 @@ test('serve logs no line per static file of the page', async () => {
     await s.close();
   }
 });
+
+test('serve logs readable lines for a terminal (pretty), JSON lines otherwise', async () => {
+  const { Writable } = await import('node:stream');
+  const { startTestServer } = await import('./helpers/server.js');
+  const lines: string[] = [];
+  const stream = new Writable({ write(chunk, _e, done) { lines.push(...String(chunk).split('\n').filter(Boolean)); done(); } });
+  const s = await startTestServer({ singleUser: true, logger: { level: 'info', stream, pretty: true } });
+  try {
+    await fetch(s.url + '/healthz');
+    assert.ok(lines.some((l) => l.includes('/healthz')), lines.join('\n'));
+    assert.ok(lines.some((l) => /^\[\d\d:\d\d:\d\d\] INFO: /.test(l)), lines.join('\n'));
+    assert.ok(lines.every((l) => !l.startsWith('{')), 'no JSON line');
+  } finally {
+    await s.close();
+  }
+  // without pretty (not a terminal) every line is JSON, as the other serve tests read them
+  const plain = await startTestServer({ singleUser: true });
+  try {
+    await fetch(plain.url + '/healthz');
+    assert.ok(plain.logs.length > 0 && plain.logs.every((l) => typeof JSON.parse(l) === 'object'));
+  } finally {
+    await plain.close();
+  }
+});

@@ -57,7 +57,7 @@ export function addServeCommands(program: Command, out: PrintLine, int: Parse, f
         analyzer, gallery, keys, singleUser: !!opts.singleUser,
         maxBatch: opts.maxBatch, maxWaitMs: opts.maxWaitMs, concurrency: opts.concurrency, maxQueue: opts.maxQueue,
         queueTimeoutMs: opts.queueTimeoutMs, requestTimeoutMs: opts.requestTimeoutMs, bodyLimit: Math.round(opts.bodyLimitMb * 1024 * 1024),
-        rateLimitPerMinute: opts.rateLimit, corsOrigins: opts.cors, fetchHosts: opts.fetchHosts, logger: { level: opts.logLevel },
+        rateLimitPerMinute: opts.rateLimit, corsOrigins: opts.cors, fetchHosts: opts.fetchHosts, logger: { level: opts.logLevel, pretty: process.stdout.isTTY === true }, // JSON lines when not a terminal
       });
     } catch (e) {
       await analyzer.close();

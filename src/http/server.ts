@@ -9,6 +9,7 @@ import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import fastifyStatic from '@fastify/static';
+import pinoPretty from 'pino-pretty';
 import { EmbeddingBatcher } from '../core/embedding/batcher.js';
 import { FaceprintError } from '../core/errors.js';
 import type { FaceAnalyzer } from '../node/index.js';
@@ -56,7 +57,11 @@ export interface ServeOptions {
   /** Hosts (host[:port]) images may be fetched from by URL; none: URL fetching is off. */
   fetchHosts?: string[];
   /** pino options: level, and a stream to write to (default stdout); false: silent. */
-  logger?: { level?: string; stream?: NodeJS.WritableStream } | false;
+  /**
+   * Log level and destination (default stdout); `pretty`: readable lines (pino-pretty) instead of JSON, for a
+   * person watching a terminal.
+   */
+  logger?: { level?: string; stream?: NodeJS.WritableStream; pretty?: boolean } | false;
   /** Directory of the built web page (default: the package's dist/page); null: no page. */
   webRoot?: string | null;
 }
@@ -101,7 +106,9 @@ export async function createServer(options: ServeOptions): Promise<FaceprintServ
   const app = Fastify({
     logger: options.logger === false ? false : {
       level: options.logger?.level ?? 'info',
-      stream: options.logger?.stream,
+      stream: options.logger?.pretty
+        ? pinoPretty({ destination: options.logger.stream ?? 1, translateTime: 'HH:MM:ss', ignore: 'pid,hostname', colorize: !options.logger.stream && process.stdout.isTTY, sync: true })
+        : options.logger?.stream,
       // keys never reach the log; bodies (images) are not logged by fastify at all
       redact: ['req.headers.authorization', 'req.headers["x-api-key"]'],
     },
