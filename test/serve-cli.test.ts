@@ -75,3 +75,19 @@ test('SIGTERM: requests in flight finish, new ones are refused, the process exit
   assert.match(server.stdout(), /"msg":"stopped"/);
   await assert.rejects(fetch(`${server.url}/healthz`));
 });
+
+test('serve --open where no browser can be opened says so and prints the URL to open', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'faceprint-open-'));
+  // a PATH without xdg-open (or open): the spawn fails as on a headless machine
+  const proc = spawn(process.execPath, [join(ROOT, 'bin/faceprint.js'), 'serve', '--detector', DET_500M, '--recognizer', MOBILEFACENET, '--port', '0', '--single-user', '--open', '--store', join(dir, 'g.db')], { cwd: ROOT, env: { ...process.env, PATH: dir } });
+  let err = '';
+  proc.stderr!.on('data', (d) => (err += d));
+  const exited = new Promise((r) => proc.on('exit', r));
+  const started = Date.now();
+  while (!/could not open a browser/.test(err) && Date.now() - started < 60_000) await new Promise((r) => setTimeout(r, 50));
+  proc.kill('SIGTERM');
+  await exited;
+  const url = /faceprint serving (http:\/\/[\d.:]+)/.exec(err)?.[1];
+  assert.ok(url, err);
+  assert.match(err, new RegExp(`faceprint: could not open a browser \\((xdg-)?open: ENOENT\\); open ${url.replace(/[.]/g, '\\.')}/ yourself`));
+});
