@@ -19,18 +19,24 @@ export interface RecognizerNormalisation {
 }
 
 /**
- * InsightFace's rule (ArcFaceONNX): a graph whose first 8 nodes include one named Sub…/_minus… and one named
- * Mul…/_mul… normalises inside the model, so feed 0–255 (mean 0, std 1); otherwise feed (x − 127.5) / 127.5.
- * It looks at node names, not op types, exactly as InsightFace does.
+ * Whether a graph normalises its input itself, by InsightFace's node-name test: among the first 8 nodes one named
+ * Sub…/_minus… and one named Mul…/_mul… (node names, not op types, exactly as InsightFace looks), or — for the
+ * Landmark/Attribute heads only — a node named `bn_data` among the first 3.
  */
-export function recognizerNormalisation(firstNodeNames: readonly string[]): RecognizerNormalisation {
+export function normalisesInGraph(firstNodeNames: readonly string[], bnDataCounts = false): boolean {
   let sub = false;
   let mul = false;
-  for (const name of firstNodeNames.slice(0, 8)) {
+  firstNodeNames.slice(0, 8).forEach((name, i) => {
     if (name.startsWith('Sub') || name.startsWith('_minus')) sub = true;
     if (name.startsWith('Mul') || name.startsWith('_mul')) mul = true;
-  }
-  return sub && mul ? { mean: 0, std: 1 } : { mean: 127.5, std: 127.5 };
+    if (bnDataCounts && i < 3 && name === 'bn_data') sub = mul = true;
+  });
+  return sub && mul;
+}
+
+/** InsightFace's rule (ArcFaceONNX): 0–255 as is when the graph normalises itself, else (x − 127.5) / 127.5. */
+export function recognizerNormalisation(firstNodeNames: readonly string[]): RecognizerNormalisation {
+  return normalisesInGraph(firstNodeNames) ? { mean: 0, std: 1 } : { mean: 127.5, std: 127.5 };
 }
 
 /** An ArcFace-style recognizer: an aligned square RGB crop in, one embedding out. */

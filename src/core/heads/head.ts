@@ -1,3 +1,4 @@
+import { normalisesInGraph } from '../embedding/arcface.js';
 import { FaceprintError } from '../errors.js';
 import type { RgbImage } from '../image.js';
 import { warpAffine, type Affine2x3 } from '../imgproc/warp.js';
@@ -75,19 +76,11 @@ export interface HeadNormalisation {
 }
 
 /**
- * InsightFace's Landmark/Attribute rule, from node names: a `Sub…`/`_minus…` and a `Mul…`/`_mul…` among the first
- * 8 nodes, or a node named `bn_data` among the first 3, means the graph normalises itself (mean 0, std 1);
- * otherwise (x − 127.5) / 128. (The recognizer's rule differs: no bn_data, and 127.5 / 127.5.)
+ * InsightFace's Landmark/Attribute rule: mean 0, std 1 when the graph normalises itself (the recognizer's node-name
+ * test, or a node named `bn_data` among the first 3); otherwise (x − 127.5) / 128 (the recognizer's is / 127.5).
  */
 export function headNormalisation(firstNodeNames: readonly string[]): HeadNormalisation {
-  let sub = false;
-  let mul = false;
-  firstNodeNames.slice(0, 8).forEach((name, i) => {
-    if (name.startsWith('Sub') || name.startsWith('_minus')) sub = true;
-    if (name.startsWith('Mul') || name.startsWith('_mul')) mul = true;
-    if (i < 3 && name === 'bn_data') sub = mul = true;
-  });
-  return sub && mul ? { mean: 0, std: 1 } : { mean: 127.5, std: 128 };
+  return normalisesInGraph(firstNodeNames, true) ? { mean: 0, std: 1 } : { mean: 127.5, std: 128 };
 }
 
 /**

@@ -1,9 +1,7 @@
-import { normalisationLut } from '../detection/letterbox.js';
 import { FaceprintError } from '../errors.js';
-import { fixedBatchOf, nchwBlob, runInBatches, type CropFeed } from '../models/batched-run.js';
-import type { RgbImage } from '../image.js';
+import { CropModel } from './crop-model.js';
 import type { ModelSession } from '../runtime.js';
-import { headInputSize, invertAffine, type FaceHead, type HeadCrop, type HeadNormalisation, type HeadOptions, type HeadResults } from './head.js';
+import { invertAffine, type FaceHead, type HeadCrop, type HeadNormalisation, type HeadOptions, type HeadResults } from './head.js';
 import { poseFromLandmarks3d68 } from './pose.js';
 
 /** Output width of InsightFace's 3-D landmark head: 1103 rows of (x, y, z), the last 68 of which are kept. */
@@ -13,36 +11,15 @@ const WIDTH_3D68 = 3309;
  * InsightFace's Landmark model (2d106det, 1k3d68): a 192×192 crop around the box in, landmarks in (−1, 1) out,
  * mapped back to the image; the 3-D head also gives the pose.
  */
-export class LandmarkHead implements FaceHead {
+export class LandmarkHead extends CropModel implements FaceHead {
   readonly name: 'landmark2d106' | 'landmark3d68';
-  readonly inputSize: number;
-  readonly session: ModelSession;
-  readonly normalisation: HeadNormalisation;
-  private readonly lut: Float32Array;
-  private readonly feed: CropFeed;
-  private readonly maxBatch: number;
 
   constructor(session: ModelSession, normalisation: HeadNormalisation, options: HeadOptions = {}) {
+    super(session, normalisation, 192, options);
     const width = session.outputs[0]?.shape?.[1];
-    headInputSize(session, 192, !!options.uint8Input);
     if (width === WIDTH_3D68) this.name = 'landmark3d68';
     else if (width === 212) this.name = 'landmark2d106';
     else throw new FaceprintError('MODEL_UNRECOGNISED', `${session.source}: a landmark head with ${String(width)} outputs (faceprint knows 212 = 106 2-D points and 3309 = 68 3-D points)`);
-    this.session = session;
-    this.inputSize = 192;
-    this.normalisation = normalisation;
-    this.lut = normalisationLut(normalisation.mean, normalisation.std);
-    this.feed = options.uint8Input ? { kind: 'uint8' } : { kind: 'float', lut: this.lut };
-    this.maxBatch = Math.max(1, options.maxBatch ?? 32);
-  }
-
-  blob(crops: readonly RgbImage[]): Float32Array {
-    return nchwBlob(crops, this.inputSize, this.lut);
-  }
-
-  /** The model's raw output row for each crop. */
-  infer(crops: readonly HeadCrop[]): Promise<Float32Array[]> {
-    return runInBatches(this.session, crops.map((c) => c.image), this.inputSize, this.feed, { fixed: fixedBatchOf(this.session), max: this.maxBatch });
   }
 
   async run(crops: readonly HeadCrop[]): Promise<HeadResults[]> {
