@@ -145,6 +145,7 @@ export function addEvalCommands(program: Command, out: (s: string) => void, int:
       .requiredOption('--pairs <csv>', 'CSV file')
       .option('--plot <file>', 'write the ROC curve as FILE.svg and FILE.png')
       .option('--no-fallback', 'drop pairs whose image has no face')
+      .option('--pad-retry', 'retry face-less images on a padded canvas (the default; kept for scripts that pass it)')
       .option('--no-pad-retry', 'do not retry face-less images on a padded canvas (tight crops need it)'),
     int, float,
   ).action(async (opts) => verification(await readPairsCsv(opts.pairs), opts, 'pairs', opts.padRetry !== false));
