@@ -188,7 +188,7 @@ test('sketch search: exact scores, near-duplicates always first (top-5 recall �
       const want = bruteForce(data, near, 5);
       const got = await index.search(near, 5, { approximate: true });
       // the near-duplicate is always found first; the other four are unrelated rows a hair apart, one of which an
-      // estimate erring past its 2.5 σ bound can hide now and then (3 of 200 queries measured)
+      // estimate erring past its 2.5 σ bound can hide now and then
       assert.equal(got[0].id, want[0].id, `${label} near-duplicate ${qi}`);
       top5Found += got.filter((h) => want.some((w) => w.id === h.id)).length;
       const cos = (v: Float32Array) => v.reduce((s, x, i) => s + x * near[i], 0) / (norm(v) * norm(near));

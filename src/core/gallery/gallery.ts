@@ -432,7 +432,6 @@ function shortSide(f: Face): number {
   return Math.min(f.bbox[2] - f.bbox[0], f.bbox[3] - f.bbox[1]);
 }
 
-/** The face to enrol from one image, or why there is none. */
 /** Yaw and pitch limits in degrees, or null when enrolment has none. */
 export interface PoseGate {
   maxYaw: number;
@@ -449,6 +448,7 @@ function poseGate(options: Pick<EnrollOptions, 'maxYaw' | 'maxPitch'>): PoseGate
 
 const withinPose = (f: Face, gate: PoseGate | null): boolean => !gate || !f.pose || (Math.abs(f.pose.yaw) <= gate.maxYaw && Math.abs(f.pose.pitch) <= gate.maxPitch);
 
+/** The face to enrol from one image, or why there is none. */
 export function chooseEnrolmentFace(
   faces: readonly Face[],
   minScore: number,

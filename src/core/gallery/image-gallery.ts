@@ -133,11 +133,11 @@ export class ImageGallery<Input> {
 
   /** Adds the faces of new photos and clusters every unassigned face (incrementally). */
   async cluster(images: readonly Input[], options: ClusterOptions & { minScore?: number; minSize?: number } = {}): Promise<ClusterReport> {
-    // a clustering that cannot run (no threshold for its distance) must not leave the new faces in the pool
-    if (options.maxDistance === undefined) await this.gallery.resolveThreshold();
+    // resolved before any face is added: a clustering that cannot run (no threshold) leaves nothing in the pool
+    const maxDistance = options.maxDistance ?? 1 - (await this.gallery.resolveThreshold()).threshold;
     const chunk = 8;
     for (let i = 0; i < images.length; i += chunk) await this.gallery.addUnknown(await this.analyzeImages(images.slice(i, i + chunk)), options);
-    return this.gallery.cluster(options);
+    return this.gallery.cluster({ ...options, maxDistance });
   }
 
   /** The embedding of the image's primary face: the largest and most central (InsightFace's max_num=1 ranking). */
