@@ -169,7 +169,9 @@ test('a server with keys: the page asks for one; without it calls fail with UNAU
     await p.fill('#api-key', keyed.key.write);
     await p.dispatchEvent('#api-key', 'change');
     assert.match(await enrolThroughPage(p, 'amy', [1, 2].map((n) => photo('amy', n))), /^enrolled 2 photos of amy/);
-    assert.equal(await p.evaluate(() => localStorage.getItem('faceprint.apiKey')), keyed.key.write);
+    // the key lives as long as the tab: sessionStorage, never localStorage
+    assert.equal(await p.evaluate(() => sessionStorage.getItem('faceprint.apiKey')), keyed.key.write);
+    assert.equal(await p.evaluate(() => localStorage.getItem('faceprint.apiKey')), null);
   } finally {
     await p.close();
     await keyed.close();

@@ -14,7 +14,15 @@ const number = (kind: 'int' | 'float') => (v: string): number => {
   return n;
 };
 
-function buildProgram(out: (line: string) => void = (l) => process.stdout.write(l + '\n')): Command {
+// Characters a terminal would act on or that hide/reorder text (escape sequences, C1 controls, bidi overrides,
+// zero-width): names, file names and error messages come from users and files, so they are shown escaped.
+// Tabs and line breaks pass (output lines use them). `\uXXXX` is also JSON's own escape, so a JSON line stays valid JSON with the same meaning.
+const UNSAFE_FOR_TERMINAL = /[\u0000-\u0008\u000B-\u001F\u007F-\u009F\u200B-\u200F\u2028-\u202E\u2060-\u2069\uFEFF]/g;
+export function terminalSafe(text: string): string {
+  return text.replace(UNSAFE_FOR_TERMINAL, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+function buildProgram(out: (line: string) => void = (l) => process.stdout.write(terminalSafe(l) + '\n')): Command {
   const program = new Command('faceprint')
     .description('Face detection, alignment and recognition, equal to InsightFace, on ONNX Runtime')
     .version(packageVersion(), '-V, --version', 'the installed faceprint version')
@@ -70,7 +78,7 @@ export async function main(argv: string[]): Promise<void> {
       return;
     }
     if (e instanceof FaceprintError) {
-      process.stderr.write(`faceprint: ${e.code}: ${e.message}\n`);
+      process.stderr.write(`faceprint: ${e.code}: ${terminalSafe(e.message)}\n`);
       process.exitCode = 2;
       return;
     }

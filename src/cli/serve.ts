@@ -30,7 +30,11 @@ export function addServeCommands(program: Command, out: PrintLine, int: Parse, f
     .option('--max-wait-ms <ms>', 'how long a face waits for others to share its run', float, 5)
     .option('--concurrency <n>', 'requests doing model work at once', int, 8)
     .option('--max-queue <n>', 'requests waiting for a slot before 503', int, 64)
-    .option('--queue-timeout-ms <ms>', 'a request waiting longer for a slot gets 503', int, 10_000)
+    .option('--deadline-ms <ms>', 'a request that cannot be answered this long after its arrival gets 503 + Retry-After', int, 10_000)
+    .option('--memory-budget-mb <mb>', 'decoded pixels in flight, server-wide (requests wait for their share)', float, 1024)
+    .option('--max-images <n>', 'images per request', int, 32)
+    .option('--max-urls <n>', 'image URLs fetched per request', int, 4)
+    .option('--allowed-hosts <hosts>', 'comma-separated host names the server answers to besides loopback names and --host (e.g. behind a proxy)', list)
     .option('--request-timeout-ms <ms>', 'time allowed to receive a request', int, 30_000)
     .option('--body-limit-mb <mb>', 'largest request body', float, 20)
     .option('--pixel-limit <n>', 'largest image in pixels (checked before decoding)', int, 40_000_000)
@@ -56,7 +60,7 @@ export function addServeCommands(program: Command, out: PrintLine, int: Parse, f
       server = await createServer({
         analyzer, gallery, keys, singleUser: !!opts.singleUser,
         maxBatch: opts.maxBatch, maxWaitMs: opts.maxWaitMs, concurrency: opts.concurrency, maxQueue: opts.maxQueue,
-        queueTimeoutMs: opts.queueTimeoutMs, requestTimeoutMs: opts.requestTimeoutMs, bodyLimit: Math.round(opts.bodyLimitMb * 1024 * 1024),
+        deadlineMs: opts.deadlineMs, memoryBudget: Math.round(opts.memoryBudgetMb * 2 ** 20), maxImages: opts.maxImages, maxUrls: opts.maxUrls, allowedHosts: opts.allowedHosts, requestTimeoutMs: opts.requestTimeoutMs, bodyLimit: Math.round(opts.bodyLimitMb * 1024 * 1024),
         rateLimitPerMinute: opts.rateLimit, corsOrigins: opts.cors, fetchHosts: opts.fetchHosts, logger: { level: opts.logLevel, pretty: process.stdout.isTTY === true }, // JSON lines when not a terminal
       });
     } catch (e) {

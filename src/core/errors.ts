@@ -14,6 +14,7 @@ export type FaceprintErrorCode =
   | 'CLOSED'
   | 'DOWNLOAD_FAILED'
   | 'DOWNLOAD_NOT_FOUND'
+  | 'DOWNLOAD_TOO_LARGE'
   | 'PACK_UNKNOWN'
   | 'PACK_CORRUPT'
   | 'PACK_NOT_INSTALLED'

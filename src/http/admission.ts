@@ -8,13 +8,28 @@ export class OverloadedError extends Error {
   }
 }
 
+/** The client went away: its request is dropped (no work starts, work in progress stops at the next image). */
+export class ClientGoneError extends Error {
+  constructor() {
+    super('the client closed the connection');
+    this.name = 'ClientGoneError';
+  }
+}
+
+/** When and why a job must stop waiting: the request's deadline (from its arrival) and its client's presence. */
+export interface JobLimits {
+  /** Epoch ms by which the answer is due. */
+  deadline?: number;
+  signal?: AbortSignal;
+}
+
 export interface AdmissionOptions {
   /** Jobs (requests doing model work) running at once; more than one lets the batcher group their faces. */
   concurrency: number;
   /** Jobs allowed to wait for a slot; one more is refused at once. */
   maxQueue: number;
-  /** A job that waited this long for a slot is refused rather than started late. */
-  queueTimeoutMs: number;
+  /** The deadline of a job that brings none, from when it asks for a slot. */
+  deadlineMs: number;
 }
 
 /**
@@ -24,7 +39,9 @@ export interface AdmissionOptions {
 export class Admission {
   private readonly options: AdmissionOptions;
   private active = 0;
-  private waiting: { start: () => void; timer: ReturnType<typeof setTimeout> }[] = [];
+  private waiting: { deadline: number; start: () => void; fail: (e: Error) => void }[] = [];
+  /** A recent job's duration (exponential average): a job that cannot finish by its deadline is not started. */
+  private typicalJobMs = 0;
 
   constructor(options: AdmissionOptions) {
     this.options = { ...options, concurrency: Math.max(1, options.concurrency) };
@@ -38,16 +55,29 @@ export class Admission {
     return this.waiting.length;
   }
 
-  async run<T>(job: () => Promise<T>): Promise<T> {
-    await this.acquire();
+  async run<T>(job: () => Promise<T>, limits: JobLimits = {}): Promise<T> {
+    const deadline = limits.deadline ?? Date.now() + this.options.deadlineMs;
+    await this.acquire(deadline, limits.signal);
+    const started = Date.now();
     try {
       return await job();
     } finally {
+      this.typicalJobMs = 0.8 * this.typicalJobMs + 0.2 * (Date.now() - started);
       this.release();
     }
   }
 
-  private acquire(): Promise<void> {
+  private tooLate(deadline: number): OverloadedError | null {
+    const now = Date.now();
+    if (now >= deadline) return new OverloadedError('the request\'s deadline passed while it waited for a free slot', 2);
+    if (now + this.typicalJobMs > deadline) return new OverloadedError(`too late to start: a job takes about ${Math.round(this.typicalJobMs)} ms and the deadline is in ${deadline - now} ms`, 2);
+    return null;
+  }
+
+  private acquire(deadline: number, signal?: AbortSignal): Promise<void> {
+    if (signal?.aborted) return Promise.reject(new ClientGoneError());
+    const late = this.tooLate(deadline);
+    if (late) return Promise.reject(late);
     if (this.active < this.options.concurrency) {
       this.active++;
       return Promise.resolve();
@@ -56,23 +86,43 @@ export class Admission {
       return Promise.reject(new OverloadedError(`server busy: ${this.active} running, ${this.waiting.length} waiting`, 1));
     }
     return new Promise((resolve, reject) => {
+      const leave = () => {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+        const i = this.waiting.indexOf(entry);
+        if (i >= 0) this.waiting.splice(i, 1);
+      };
+      const onAbort = () => {
+        leave();
+        reject(new ClientGoneError());
+      };
       const entry = {
+        deadline,
         start: () => {
-          clearTimeout(entry.timer);
+          leave();
           resolve();
         },
-        timer: setTimeout(() => {
-          this.waiting.splice(this.waiting.indexOf(entry), 1);
-          reject(new OverloadedError(`waited ${this.options.queueTimeoutMs} ms for a free slot`, 2));
-        }, this.options.queueTimeoutMs),
+        fail: (e: Error) => {
+          leave();
+          reject(e);
+        },
       };
+      const timer = setTimeout(() => entry.fail(new OverloadedError('the request\'s deadline passed while it waited for a free slot', 2)), deadline - Date.now());
+      signal?.addEventListener('abort', onAbort, { once: true });
       this.waiting.push(entry);
     });
   }
 
   private release(): void {
-    const next = this.waiting.shift();
-    if (next) next.start(); // the slot passes straight to the next job
-    else this.active--;
+    // the slot passes straight to the next job that can still make its deadline
+    for (let next = this.waiting[0]; next; next = this.waiting[0]) {
+      const late = this.tooLate(next.deadline);
+      if (!late) {
+        next.start();
+        return;
+      }
+      next.fail(late);
+    }
+    this.active--;
   }
 }

@@ -1,6 +1,6 @@
+import type { FastifyRequest } from 'fastify';
 import type { FaceAnalyzer } from '../node/index.js';
 import type { FaceGallery } from '../node/gallery/index.js';
-import type { Admission } from './admission.js';
 import { ApiError } from './errors.js';
 import type { ImageInputOptions, UploadedImage } from './images.js';
 
@@ -8,9 +8,13 @@ import type { ImageInputOptions, UploadedImage } from './images.js';
 export interface RouteContext {
   analyzer: FaceAnalyzer;
   gallery: FaceGallery;
-  /** Model work goes through it: bounded concurrency and queue. */
-  admission: Admission;
   images: ImageInputOptions;
+  /**
+   * Runs a request's model work on its images: in a slot of the bounded queue, holding the decoded pixels'
+   * share of the memory budget, by the request's deadline; `signal` aborts when the client goes or the deadline
+   * passes (work stops at the next image).
+   */
+  work<T>(req: FastifyRequest, images: readonly UploadedImage[], job: (signal: AbortSignal) => Promise<T>): Promise<T>;
   /** Records the request body of an image route for the OpenAPI document. */
   documentBody(method: string, url: string, body: Record<string, unknown>): void;
 }

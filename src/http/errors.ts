@@ -1,6 +1,6 @@
 import type { FastifyError } from 'fastify';
 import { FaceprintError, type FaceprintErrorCode } from '../core/errors.js';
-import { OverloadedError } from './admission.js';
+import { ClientGoneError, OverloadedError } from './admission.js';
 
 /** An error with its HTTP status: what the caller gets is `{error:{code,message}}`, never a stack trace. */
 export class ApiError extends Error {
@@ -59,15 +59,31 @@ export interface ErrorReply {
   internal: boolean;
 }
 
-/** Any thrown value → status, headers and the one error shape. */
-export function toErrorReply(e: unknown): ErrorReply {
+/** What a 503 of ours says: fixed words, never the underlying message (paths, URLs, driver text). */
+const UNAVAILABLE_MESSAGE: Partial<Record<FaceprintErrorCode, string>> = {
+  STORE_BUSY: 'the gallery store is busy; retry shortly',
+  CLOSED: 'the server is shutting down',
+  STORE_UNAVAILABLE: 'the gallery store is unavailable',
+};
+
+/**
+ * Any thrown value → status, headers and the one error shape. A fault of ours (5xx) says only "internal error"
+ * with the request id: the detail (which may name files or addresses) goes to the log, not to the caller.
+ */
+export function toErrorReply(e: unknown, requestId = ''): ErrorReply {
   const reply = (status: number, code: string, message: string, headers: Record<string, string> = {}, internal = false): ErrorReply =>
     ({ status, headers, body: { error: { code, message } }, internal });
+  const internalError = () => reply(500, 'INTERNAL', `internal error (request ${requestId}; the server log has the detail)`, {}, true);
   if (e instanceof ApiError) return reply(e.status, e.code, e.message, e.headers);
   if (e instanceof OverloadedError) return reply(503, 'OVERLOADED', e.message, { 'retry-after': String(e.retryAfterS) });
+  if (e instanceof ClientGoneError) return reply(499, 'CLIENT_GONE', e.message);
+  // the request's own deadline, passed during its work
+  if ((e as Error)?.name === 'TimeoutError') return reply(503, 'DEADLINE_EXCEEDED', 'the request ran past its deadline', { 'retry-after': '2' });
   if (e instanceof FaceprintError) {
     const status = STATUS_OF[e.code] ?? 500;
-    return reply(status, e.code, e.message, status === 503 ? { 'retry-after': '1' } : {}, status >= 500);
+    if (status === 503) return reply(503, e.code, UNAVAILABLE_MESSAGE[e.code] ?? 'unavailable', { 'retry-after': '1' }, true);
+    if (status >= 500) return internalError();
+    return reply(status, e.code, e.message);
   }
   const fe = e as FastifyError & { validation?: unknown };
   if (fe?.validation) return reply(400, 'INVALID_INPUT', fe.message);
@@ -77,5 +93,5 @@ export function toErrorReply(e: unknown): ErrorReply {
   if (typeof fe?.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {
     return reply(fe.statusCode, fe.statusCode === 429 ? 'RATE_LIMITED' : 'BAD_REQUEST', fe.message);
   }
-  return reply(500, 'INTERNAL', 'internal error (see the server log for the request id)', {}, true);
+  return internalError();
 }

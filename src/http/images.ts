@@ -1,5 +1,7 @@
+import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
+import { BlockList, isIP } from 'node:net';
 import type { FastifyRequest } from 'fastify';
-import { request as undiciRequest } from 'undici';
+import { Agent, request as undiciRequest } from 'undici';
 import { ApiError } from './errors.js';
 
 /** An uploaded image: its bytes and a label (file name or field), never logged with its content. */
@@ -12,25 +14,40 @@ export interface UploadedImage {
 export interface ImageInputOptions {
   /** Hosts whose http(s) URLs may be fetched (`{"image":{"url":…}}`); empty: URL fetching is off (SSRF). */
   fetchHosts: readonly string[];
-  /** Largest image accepted, in bytes (uploads and fetches alike). */
+  /** Largest image accepted, in bytes (uploads and fetches alike); also what one request may fetch in all. */
   maxBytes: number;
+  /** Whole time allowed for one fetch: connect, headers and body (a slow drip is cut off at this). */
   fetchTimeoutMs: number;
+  /** Images per request, however sent. */
+  maxImages: number;
+  /** URLs fetched per request. */
+  maxUrls: number;
 }
 
-const IMAGE_FIELDS = ['image', 'images', 'a', 'b'];
+/** Which fields a route reads images from; anything else is refused before any work (or fetch) is done. */
+export interface ImageFields {
+  fields: readonly string[];
+}
+
+type Pending = { field: string; label: string; value: unknown };
 
 /**
- * The images of a request, whatever the way they came: multipart parts (any file field; text fields are
- * returned as `fields`), a raw body (image/* or application/octet-stream), or JSON with `image`, `images`, `a`,
- * `b` as base64 strings (data URLs too), `{base64}` or `{url}` objects.
+ * The images of a request, whatever the way they came: multipart parts (file fields; text fields are returned
+ * as `fields`), a raw body (image/* or application/octet-stream, field `image`), or JSON whose image fields hold
+ * base64 strings (data URLs too), `{base64}` or `{url}` objects. Only the route's fields are accepted, at most
+ * `maxImages` images and `maxUrls` URLs; URLs are fetched only once the whole request has passed those checks.
  */
-export async function readImages(req: FastifyRequest, options: ImageInputOptions): Promise<{ images: UploadedImage[]; fields: Record<string, string> }> {
+export async function readImages(req: FastifyRequest, options: ImageInputOptions, accept: ImageFields): Promise<{ images: UploadedImage[]; fields: Record<string, string> }> {
   const images: UploadedImage[] = [];
   const fields: Record<string, string> = {};
+  const tooMany = () => new ApiError(413, 'TOO_MANY_IMAGES', `at most ${options.maxImages} images per request`);
+  const unexpected = (field: string) => new ApiError(400, 'INVALID_INPUT', `unexpected image field ${JSON.stringify(field)}; this route reads ${accept.fields.join(', ')}`);
   if (req.isMultipart()) {
     let total = 0;
     for await (const part of req.parts()) {
       if (part.type === 'file') {
+        if (!accept.fields.includes(part.fieldname)) throw unexpected(part.fieldname);
+        if (images.length >= options.maxImages) throw tooMany();
         const data = await part.toBuffer();
         total += data.length;
         // each file is capped by the multipart limits; all of them together by the body limit
@@ -45,28 +62,39 @@ export async function readImages(req: FastifyRequest, options: ImageInputOptions
   const body = req.body;
   if (Buffer.isBuffer(body)) {
     if (body.length === 0) throw new ApiError(400, 'IMAGE_EMPTY', 'the request body is empty');
+    if (!accept.fields.includes('image')) throw new ApiError(400, 'INVALID_INPUT', `send the images as multipart or JSON fields ${accept.fields.join(', ')}`);
     return { images: [{ field: 'image', data: body }], fields };
   }
-  if (body && typeof body === 'object') {
+  if (body && typeof body === 'object' && !Array.isArray(body)) {
+    const pending: Pending[] = [];
     for (const field of IMAGE_FIELDS) {
       const value = (body as Record<string, unknown>)[field];
       if (value === undefined) continue;
+      if (!accept.fields.includes(field)) throw unexpected(field);
       const list = Array.isArray(value) ? value : [value];
-      for (let i = 0; i < list.length; i++) images.push(await jsonImage(field, list[i], `${field}${Array.isArray(value) ? `[${i}]` : ''}`, options));
+      if (pending.length + list.length > options.maxImages) throw tooMany();
+      list.forEach((v, i) => pending.push({ field, value: v, label: `${field}${Array.isArray(value) ? `[${i}]` : ''}` }));
     }
+    const urls = pending.filter((p) => typeof (p.value as { url?: unknown } | null)?.url === 'string').length;
+    if (urls > 0 && options.fetchHosts.length === 0) throw new ApiError(400, 'URL_FETCH_DISABLED', 'fetching images by URL is off on this server (start it with --fetch-hosts)');
+    if (urls > options.maxUrls) throw new ApiError(413, 'TOO_MANY_URLS', `at most ${options.maxUrls} image URLs per request`);
+    const fetchBudget = { left: options.maxBytes };
+    for (const p of pending) images.push(await jsonImage(p, options, fetchBudget, req.clientGone));
     return { images, fields };
   }
   if (body === undefined || body === null) return { images, fields };
-  throw new ApiError(415, 'UNSUPPORTED_MEDIA_TYPE', 'send images as multipart/form-data, a raw image/* body, or JSON');
+  throw new ApiError(415, 'UNSUPPORTED_MEDIA_TYPE', 'send images as multipart/form-data, a raw image/* body, or a JSON object');
 }
 
-async function jsonImage(field: string, value: unknown, label: string, options: ImageInputOptions): Promise<UploadedImage> {
+const IMAGE_FIELDS = ['image', 'images', 'a', 'b'];
+
+async function jsonImage({ field, value, label }: Pending, options: ImageInputOptions, budget: { left: number }, signal?: AbortSignal): Promise<UploadedImage> {
   if (typeof value === 'string') return { field, data: fromBase64(value, label, options), source: label };
   if (value && typeof value === 'object') {
     const v = value as { base64?: unknown; url?: unknown; name?: unknown };
     const source = typeof v.name === 'string' ? v.name : label;
     if (typeof v.base64 === 'string') return { field, data: fromBase64(v.base64, label, options), source };
-    if (typeof v.url === 'string') return { field, data: await fetchImage(v.url, label, options), source };
+    if (typeof v.url === 'string') return { field, data: await fetchImage(v.url, label, options, budget, signal), source };
   }
   throw new ApiError(400, 'INVALID_INPUT', `${label}: give a base64 string, {"base64": …} or {"url": …}`);
 }
@@ -80,9 +108,51 @@ function fromBase64(text: string, label: string, options: ImageInputOptions): Ui
   return data;
 }
 
-/** Fetches an image URL, only from the allowed hosts, with a size cap and a timeout; no redirects followed. */
-async function fetchImage(url: string, label: string, options: ImageInputOptions): Promise<Uint8Array> {
-  if (options.fetchHosts.length === 0) throw new ApiError(400, 'URL_FETCH_DISABLED', 'fetching images by URL is off on this server (start it with --fetch-hosts)');
+// Addresses a name on the allowlist may not resolve to (DNS rebinding would turn an allowed name into a way to
+// the server's own network): loopback, private, link-local, CGNAT, unique-local, multicast, unspecified.
+const INTERNAL = new BlockList();
+for (const [net, bits] of [['0.0.0.0', 8], ['10.0.0.0', 8], ['100.64.0.0', 10], ['127.0.0.0', 8], ['169.254.0.0', 16], ['172.16.0.0', 12], ['192.168.0.0', 16], ['224.0.0.0', 3]] as const) {
+  INTERNAL.addSubnet(net, bits, 'ipv4');
+}
+for (const [net, bits] of [['::', 127], ['fc00::', 7], ['fe80::', 10], ['ff00::', 8], ['::ffff:0:0', 96]] as const) INTERNAL.addSubnet(net, bits, 'ipv6');
+
+/** Whether a resolved address may be connected to for a host name (not an address) on the allowlist. */
+export function isPublicAddress(address: string): boolean {
+  const family = isIP(address);
+  if (family === 0) return false;
+  return !INTERNAL.check(address, family === 4 ? 'ipv4' : 'ipv6');
+}
+
+/** Checks every address the name resolves to, at connect time: the address used is the address checked. */
+function checkedLookup(hostname: string, options: object, callback: (err: Error | null, address: string | LookupAddress[], family?: number) => void): void {
+  dnsLookup(hostname, { ...options, all: true }, (err, addresses) => {
+    if (err) return callback(err, []);
+    const bad = addresses.find((a) => !isPublicAddress(a.address));
+    if (bad) return callback(Object.assign(new Error(`${hostname} resolves to an internal address`), { code: 'EADDRNOTPUBLIC' }), []);
+    if ((options as { all?: boolean }).all) return callback(null, addresses);
+    callback(null, addresses[0].address, addresses[0].family);
+  });
+}
+
+const fetchAgent = new Agent({ connect: { lookup: checkedLookup as never } });
+
+/** Why a fetch failed, in words that do not echo the network stack's own text. */
+function fetchFailure(e: unknown): string {
+  const code = (e as { code?: string; name?: string })?.code ?? (e as { name?: string })?.name ?? '';
+  if (code === 'EADDRNOTPUBLIC') return 'the host resolves to an internal address';
+  if (code === 'TimeoutError' || code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT' || code === 'UND_ERR_CONNECT_TIMEOUT') return 'the image host took too long';
+  if (/CERT|SSL|TLS|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_OSSL/i.test(code)) return 'the image host\'s TLS certificate was not accepted';
+  if (code === 'ECONNREFUSED' || code === 'ECONNRESET' || code === 'EHOSTUNREACH' || code === 'ENETUNREACH') return 'the image host could not be reached';
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return 'the image host\'s name does not resolve';
+  return 'the image could not be fetched';
+}
+
+/**
+ * Fetches an image URL: only from the allowed hosts (a name's resolved address must be public, an address on
+ * the list is taken as meant), no redirects, one time limit for the whole fetch, a cap on the bytes of all of a
+ * request's fetches.
+ */
+async function fetchImage(url: string, label: string, options: ImageInputOptions, budget: { left: number }, signal?: AbortSignal): Promise<Uint8Array> {
   let parsed: URL;
   try {
     parsed = new URL(url);
@@ -92,25 +162,27 @@ async function fetchImage(url: string, label: string, options: ImageInputOptions
   if (!/^https?:$/.test(parsed.protocol) || !options.fetchHosts.includes(parsed.host)) {
     throw new ApiError(400, 'URL_NOT_ALLOWED', `${label}: ${parsed.protocol}//${parsed.host} is not an allowed image host`);
   }
+  const timeout = AbortSignal.timeout(options.fetchTimeoutMs);
+  const stop = signal ? AbortSignal.any([timeout, signal]) : timeout;
   try {
-    const res = await undiciRequest(parsed, { method: 'GET', maxRedirections: 0, headersTimeout: options.fetchTimeoutMs, bodyTimeout: options.fetchTimeoutMs });
+    const res = await undiciRequest(parsed, { method: 'GET', dispatcher: fetchAgent, maxRedirections: 0, signal: stop });
     if (res.statusCode !== 200) {
-      await res.body.dump();
+      res.body.on('error', () => undefined).destroy();
       throw new ApiError(400, 'URL_FETCH_FAILED', `${label}: the image host answered ${res.statusCode}`);
     }
     const chunks: Buffer[] = [];
-    let size = 0;
     for await (const chunk of res.body) {
-      size += (chunk as Buffer).length;
-      if (size > options.maxBytes) {
-        res.body.destroy();
-        throw new ApiError(413, 'BODY_TOO_LARGE', `${label}: over ${options.maxBytes} bytes`);
+      budget.left -= (chunk as Buffer).length;
+      if (budget.left < 0) {
+        res.body.on('error', () => undefined).destroy();
+        throw new ApiError(413, 'BODY_TOO_LARGE', `${label}: the request's fetched images exceed ${options.maxBytes} bytes`);
       }
       chunks.push(chunk as Buffer);
     }
     return Buffer.concat(chunks);
   } catch (e) {
     if (e instanceof ApiError) throw e;
-    throw new ApiError(400, 'URL_FETCH_FAILED', `${label}: ${(e as Error).message}`);
+    if (signal?.aborted) throw e;
+    throw new ApiError(400, 'URL_FETCH_FAILED', `${label}: ${fetchFailure(timeout.aborted ? timeout.reason : e)}`);
   }
 }

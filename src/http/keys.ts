@@ -1,5 +1,6 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { readFileSync, statSync } from 'node:fs';
+import { rename, stat, writeFile } from 'node:fs/promises';
 import { FaceprintError } from '../core/errors.js';
 
 /** read: analyse, verify, identify, browse. write: also enrol, edit, delete, cluster. admin: also metrics, calibration. */
@@ -83,6 +84,8 @@ export class KeyStore {
   async create(name: string, scopes: Scope[]): Promise<{ record: ApiKeyRecord; key: string }> {
     await this.reload(true);
     if (!name.trim()) throw new FaceprintError('INVALID_INPUT', 'a key needs a name');
+    // names are how keys are revoked: two active keys never share one
+    if (this.records.some((r) => !r.revokedAt && r.name === name)) throw new FaceprintError('INVALID_INPUT', `an active key is already named ${JSON.stringify(name)}; choose another name or revoke it first`);
     const id = randomBytes(5).toString('hex').slice(0, 8);
     const secret = randomBytes(32).toString('base64url');
     const record: ApiKeyRecord = { id, name, scopes, sha256: digest(secret).toString('hex'), createdAt: new Date().toISOString() };
@@ -91,9 +94,16 @@ export class KeyStore {
     return { record, key: `fp_${id}_${secret}` };
   }
 
+  /** Revokes the key with this id, or the one active key with this name; a name shared by several is refused. */
   async revoke(ref: string): Promise<ApiKeyRecord> {
     await this.reload(true);
-    const r = this.records.find((k) => k.id === ref || k.name === ref);
+    let r = this.records.find((k) => k.id === ref);
+    if (!r) {
+      const named = this.records.filter((k) => k.name === ref);
+      const active = named.filter((k) => !k.revokedAt);
+      if (active.length > 1) throw new FaceprintError('INVALID_INPUT', `${active.length} active keys are named ${JSON.stringify(ref)} (ids ${active.map((k) => k.id).join(', ')}): revoke each by its id`);
+      r = active[0] ?? named[0];
+    }
     if (!r) throw new FaceprintError('INVALID_INPUT', `no key with id or name ${JSON.stringify(ref)}`);
     r.revokedAt ??= new Date().toISOString();
     await this.save();
@@ -111,11 +121,18 @@ export class KeyStore {
     return { keyId: r.id, name: r.name, scopes: expandScopes(r.scopes) };
   }
 
+  // Synchronous on purpose (a small file, at most once a second): authentication must never wait behind image
+  // decodes in libuv's thread pool, where fs/promises would queue it.
   private async reload(force: boolean): Promise<void> {
     const now = Date.now();
     if (!force && now - this.checkedAt < 1000) return;
     this.checkedAt = now;
-    const mtime = await stat(this.path).then((s) => s.mtimeMs, () => null);
+    let mtime: number | null;
+    try {
+      mtime = statSync(this.path).mtimeMs;
+    } catch {
+      mtime = null;
+    }
     if (mtime === null) {
       this.records = [];
       this.loadedMtime = -1;
@@ -124,7 +141,7 @@ export class KeyStore {
     if (!force && mtime === this.loadedMtime) return;
     let file: KeyFile;
     try {
-      file = JSON.parse(await readFile(this.path, 'utf8')) as KeyFile;
+      file = JSON.parse(readFileSync(this.path, 'utf8')) as KeyFile;
     } catch (e) {
       throw new FaceprintError('STORE_INVALID', `${this.path}: not a faceprint key file (${(e as Error).message})`);
     }

@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { MAX_NAME_LENGTH } from '../core/gallery/store-rules.js';
 import type { StoredFace } from '../core/gallery/types.js';
 import type { RouteContext } from './context.js';
 import { ApiError } from './errors.js';
@@ -21,7 +22,7 @@ export function registerGalleryRoutes(app: FastifyInstance, ctx: RouteContext): 
     config: { scope: 'write' },
     schema: {
       tags: ['subjects'], summary: 'creates a subject (no faces yet)',
-      body: { type: 'object', required: ['name'], additionalProperties: false, properties: { name: { type: 'string', minLength: 1, maxLength: 200 }, metadata: { type: 'object', additionalProperties: true } } },
+      body: { type: 'object', required: ['name'], additionalProperties: false, properties: { name: { type: 'string', minLength: 1, maxLength: MAX_NAME_LENGTH }, metadata: { type: 'object', additionalProperties: true } } },
       response: { 201: subjectSchema, 409: errorResponses[400], ...errorResponses },
     },
   }, async (req, reply) => {
@@ -58,7 +59,7 @@ export function registerGalleryRoutes(app: FastifyInstance, ctx: RouteContext): 
     config: { scope: 'write' },
     schema: {
       tags: ['subjects'], summary: 'renames a subject or replaces its metadata', params: ref,
-      body: { type: 'object', additionalProperties: false, minProperties: 1, properties: { name: { type: 'string', minLength: 1, maxLength: 200 }, metadata: { type: 'object', additionalProperties: true } } },
+      body: { type: 'object', additionalProperties: false, minProperties: 1, properties: { name: { type: 'string', minLength: 1, maxLength: MAX_NAME_LENGTH }, metadata: { type: 'object', additionalProperties: true } } },
       response: { 200: subjectSchema, ...notFound, 409: errorResponses[400], ...errorResponses },
     },
   }, async (req) => g.gallery.updateSubject(req.params.ref, req.body));
@@ -88,13 +89,13 @@ export function registerGalleryRoutes(app: FastifyInstance, ctx: RouteContext): 
       response: { 201: enrollSchema, 200: enrollSchema, ...notFound, 422: errorResponses[400], ...errorResponses },
     },
   }, async (req, reply) => {
-    const { images } = await readImages(req, ctx.images);
+    const { images } = await readImages(req, ctx.images, { fields: ['images', 'image'] });
     if (images.length === 0) throw new ApiError(400, 'INVALID_INPUT', 'no image in the request');
     const q = req.query;
     // 404 before any model work, unless the subject is to be created (which happens only if a face is accepted)
     const ref = q.create ? ((await g.gallery.store.subject(req.params.ref))?.id ?? req.params.ref) : (await g.gallery.subject(req.params.ref)).id;
-    const result = await ctx.admission.run(() => g.enroll(ref, images.map((i) => ({ data: i.data, source: i.source })), {
-      create: !!q.create, largest: q.largest, minScore: q.minScore, minSize: q.minSize, maxYaw: q.maxYaw, maxPitch: q.maxPitch,
+    const result = await ctx.work(req, images, (signal) => g.enroll(ref, images.map((i) => ({ data: i.data, source: i.source })), {
+      create: !!q.create, largest: q.largest, minScore: q.minScore, minSize: q.minSize, maxYaw: q.maxYaw, maxPitch: q.maxPitch, signal,
     }));
     reply.code(result.accepted.length > 0 ? 201 : 200);
     return result;

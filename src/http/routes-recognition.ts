@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { faceToJson } from '../core/face-json.js';
+import { MAX_NAME_LENGTH } from '../core/gallery/store-rules.js';
 import { jsonObjectParam, oneImage, type RouteContext } from './context.js';
 import { readImages } from './images.js';
 import { clusterReportSchema, clustersSchema, errorResponses, faceSchema, identifySchema, imageBody, subjectSchema, thresholdSchema, verificationSchema } from './schemas.js';
@@ -12,7 +13,7 @@ const thresholdQuery = {
 
 /** analyze, verify, identify, cluster: the routes that run the models. */
 export function registerRecognitionRoutes(app: FastifyInstance, ctx: RouteContext): void {
-  const { analyzer, gallery, admission } = ctx;
+  const { analyzer, gallery } = ctx;
 
   ctx.documentBody('post', '/v1/analyze', imageBody('image', 'one image'));
   app.post<{ Querystring: { embeddings?: boolean; maxFaces?: number; detThresh?: number; padRetry?: boolean } }>('/v1/analyze', {
@@ -29,10 +30,11 @@ export function registerRecognitionRoutes(app: FastifyInstance, ctx: RouteContex
       response: { 200: { type: 'object', properties: { width: { type: 'integer' }, height: { type: 'integer' }, faces: { type: 'array', items: faceSchema } } }, ...errorResponses },
     },
   }, async (req) => {
-    const image = oneImage((await readImages(req, ctx.images)).images);
+    const image = oneImage((await readImages(req, ctx.images, { fields: ['image'] })).images);
     const q = req.query;
-    return admission.run(async () => {
+    return ctx.work(req, [image], async (signal) => {
       const pixels = await analyzer.decode(image.data);
+      signal.throwIfAborted();
       const faces = await analyzer.core.analyze(pixels, { maxFaces: q.maxFaces, scoreThreshold: q.detThresh, padRetry: q.padRetry });
       return { width: pixels.width, height: pixels.height, faces: faces.map((f) => faceToJson(f, { embedding: !!q.embeddings })) };
     });
@@ -47,16 +49,16 @@ export function registerRecognitionRoutes(app: FastifyInstance, ctx: RouteContex
       response: { 200: verificationSchema, 404: errorResponses[400], 422: { ...errorResponses[400], description: 'no face in an image, or no threshold' }, ...errorResponses },
     },
   }, async (req) => {
-    const { images } = await readImages(req, ctx.images);
     const q = req.query;
+    const { images } = await readImages(req, ctx.images, { fields: q.subject ? ['image', 'a'] : ['a', 'b'] });
     const choice = { threshold: q.threshold, far: q.far };
     if (q.subject) {
       const image = oneImage(images, ['image', 'a']);
-      return admission.run(() => gallery.verifySubject({ data: image.data, source: image.source }, q.subject!, choice));
+      return ctx.work(req, [image], () => gallery.verifySubject({ data: image.data, source: image.source }, q.subject!, choice));
     }
     const a = oneImage(images, ['a']);
     const b = oneImage(images, ['b']);
-    return admission.run(() => gallery.verify({ data: a.data, source: a.source }, { data: b.data, source: b.source }, choice));
+    return ctx.work(req, [a, b], () => gallery.verify({ data: a.data, source: a.source }, { data: b.data, source: b.source }, choice));
   });
 
   ctx.documentBody('post', '/v1/identify', imageBody('image', 'one image; every face in it is identified'));
@@ -71,10 +73,10 @@ export function registerRecognitionRoutes(app: FastifyInstance, ctx: RouteContex
       response: { 200: identifySchema, 422: errorResponses[400], ...errorResponses },
     },
   }, async (req) => {
-    const image = oneImage((await readImages(req, ctx.images)).images);
+    const image = oneImage((await readImages(req, ctx.images, { fields: ['image'] })).images);
     const q = req.query;
     const where = jsonObjectParam(q.where, 'where');
-    const faces = await admission.run(() => gallery.identify({ data: image.data, source: image.source }, { k: q.k, threshold: q.threshold, far: q.far, where }));
+    const faces = await ctx.work(req, [image], () => gallery.identify({ data: image.data, source: image.source }, { k: q.k, threshold: q.threshold, far: q.far, where }));
     return { faces };
   });
 
@@ -87,8 +89,8 @@ export function registerRecognitionRoutes(app: FastifyInstance, ctx: RouteContex
       response: { 200: clusterReportSchema, ...errorResponses },
     },
   }, async (req) => {
-    const { images } = await readImages(req, ctx.images);
-    return admission.run(() => gallery.cluster(images.map((i) => ({ data: i.data, source: i.source })), { maxDistance: req.query.maxDistance, minFaces: req.query.minFaces }));
+    const { images } = await readImages(req, ctx.images, { fields: ['images', 'image'] });
+    return ctx.work(req, images, (signal) => gallery.cluster(images.map((i) => ({ data: i.data, source: i.source })), { maxDistance: req.query.maxDistance, minFaces: req.query.minFaces, signal }));
   });
 
   app.get('/v1/threshold', {
@@ -112,7 +114,7 @@ export function registerRecognitionRoutes(app: FastifyInstance, ctx: RouteContex
     schema: {
       tags: ['clusters'], summary: 'turns a cluster into a subject',
       params: { type: 'object', properties: { id: { type: 'string' } } },
-      body: { type: 'object', required: ['name'], properties: { name: { type: 'string', minLength: 1, maxLength: 200 }, metadata: { type: 'object', additionalProperties: true } } },
+      body: { type: 'object', required: ['name'], properties: { name: { type: 'string', minLength: 1, maxLength: MAX_NAME_LENGTH }, metadata: { type: 'object', additionalProperties: true } } },
       response: { 201: subjectSchema, 404: errorResponses[400], 409: errorResponses[400], ...errorResponses },
     },
   }, async (req, reply) => {

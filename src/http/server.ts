@@ -14,7 +14,11 @@ import { EmbeddingBatcher } from '../core/embedding/batcher.js';
 import { FaceprintError } from '../core/errors.js';
 import type { FaceAnalyzer } from '../node/index.js';
 import type { FaceGallery } from '../node/gallery/index.js';
-import { Admission } from './admission.js';
+import { imageSize } from '../node/decode.js';
+import { Admission, ClientGoneError } from './admission.js';
+import { MemoryBudget } from './budget.js';
+import type { RouteContext } from './context.js';
+import { AuthFailureLimiter, BrowserGuard, setSecurityHeaders, validRequestId } from './guard.js';
 import { ApiError, toErrorReply } from './errors.js';
 import type { ImageInputOptions } from './images.js';
 import type { KeyStore, Principal, Scope } from './keys.js';
@@ -25,10 +29,16 @@ import { registerGalleryRoutes } from './routes-gallery.js';
 declare module 'fastify' {
   interface FastifyRequest {
     principal?: Principal;
+    /** Epoch ms by which the answer is due (arrival + the deadline). */
+    deadline: number;
+    /** Aborted when the client goes away before its answer (Fastify's own `signal` also fires on a normal end). */
+    clientGone: AbortSignal;
   }
   interface FastifyContextConfig {
     /** The scope a route needs; routes without one (health, page, docs) are open. */
     scope?: Scope;
+    /** An open route that still tells about the server: refused to other sites' pages like the data routes. */
+    guarded?: boolean;
   }
 }
 
@@ -42,17 +52,30 @@ export interface ServeOptions {
   /** Dynamic batching of the recognizer: faces per run, and how long the first face waits for company. */
   maxBatch?: number;
   maxWaitMs?: number;
-  /** Requests doing model work at once; more wait in a queue of maxQueue, each at most queueTimeoutMs. */
+  /** Requests doing model work at once; more wait in a queue of maxQueue. */
   concurrency?: number;
   maxQueue?: number;
-  queueTimeoutMs?: number;
+  /**
+   * A request's deadline, from its arrival: one that cannot start its model work in time (waiting for a slot
+   * or for memory, or because a job takes longer than what is left) gets 503 + Retry-After instead. Default 10 s.
+   */
+  deadlineMs?: number;
+  /** Decoded pixels in flight, server-wide, in bytes (default 1 GiB): a request waits for its images' share. */
+  memoryBudget?: number;
+  /** Images per request (default 32) and image URLs fetched per request (default 4). */
+  maxImages?: number;
+  maxUrls?: number;
+  /** Host names the server answers to besides loopback names and its listening address (DNS rebinding). */
+  allowedHosts?: string[];
+  /** Failed authentications per client address per minute before 429 (default 20). */
+  authFailuresPerMinute?: number;
   /** Largest request body (bytes); images in JSON count in base64. */
   bodyLimit?: number;
   /** Time allowed to receive a whole request. */
   requestTimeoutMs?: number;
   /** Requests per minute per key (per address in single-user mode); 0 = no limit. */
   rateLimitPerMinute?: number;
-  /** Origins allowed by CORS; none: CORS headers are not sent. */
+  /** Origins allowed by CORS, and the only other origins whose pages may call the API; none: CORS is off. */
   corsOrigins?: string[];
   /** Hosts (host[:port]) images may be fetched from by URL; none: URL fetching is off. */
   fetchHosts?: string[];
@@ -71,6 +94,7 @@ export interface FaceprintServer {
   metrics: ServiceMetrics;
   batcher: EmbeddingBatcher;
   admission: Admission;
+  budget: MemoryBudget;
   /** Starts listening; returns the base URL. */
   listen(options: { host?: string; port?: number }): Promise<string>;
   /** Graceful: stop accepting, finish the requests in flight, drain the batcher, close the gallery. */
@@ -78,6 +102,12 @@ export interface FaceprintServer {
 }
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
+
+/**
+ * Memory a decode holds per pixel while its request works, measured (docs/security.md): libvips' output
+ * (RGB/RGBA), our RGB copy, and the padded canvas of a face-less image's retry.
+ */
+const DECODE_BYTES_PER_PIXEL = 16;
 
 /** The package's built web page (dist/page), from src/http or dist/http alike. */
 function defaultWebRoot(): string {
@@ -89,7 +119,11 @@ function defaultWebRoot(): string {
 export async function createServer(options: ServeOptions): Promise<FaceprintServer> {
   if (!options.singleUser && !options.keys) throw new FaceprintError('INVALID_INPUT', 'a server needs API keys, or single-user mode');
   const bodyLimit = options.bodyLimit ?? 20 * 1024 * 1024;
-  const admission = new Admission({ concurrency: options.concurrency ?? 8, maxQueue: options.maxQueue ?? 64, queueTimeoutMs: options.queueTimeoutMs ?? 10_000 });
+  const deadlineMs = options.deadlineMs ?? 10_000;
+  const admission = new Admission({ concurrency: options.concurrency ?? 8, maxQueue: options.maxQueue ?? 64, deadlineMs });
+  const budget = new MemoryBudget(options.memoryBudget ?? 2 ** 30);
+  const guard = new BrowserGuard({ allowedHosts: options.allowedHosts, corsOrigins: options.corsOrigins });
+  const authFailures = new AuthFailureLimiter(options.authFailuresPerMinute ?? 20);
   const recognizer = options.analyzer.core.recognizer;
   if (!recognizer) throw new FaceprintError('MODEL_MISSING', 'the server needs a recognizer model (--recognizer or a pack with one)');
   // the queue-depth gauge reads the batcher when scraped, after both exist
@@ -109,21 +143,26 @@ export async function createServer(options: ServeOptions): Promise<FaceprintServ
       stream: options.logger?.pretty
         ? pinoPretty({ destination: options.logger.stream ?? 1, translateTime: 'HH:MM:ss', ignore: 'pid,hostname', colorize: !options.logger.stream && process.stdout.isTTY, sync: true })
         : options.logger?.stream,
-      // keys never reach the log; bodies (images) are not logged by fastify at all
+      // keys never reach the log; bodies (images) are not logged by fastify at all; nor are query strings
+      // (a key sent as ?key=…, a subject's name), only the path
       redact: ['req.headers.authorization', 'req.headers["x-api-key"]'],
+      serializers: {
+        req: (req: { method: string; url: string; ip?: string; socket?: { remoteAddress?: string } }) => ({ method: req.method, url: req.url.split('?')[0], remoteAddress: req.ip ?? req.socket?.remoteAddress }),
+      },
     },
     bodyLimit,
     requestTimeout: options.requestTimeoutMs ?? 30_000,
-    requestIdHeader: 'x-request-id',
-    genReqId: () => randomUUID(),
+    // a client's X-Request-Id is kept when it is short and plain, else replaced (it reaches logs and headers)
+    requestIdHeader: false,
+    genReqId: (req) => validRequestId(req.headers['x-request-id']) ?? randomUUID(),
+    // subject names up to 100 characters reach every route, whatever their UTF-8 percent-encoding's length
+    routerOptions: { maxParamLength: 2048 },
     forceCloseConnections: 'idle',
     ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false } },
   });
   app.addHook('onSend', async (req, reply) => {
     reply.header('x-request-id', req.id);
-    // cross-origin isolation: the page's on-device mode gets WASM threads (SharedArrayBuffer)
-    reply.header('cross-origin-opener-policy', 'same-origin');
-    reply.header('cross-origin-embedder-policy', 'require-corp');
+    setSecurityHeaders(req, reply);
   });
 
   // Raw image bodies; text/plain is no way to send an image.
@@ -134,8 +173,9 @@ export async function createServer(options: ServeOptions): Promise<FaceprintServ
   if (options.corsOrigins?.length) await app.register(cors, { origin: options.corsOrigins });
 
   app.setErrorHandler((error, req, reply) => {
-    const out = toErrorReply(error);
+    const out = toErrorReply(error, req.id);
     if (out.internal) req.log.error({ err: error }, 'request failed');
+    else if (out.status === 499) req.log.info('client gone: work stopped');
     else if (out.status === 503) metrics.refused.inc({ reason: out.body.error.code });
     reply.code(out.status).headers(out.headers).send(out.body);
   });
@@ -144,9 +184,28 @@ export async function createServer(options: ServeOptions): Promise<FaceprintServ
   });
 
   app.addHook('onRequest', async (req, reply) => {
+    req.deadline = Date.now() + deadlineMs;
+    const gone = new AbortController();
+    reply.raw.once('close', () => {
+      if (!reply.raw.writableFinished) gone.abort(new ClientGoneError());
+    });
+    req.clientGone = gone.signal;
     const scope = req.routeOptions.config?.scope;
+    // the page's static files are the same for everyone; the data routes are the server's own page's and API clients'
+    if (scope || req.routeOptions.config?.guarded) guard.check(req);
+    else guard.checkHost(req);
     if (!scope) return;
-    req.principal = options.singleUser ? { keyId: 'single-user', name: 'single-user', scopes: new Set<Scope>(['read', 'write', 'admin']) } : await authenticate(req, options.keys!);
+    if (options.singleUser) {
+      req.principal = { keyId: 'single-user', name: 'single-user', scopes: new Set<Scope>(['read', 'write', 'admin']) };
+    } else {
+      authFailures.check(req.ip);
+      try {
+        req.principal = await authenticate(req, options.keys!);
+      } catch (e) {
+        authFailures.failed(req.ip);
+        throw e;
+      }
+    }
     if (!req.principal.scopes.has(scope)) throw new ApiError(403, 'FORBIDDEN', `this key lacks the ${scope} scope`);
     // the key's id (never the key) on this request's log lines, "request completed" included
     req.log = req.log.child({ key: req.principal.keyId });
@@ -189,12 +248,31 @@ export async function createServer(options: ServeOptions): Promise<FaceprintServ
   await app.register(swaggerUi, { routePrefix: '/docs' });
   app.get('/openapi.json', { schema: { hide: true }, config: { rateLimit: false } }, async () => app.swagger());
 
-  const images: ImageInputOptions = { fetchHosts: options.fetchHosts ?? [], maxBytes: bodyLimit, fetchTimeoutMs: 10_000 };
-  const ctx = { analyzer: options.analyzer, gallery: options.gallery, admission, images, documentBody: (method: string, url: string, body: Record<string, unknown>) => requestBodies.set(`${method} ${url}`, body) };
+  const images: ImageInputOptions = { fetchHosts: options.fetchHosts ?? [], maxBytes: bodyLimit, fetchTimeoutMs: 10_000, maxImages: options.maxImages ?? 32, maxUrls: options.maxUrls ?? 4 };
+  const pixelLimit = options.analyzer.pixelLimit;
+  const ctx: RouteContext = {
+    analyzer: options.analyzer, gallery: options.gallery, images,
+    documentBody: (method, url, body) => requestBodies.set(`${method} ${url}`, body),
+    async work(req, uploaded, job) {
+      // what decoding these images will cost, from their headers; an image whose header cannot be read costs
+      // nothing here and is refused by its decode with its own error
+      const sizes = await Promise.all(uploaded.map((i) => imageSize(i.data, { pixelLimit }).catch(() => null)));
+      const need = sizes.reduce((sum, s) => sum + (s ? s.width * s.height * DECODE_BYTES_PER_PIXEL : 0), 0);
+      const signal = AbortSignal.any([req.clientGone, AbortSignal.timeout(Math.max(1, req.deadline - Date.now()))]);
+      return admission.run(async () => {
+        const release = await budget.acquire(need, req.deadline, req.clientGone);
+        try {
+          return await job(signal);
+        } finally {
+          release();
+        }
+      }, { deadline: req.deadline, signal: req.clientGone });
+    },
+  };
 
   let closing = false;
   app.get('/healthz', { config: { rateLimit: false }, schema: { tags: ['health'], summary: 'the process is up', security: [] } }, async () => ({ ok: true }));
-  app.get('/readyz', { config: { rateLimit: false }, schema: { tags: ['health'], summary: 'models loaded and store open', security: [] } }, async (_req, reply) => {
+  app.get('/readyz', { config: { rateLimit: false, guarded: true }, schema: { tags: ['health'], summary: 'models loaded and store open', security: [] } }, async (_req, reply) => {
     let store = true;
     try {
       await options.gallery.gallery.sync();
@@ -203,11 +281,8 @@ export async function createServer(options: ServeOptions): Promise<FaceprintServ
     }
     const ready = !closing && store && !!options.analyzer.core.recognizer;
     reply.code(ready ? 200 : 503);
-    return {
-      ready, store, closing,
-      auth: options.singleUser ? 'single-user' : 'keys',
-      models: { detector: options.analyzer.detectorPath, recognizer: options.analyzer.recognizerPath, embeddingSize: options.analyzer.embeddingSize },
-    };
+    // no file paths or model names: anyone may ask this
+    return { ready, store, closing };
   });
   app.get('/metrics', { config: { scope: 'admin' }, schema: { tags: ['health'], summary: 'Prometheus metrics (admin scope)' } }, async (_req, reply) => {
     reply.header('content-type', metrics.registry.contentType);
@@ -232,9 +307,10 @@ export async function createServer(options: ServeOptions): Promise<FaceprintServ
   });
 
   return {
-    app, metrics, batcher, admission,
+    app, metrics, batcher, admission, budget,
     async listen({ host = '127.0.0.1', port = 8080 }) {
       if (options.singleUser && !LOOPBACK.has(host)) throw new FaceprintError('INVALID_INPUT', `single-user mode (no keys) only listens on a loopback address, not ${host}`);
+      guard.listeningOn(host);
       try {
         return await app.listen({ host, port });
       } catch (e) {
@@ -254,7 +330,9 @@ export async function createServer(options: ServeOptions): Promise<FaceprintServ
 
 async function authenticate(req: FastifyRequest, keys: KeyStore): Promise<Principal> {
   const header = req.headers.authorization;
-  const presented = header?.startsWith('Bearer ') ? header.slice(7).trim() : (req.headers['x-api-key'] as string | undefined);
+  // the scheme is case-insensitive (RFC 9110 §11.1)
+  const bearer = header && /^bearer\s+(\S+)\s*$/i.exec(header);
+  const presented = bearer ? bearer[1] : (req.headers['x-api-key'] as string | undefined);
   if (!presented) throw new ApiError(401, 'UNAUTHORIZED', 'an API key is required: Authorization: Bearer <key>', { 'www-authenticate': 'Bearer' });
   const principal = await keys.authenticate(presented);
   if (!principal) throw new ApiError(401, 'UNAUTHORIZED', 'unknown or revoked API key', { 'www-authenticate': 'Bearer' });

@@ -32,6 +32,7 @@ export async function decodeImage(input: ImageInput, options: DecodeOptions = {}
   const bytes = typeof input === 'string' ? await readImageFile(input) : input;
   const label = typeof input === 'string' ? input : 'image buffer';
   if (bytes.length === 0) throw new FaceprintError('IMAGE_EMPTY', `${label}: zero bytes`);
+  requireRasterFormat(bytes, label);
   const limit = options.pixelLimit ?? DEFAULT_PIXEL_LIMIT;
   try {
     // libvips casts 16-bit samples to their high byte on 8-bit output, as libpng's strip_16 does for OpenCV.
@@ -44,6 +45,50 @@ export async function decodeImage(input: ImageInput, options: DecodeOptions = {}
     if (e instanceof FaceprintError) throw e;
     throw mapSharpError(e, label, limit);
   }
+}
+
+/** The raster formats faceprint decodes, by their first bytes. */
+export type RasterFormat = 'jpeg' | 'png' | 'webp' | 'gif' | 'tiff' | 'heif';
+
+/**
+ * The image's format from its magic bytes, or null. Only raster formats: SVG, PDF and the other formats libvips
+ * can render are programs more than pictures (a 228-byte SVG filter renders for minutes), so they are never
+ * handed to the decoder, whatever the file is called.
+ */
+export function sniffRasterFormat(b: Uint8Array): RasterFormat | null {
+  const at = (offset: number, text: string) => text.split('').every((c, i) => b[offset + i] === c.charCodeAt(0));
+  if (b.length >= 3 && b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff) return 'jpeg';
+  if (b.length >= 8 && b[0] === 0x89 && at(1, 'PNG\r\n\x1a\n')) return 'png';
+  if (b.length >= 12 && at(0, 'RIFF') && at(8, 'WEBP')) return 'webp';
+  if (b.length >= 6 && (at(0, 'GIF87a') || at(0, 'GIF89a'))) return 'gif';
+  if (b.length >= 4 && (at(0, 'II*\0') || at(0, 'MM\0*'))) return 'tiff';
+  if (b.length >= 12 && at(4, 'ftyp') && ['avif', 'avis', 'heic', 'heix', 'mif1', 'msf1'].some((brand) => at(8, brand))) return 'heif';
+  return null;
+}
+
+function requireRasterFormat(bytes: Uint8Array, label: string): RasterFormat {
+  const format = sniffRasterFormat(bytes);
+  if (!format) throw new FaceprintError('IMAGE_UNSUPPORTED', `${label}: not a raster image (JPEG, PNG, WebP, GIF, TIFF, AVIF/HEIF)`);
+  return format;
+}
+
+/**
+ * Width and height from the image's header, without decoding its pixels: what a decode of it will cost.
+ * Refuses what decodeImage refuses (not a raster format, over the pixel limit) the same way.
+ */
+export async function imageSize(bytes: Uint8Array, options: DecodeOptions = {}): Promise<{ width: number; height: number; format: RasterFormat }> {
+  if (bytes.length === 0) throw new FaceprintError('IMAGE_EMPTY', 'image buffer: zero bytes');
+  const format = requireRasterFormat(bytes, 'image buffer');
+  const limit = options.pixelLimit ?? DEFAULT_PIXEL_LIMIT;
+  let meta: sharp.Metadata;
+  try {
+    meta = await sharp(bytes, { limitInputPixels: limit, pages: 1 }).metadata();
+  } catch (e) {
+    throw mapSharpError(e, 'image buffer', limit);
+  }
+  if (!meta.width || !meta.height) throw new FaceprintError('IMAGE_CORRUPT', 'image buffer: no dimensions in its header');
+  if (meta.width * meta.height > limit) throw new FaceprintError('IMAGE_TOO_LARGE', `image buffer: ${meta.width}×${meta.height} is more than ${limit} pixels`);
+  return { width: meta.width, height: meta.height, format };
 }
 
 async function readImageFile(path: string): Promise<Uint8Array> {

@@ -4,7 +4,7 @@ import { PlatformAnalyzer, type PipelineOptions } from '../core/platform-analyze
 import { FaceprintError } from '../core/errors.js';
 import type { RgbImage } from '../core/image.js';
 import type { OrtNodeOptions } from '../runtime/ort-node.js';
-import { decodeImage, type DecodeOptions, type ImageInput } from './decode.js';
+import { decodeImage, DEFAULT_PIXEL_LIMIT, type DecodeOptions, type ImageInput } from './decode.js';
 import { checkHeadNames, loadHeadFile, loadModel, loadPackDir, makeDetector, makeHead, makeRecognizer, roleOf, type LoadedModel } from './models.js';
 import { HEAD_NAMES, type HeadName } from '../core/heads/head.js';
 import { KNOWN_PACKS } from './packs/registry.js';
@@ -57,6 +57,11 @@ export class FaceAnalyzer extends PlatformAnalyzer<ImageInput> {
   readonly detectorPath: string;
   readonly recognizerPath: string | null;
   private readonly decodeOptions: DecodeOptions;
+
+  /** The most pixels an image may have (checked from its header, before decoding). */
+  get pixelLimit(): number {
+    return this.decodeOptions.pixelLimit ?? DEFAULT_PIXEL_LIMIT;
+  }
 
   private constructor(core: FaceAnalyzerCore, detectorPath: string, recognizerPath: string | null, decodeOptions: DecodeOptions) {
     super(core);

@@ -1,7 +1,7 @@
 import { FaceprintError } from '../core/errors.js';
 import type { IndexChange, StoredFace, Subject } from '../core/gallery/types.js';
 
-export { bindingMismatch, checkName, subjectNameTaken } from '../core/gallery/store-rules.js';
+export { bindingMismatch, checkMetadata, subjectName, subjectNameTaken } from '../core/gallery/store-rules.js';
 
 /** Float32 embedding → bytes (little-endian, as every platform faceprint runs on). */
 export function blobOf(v: Float32Array): Buffer {

@@ -5,7 +5,7 @@ import type {
   Calibration, GalleryStore, IndexChange, ModelBinding, NewFace, Page, StoredFace, Subject, TemplateHit,
 } from '../core/gallery/types.js';
 import {
-  bindingMismatch, blobOf, checkName, faceOf, floatsOf, subjectNameTaken, subjectOf, type FaceRow, type SubjectRow,
+  bindingMismatch, blobOf, checkMetadata, subjectName, faceOf, floatsOf, subjectNameTaken, subjectOf, type FaceRow, type SubjectRow,
 } from './common.js';
 import { createSchema, createVectorIndex } from './postgres/schema.js';
 import { searchTemplatesInSql } from './postgres/search.js';
@@ -40,7 +40,7 @@ export class PostgresGalleryStore implements GalleryStore {
   }
 
   static async open(url: string, options: { pgvector?: boolean; lockTimeoutMs?: number } = {}): Promise<PostgresGalleryStore> {
-    const location = url.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@');
+    const location = maskPassword(url);
     const pool = new pg.Pool({ connectionString: url, max: 4 });
     pool.on('error', () => undefined); // an idle client's lost connection: the next query reports it
     pool.on('connect', (c) => {
@@ -98,7 +98,8 @@ export class PostgresGalleryStore implements GalleryStore {
   }
 
   async createSubject(name: string, metadata: Record<string, unknown> = {}): Promise<Subject> {
-    checkName(name);
+    name = subjectName(name);
+    checkMetadata(metadata);
     const id = crypto.randomUUID();
     await this.write(async (c) => {
       if ((await c.query('SELECT 1 FROM faceprint_subjects WHERE name = $1', [name])).rowCount) throw subjectNameTaken(name);
@@ -122,7 +123,8 @@ export class PostgresGalleryStore implements GalleryStore {
   }
 
   async updateSubject(id: string, patch: { name?: string; metadata?: Record<string, unknown> }): Promise<Subject> {
-    if (patch.name !== undefined) checkName(patch.name);
+    patch = { ...patch, ...(patch.name !== undefined && { name: subjectName(patch.name) }) };
+    if (patch.metadata !== undefined) checkMetadata(patch.metadata);
     await this.write(async (c) => {
       const row = (await c.query<SubjectRow>('SELECT * FROM faceprint_subjects WHERE id = $1', [id])).rows[0];
       if (!row) throw new FaceprintError('SUBJECT_NOT_FOUND', `no subject ${id}`);
@@ -212,7 +214,8 @@ export class PostgresGalleryStore implements GalleryStore {
   }
 
   async promoteCluster(clusterId: string, name: string, metadata: Record<string, unknown> = {}): Promise<Subject> {
-    checkName(name);
+    name = subjectName(name);
+    checkMetadata(metadata);
     const id = crypto.randomUUID();
     await this.write(async (c) => {
       const faces = (await c.query<{ id: string; image_sha256: string }>('SELECT id, image_sha256 FROM faceprint_faces WHERE cluster_id = $1 AND subject_id IS NULL ORDER BY created_at, id', [clusterId])).rows;
@@ -232,7 +235,7 @@ export class PostgresGalleryStore implements GalleryStore {
   }
 
   async importSubjects(items: { name: string; metadata?: Record<string, unknown>; faces: NewFace[] }[]): Promise<number> {
-    for (const it of items) checkName(it.name);
+    items = items.map((it) => ({ ...it, name: subjectName(it.name), metadata: checkMetadata(it.metadata ?? {}) }));
     // three statements per batch (subjects, faces, changes), each row set passed as arrays and unnested
     const subjects = items.map((it) => ({ id: crypto.randomUUID(), it, template: templateOf(it.faces.map((f) => f.embedding)) }));
     const faces = subjects.flatMap(({ id, it }) => it.faces.map((f) => ({ id: crypto.randomUUID(), subjectId: id, f })));
@@ -360,3 +363,7 @@ export class PostgresGalleryStore implements GalleryStore {
   }
 }
 
+/** The URL with any password (user:password@ or ?password=) replaced by ***: for messages and logs. */
+export function maskPassword(url: string): string {
+  return url.replace(/\/\/([^:@/?#]*):[^@/?#]*@/, '//$1:***@').replace(/([?&]password=)[^&#]*/gi, '$1***');
+}

@@ -1,3 +1,4 @@
+import { closeSync, existsSync, openSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { FaceprintError } from '../core/errors.js';
 import { templateOf } from '../core/gallery/template.js';
@@ -5,7 +6,7 @@ import type {
   Calibration, GalleryStore, IndexChange, ModelBinding, NewFace, Page, StoredFace, Subject,
 } from '../core/gallery/types.js';
 import {
-  bindingMismatch, blobOf, checkName, faceChange, faceOf, floatsOf, subjectNameTaken, subjectOf, templateChange, type FaceRow, type SubjectRow,
+  bindingMismatch, blobOf, checkMetadata, subjectName, faceChange, faceOf, floatsOf, subjectNameTaken, subjectOf, templateChange, type FaceRow, type SubjectRow,
 } from './common.js';
 
 const SCHEMA_VERSION = '1';
@@ -29,6 +30,9 @@ export class SqliteGalleryStore implements GalleryStore {
   static open(path: string, options: { busyTimeoutMs?: number } = {}): SqliteGalleryStore {
     let db: Database.Database;
     try {
+      // biometric templates: a new gallery file is the owner's alone (0600); SQLite gives its -wal and -shm files
+      // the database file's mode
+      if (path !== ':memory:' && !existsSync(path)) closeSync(openSync(path, 'a', 0o600));
       db = new Database(path, { timeout: options.busyTimeoutMs ?? 10_000 });
     } catch (e) {
       throw new FaceprintError('STORE_UNAVAILABLE', `cannot open gallery ${path}: ${(e as Error).message}`, { cause: e });
@@ -83,7 +87,8 @@ export class SqliteGalleryStore implements GalleryStore {
   }
 
   async createSubject(name: string, metadata: Record<string, unknown> = {}): Promise<Subject> {
-    checkName(name);
+    name = subjectName(name);
+    checkMetadata(metadata);
     const id = crypto.randomUUID();
     const now = new Date().toISOString();
     this.write(() => {
@@ -110,7 +115,8 @@ export class SqliteGalleryStore implements GalleryStore {
   }
 
   async updateSubject(id: string, patch: { name?: string; metadata?: Record<string, unknown> }): Promise<Subject> {
-    if (patch.name !== undefined) checkName(patch.name);
+    patch = { ...patch, ...(patch.name !== undefined && { name: subjectName(patch.name) }) };
+    if (patch.metadata !== undefined) checkMetadata(patch.metadata);
     this.write(() => {
       const row = this.db.prepare('SELECT * FROM subjects WHERE id = ?').get(id) as SubjectRow | undefined;
       if (!row) throw new FaceprintError('SUBJECT_NOT_FOUND', `no subject ${id}`);
@@ -209,7 +215,8 @@ export class SqliteGalleryStore implements GalleryStore {
   }
 
   async promoteCluster(clusterId: string, name: string, metadata: Record<string, unknown> = {}): Promise<Subject> {
-    checkName(name);
+    name = subjectName(name);
+    checkMetadata(metadata);
     const id = crypto.randomUUID();
     const now = new Date().toISOString();
     this.write(() => {
@@ -232,7 +239,7 @@ export class SqliteGalleryStore implements GalleryStore {
   }
 
   async importSubjects(items: { name: string; metadata?: Record<string, unknown>; faces: NewFace[] }[]): Promise<number> {
-    for (const it of items) checkName(it.name);
+    items = items.map((it) => ({ ...it, name: subjectName(it.name), metadata: checkMetadata(it.metadata ?? {}) }));
     const now = new Date().toISOString();
     return this.write(() => {
       const subject = this.db.prepare('INSERT INTO subjects (id, name, metadata, template, face_count, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)');

@@ -5,9 +5,12 @@ import type { LocalBackend } from './local-backend.js';
 const $ = <T extends HTMLElement = HTMLElement>(id: string): T => document.getElementById(id) as T;
 const KEY_STORAGE = 'faceprint.apiKey';
 
+// The key lives as long as the tab (sessionStorage), not on the disk for ever: any script that ever ran on this
+// origin could read localStorage. A key left there by an older page is removed.
+localStorage.removeItem(KEY_STORAGE);
 const keyInput = $<HTMLInputElement>('api-key');
-keyInput.value = localStorage.getItem(KEY_STORAGE) ?? '';
-keyInput.addEventListener('change', () => localStorage.setItem(KEY_STORAGE, keyInput.value.trim()));
+keyInput.value = sessionStorage.getItem(KEY_STORAGE) ?? '';
+keyInput.addEventListener('change', () => sessionStorage.setItem(KEY_STORAGE, keyInput.value.trim()));
 
 const server: Backend = new HttpBackend(location.origin, () => keyInput.value.trim());
 let backend: Backend = server;

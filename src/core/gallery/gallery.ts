@@ -5,6 +5,7 @@ import { ExactIndex, type RowScanner } from '../matching/exact-index.js';
 import { clusterFaces, type ClusterOptions, type ClusterReport } from './cluster.js';
 import { knownRecognizer, type KnownRecognizer } from './known-models.js';
 import { resolveThreshold, templateOf, type ResolvedThreshold, type ThresholdChoice, type ThresholdSource } from './template.js';
+import { checkMetadata, jsonContains } from './store-rules.js';
 import type { Calibration, GalleryStore, IndexChange, ModelBinding, NewFace, Page, StoredFace, Subject } from './types.js';
 
 /** The faces found in one image, ready for enrolment or clustering. */
@@ -213,7 +214,8 @@ export class Gallery {
   }
 
   async subject(ref: string): Promise<Subject> {
-    const s = await this.store.subject(ref);
+    // names are stored NFC: a name typed in another normal form finds the same subject
+    const s = await this.store.subject(ref.normalize('NFC'));
     if (!s) throw new FaceprintError('SUBJECT_NOT_FOUND', `no subject with id or name ${JSON.stringify(ref)}`);
     return s;
   }
@@ -236,6 +238,7 @@ export class Gallery {
       }
       chosen.push(toNewFace(pick.face, image));
     }
+    subjectRef = subjectRef.normalize('NFC');
     let subject = await this.store.subject(subjectRef);
     if (!subject) {
       if (options.create === false) throw new FaceprintError('SUBJECT_NOT_FOUND', `no subject with id or name ${JSON.stringify(subjectRef)}`);
@@ -294,10 +297,10 @@ export class Gallery {
     this.checkDim(embedding);
     const { threshold, source, basis } = await this.resolveThreshold(options);
     const k = options.k ?? 5;
-    const where = options.where && Object.keys(options.where).length ? options.where : undefined;
+    const where = options.where && Object.keys(checkMetadata(options.where, 'where')).length ? options.where : undefined;
     const userFilter = options.filter;
     const accept = (s: { id: string; name: string; metadata: Record<string, unknown> }) =>
-      (!where || Object.entries(where).every(([key, v]) => JSON.stringify(s.metadata[key]) === JSON.stringify(v))) && (!userFilter || userFilter(s));
+      (!where || jsonContains(s.metadata, where)) && (!userFilter || userFilter(s));
     let candidates: Match[];
     if (this.store.searchTemplates) {
       // the store searches (pgvector); a predicate filter is applied to an over-fetched candidate list

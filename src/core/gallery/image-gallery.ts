@@ -60,8 +60,9 @@ export class ImageGallery<Input> {
   }
 
   /** Reads, decodes and analyses images; each outcome is the analysis or that image's error. */
-  async analyzeEach(inputs: readonly Input[], maxFaces?: number): Promise<AnalysisOutcome[]> {
+  async analyzeEach(inputs: readonly Input[], maxFaces?: number, signal?: AbortSignal): Promise<AnalysisOutcome[]> {
     const loaded = await Promise.all(inputs.map(async (input) => {
+      signal?.throwIfAborted();
       try {
         const read = await this.platform.read(input);
         const pixels = read.pixels ?? (await this.platform.decode(read.bytes!));
@@ -73,14 +74,15 @@ export class ImageGallery<Input> {
       }
     }));
     const good = loaded.filter((l) => l.ok);
+    signal?.throwIfAborted();
     const faces = await this.pipeline.analyzeMany(good.map((l) => l.pixels), { padRetry: this.padRetry, maxFaces });
     let next = 0;
     return loaded.map((l) => (l.ok ? { ok: true, image: { imageSha256: l.imageSha256, source: l.source, faces: faces[next++] } } : l));
   }
 
   /** Reads and analyses images; the first unreadable one fails the call. */
-  async analyzeImages(inputs: readonly Input[]): Promise<AnalyzedImage[]> {
-    return (await this.analyzeEach(inputs)).map((o) => {
+  async analyzeImages(inputs: readonly Input[], signal?: AbortSignal): Promise<AnalyzedImage[]> {
+    return (await this.analyzeEach(inputs, undefined, signal)).map((o) => {
       if (!o.ok) throw new FaceprintError(o.code, o.message);
       return o.image;
     });
@@ -90,12 +92,12 @@ export class ImageGallery<Input> {
    * Enrols images into a subject, `chunk` images analysed at a time; an image that cannot be read is refused with
    * its own error code rather than failing the rest. When nothing can be enrolled, nothing is stored.
    */
-  async enroll(subject: string, inputs: readonly Input[], options: EnrollOptions & { chunk?: number; onProgress?: (done: number, total: number) => void } = {}): Promise<EnrollResult> {
+  async enroll(subject: string, inputs: readonly Input[], options: EnrollOptions & { chunk?: number; onProgress?: (done: number, total: number) => void; signal?: AbortSignal } = {}): Promise<EnrollResult> {
     const analyzed: AnalyzedImage[] = [];
     const unreadable: EnrollResult['refused'] = [];
     const chunk = Math.max(1, options.chunk ?? 8);
     for (let i = 0; i < inputs.length; i += chunk) {
-      for (const o of await this.analyzeEach(inputs.slice(i, i + chunk))) {
+      for (const o of await this.analyzeEach(inputs.slice(i, i + chunk), undefined, options.signal)) {
         if (o.ok) analyzed.push(o.image);
         else unreadable.push({ source: o.source, reason: o.code, message: o.message });
       }
@@ -104,6 +106,8 @@ export class ImageGallery<Input> {
     if (analyzed.length === 0) {
       throw new FaceprintError('ENROLL_REFUSED', `no readable image to enrol: ${unreadable.map((r) => `${r.source ?? 'image'}: ${r.reason}: ${r.message}`).join('; ')}`);
     }
+    // the last moment to stop: nothing has been written yet
+    options.signal?.throwIfAborted();
     const result = await this.gallery.enroll(subject, analyzed, options);
     result.refused.push(...unreadable);
     return result;
@@ -132,11 +136,16 @@ export class ImageGallery<Input> {
   }
 
   /** Adds the faces of new photos and clusters every unassigned face (incrementally). */
-  async cluster(images: readonly Input[], options: ClusterOptions & { minScore?: number; minSize?: number } = {}): Promise<ClusterReport> {
+  async cluster(images: readonly Input[], options: ClusterOptions & { minScore?: number; minSize?: number; signal?: AbortSignal } = {}): Promise<ClusterReport> {
     // resolved before any face is added: a clustering that cannot run (no threshold) leaves nothing in the pool
     const maxDistance = options.maxDistance ?? 1 - (await this.gallery.resolveThreshold()).threshold;
     const chunk = 8;
-    for (let i = 0; i < images.length; i += chunk) await this.gallery.addUnknown(await this.analyzeImages(images.slice(i, i + chunk)), options);
+    // every image analysed (a chunk of pixels at a time) before any face is added: a call stopped half-way
+    // (unreadable image, client gone) leaves the pool as it was
+    const analyzed: AnalyzedImage[] = [];
+    for (let i = 0; i < images.length; i += chunk) analyzed.push(...(await this.analyzeImages(images.slice(i, i + chunk), options.signal)));
+    options.signal?.throwIfAborted();
+    if (analyzed.length) await this.gallery.addUnknown(analyzed, options);
     return this.gallery.cluster({ ...options, maxDistance });
   }
 

@@ -1,5 +1,5 @@
 import { FaceprintError } from '../errors.js';
-import { bindingMismatch, checkName, subjectNameTaken } from './store-rules.js';
+import { bindingMismatch, checkMetadata, subjectName, subjectNameTaken } from './store-rules.js';
 import { templateOf } from './template.js';
 import type { Calibration, GalleryStore, IndexChange, ModelBinding, NewFace, Page, StoredFace, Subject } from './types.js';
 
@@ -122,7 +122,8 @@ export class MemoryGalleryStore implements GalleryStore {
   }
 
   async createSubject(name: string, metadata: Record<string, unknown> = {}): Promise<Subject> {
-    checkName(name);
+    name = subjectName(name);
+    checkMetadata(metadata);
     return this.r.write(() => {
       this.assertNameFree(name);
       const now = new Date().toISOString();
@@ -145,7 +146,8 @@ export class MemoryGalleryStore implements GalleryStore {
   }
 
   async updateSubject(id: string, patch: { name?: string; metadata?: Record<string, unknown> }): Promise<Subject> {
-    if (patch.name !== undefined) checkName(patch.name);
+    patch = { ...patch, ...(patch.name !== undefined && { name: subjectName(patch.name) }) };
+    if (patch.metadata !== undefined) checkMetadata(patch.metadata);
     return this.r.write(() => {
       const s = this.mustSubject(id);
       if (patch.name !== undefined && patch.name !== s.name) this.assertNameFree(patch.name);
@@ -244,7 +246,8 @@ export class MemoryGalleryStore implements GalleryStore {
   }
 
   async promoteCluster(clusterId: string, name: string, metadata: Record<string, unknown> = {}): Promise<Subject> {
-    checkName(name);
+    name = subjectName(name);
+    checkMetadata(metadata);
     return this.r.write(() => {
       const faces = [...this.r.faces.values()].filter((f) => f.clusterId === clusterId && f.subjectId === null).sort(byCreated);
       if (faces.length === 0) throw new FaceprintError('CLUSTER_NOT_FOUND', `no unassigned faces in cluster ${clusterId}`);
@@ -264,7 +267,7 @@ export class MemoryGalleryStore implements GalleryStore {
   }
 
   async importSubjects(items: { name: string; metadata?: Record<string, unknown>; faces: NewFace[] }[]): Promise<number> {
-    for (const it of items) checkName(it.name);
+    items = items.map((it) => ({ ...it, name: subjectName(it.name), metadata: checkMetadata(it.metadata ?? {}) }));
     return this.r.write(() => {
       const now = new Date().toISOString();
       for (const it of items) {

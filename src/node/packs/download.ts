@@ -14,6 +14,8 @@ export interface DownloadOptions {
   onProgress?: (p: DownloadProgress) => void;
   /** Abort a stalled transfer after this long without data. Default 30 s. */
   idleTimeoutMs?: number;
+  /** The most bytes the file may have: a larger one (by Content-Length or as it streams) is refused. */
+  maxBytes?: number;
 }
 
 let dispatcher: Dispatcher | undefined;
@@ -68,18 +70,31 @@ async function downloadOnce(url: string, partPath: string, options: DownloadOpti
   const append = statusCode === 206 && have > 0;
   const lengthHeader = Number(res.headers['content-length']);
   const total = Number.isFinite(lengthHeader) ? lengthHeader + (append ? have : 0) : null;
+  const tooLarge = () => new FaceprintError('DOWNLOAD_TOO_LARGE', `${url}: larger than ${options.maxBytes} bytes; nothing installed`);
+  if (options.maxBytes !== undefined && total !== null && total > options.maxBytes) {
+    res.body.on('error', () => undefined).destroy();
+    await removeQuietly(partPath);
+    throw tooLarge();
+  }
   let received = append ? have : 0;
   const out = createWriteStream(partPath, { flags: append ? 'a' : 'w' });
   try {
     for await (const chunk of res.body) {
       received += (chunk as Buffer).length;
+      if (options.maxBytes !== undefined && received > options.maxBytes) throw tooLarge();
       if (!out.write(chunk)) await new Promise<void>((r) => out.once('drain', () => r()));
       options.onProgress?.({ received, total });
     }
   } catch (e) {
+    if (e instanceof FaceprintError) {
+      res.body.on('error', () => undefined).destroy();
+      await new Promise<void>((r) => out.end(() => r()));
+      await removeQuietly(partPath);
+      throw e;
+    }
     throw new FaceprintError('DOWNLOAD_FAILED', `${url}: connection lost after ${received} bytes (${(e as Error).message})`, { cause: e });
   } finally {
-    await new Promise<void>((r) => out.end(() => r()));
+    if (!out.closed) await new Promise<void>((r) => out.end(() => r()));
   }
   if (total !== null && received !== total) {
     throw new FaceprintError('DOWNLOAD_FAILED', `${url}: got ${received} of ${total} bytes`);

@@ -19,7 +19,13 @@ export interface PackSpec {
   description: string;
   files: PackFile[];
   zipSha256?: string;
+  /** The zip's exact size where published: a download is cut off past it. */
+  zipSize?: number;
 }
+
+/** Caps for what is not published: a pack's zip, one extracted file. The largest real ones are 344 MB and 261 MB. */
+export const MAX_PACK_ZIP_BYTES = 1024 * 2 ** 20;
+export const MAX_PACK_FILE_BYTES = 512 * 2 ** 20;
 
 const OFFICIAL_BASE_URL = 'https://github.com/deepinsight/insightface/releases/download/v0.7';
 
@@ -51,8 +57,8 @@ export const KNOWN_PACKS: Record<string, PackSpec> = {
       W600K_R50,
       ...common.map((f) => ({ ...f, sha256: BUFFALO_L_HEADS[f.name] })),
     ],
-    // 288,621,354 bytes
     zipSha256: '80ffe37d8a5940d59a7384c201a2a38d4741f2f3c51eef46ebb28218a7b0ca2f',
+    zipSize: 288_621_354,
   },
   buffalo_m: {
     name: 'buffalo_m',

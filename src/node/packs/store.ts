@@ -6,7 +6,7 @@ import { pipeline } from 'node:stream/promises';
 import yauzl from 'yauzl';
 import { FaceprintError } from '../../core/errors.js';
 import { downloadResumable, removeQuietly, sha256File, type DownloadProgress } from './download.js';
-import { INSIGHTFACE_LICENCE, KNOWN_PACKS, packUrl, type PackFile, type PackSpec } from './registry.js';
+import { INSIGHTFACE_LICENCE, MAX_PACK_FILE_BYTES, MAX_PACK_ZIP_BYTES, KNOWN_PACKS, packUrl, type PackFile, type PackSpec } from './registry.js';
 import type { HeadName } from '../../core/heads/head.js';
 
 /** Where packs live: $FACEPRINT_HOME/models (default ~/.faceprint/models). */
@@ -34,8 +34,8 @@ export interface PullOptions {
   /** Base URL of a mirror with <pack>.zip files (default: FACEPRINT_MODEL_MIRROR, else the official release). */
   mirror?: string;
   onProgress?: (p: DownloadProgress & { stage: 'download' | 'verify' | 'extract' }) => void;
-  /** Called once, before the first download of InsightFace weights on this machine. */
-  onLicence?: (text: string) => void;
+  /** Called before every download of InsightFace weights, whichever way the pull came (default: printed to stderr); false: not shown. */
+  onLicence?: ((text: string) => void) | false;
   attempts?: number;
   backoffMs?: number;
   /** The per-face heads wanted (default: all): the files of the others are not extracted. A later pull that wants more adds them. */
@@ -88,15 +88,14 @@ export async function pullPack(name: string, options: PullOptions = {}): Promise
     const keep = new Set(previous ? await readdir(previous) : []);
     const install = spec.files.filter((f) => wanted.includes(f) || keep.has(f.name));
     const lock = await readLock(home);
-    if (!Object.keys(lock).length && !(await stat(join(home, '.licence-shown')).catch(() => null))) {
-      options.onLicence?.(INSIGHTFACE_LICENCE);
-      await writeFile(join(home, '.licence-shown'), new Date().toISOString() + '\n');
-    }
+    // the weights' terms, on every path that downloads them (models pull, --pack NAME, the library)
+    if (options.onLicence !== false) (options.onLicence ?? ((text: string) => process.stderr.write(`faceprint: ${name}: ${text}\n`)))(INSIGHTFACE_LICENCE);
     const url = packUrl(name, options.mirror ?? process.env.FACEPRINT_MODEL_MIRROR);
     const downloads = join(home, '.downloads');
     await mkdir(downloads, { recursive: true });
     const part = join(downloads, `${name}.zip.part`);
     await downloadResumable(url, part, {
+      maxBytes: spec.zipSize ?? MAX_PACK_ZIP_BYTES,
       attempts: options.attempts,
       backoffMs: options.backoffMs,
       onProgress: (p) => options.onProgress?.({ ...p, stage: 'download' }),
@@ -109,7 +108,7 @@ export async function pullPack(name: string, options: PullOptions = {}): Promise
     }
     const staging = await mkdtemp(join(home, `.staging-${name}-`));
     try {
-      const files = await extractOnnx(part, staging, url, new Set(install.map((f) => f.name)));
+      const files = await extractOnnx(part, staging, url, new Map(install.map((f) => [f.name, f.size ?? MAX_PACK_FILE_BYTES])));
       const recorded: LockEntry['files'] = {};
       for (const f of install) {
         const got = files.get(f.name);
@@ -143,8 +142,12 @@ export async function pullPack(name: string, options: PullOptions = {}): Promise
   }
 }
 
-/** Extracts the .onnx entries named in `only` (flattening the folder some packs wrap them in) with yauzl. */
-async function extractOnnx(zipPath: string, dir: string, label: string, only: ReadonlySet<string>): Promise<Map<string, { size: number }>> {
+/**
+ * Extracts the .onnx entries named in `only` (flattening the folder some packs wrap them in) with yauzl, each
+ * refused before a byte is written when its declared size passes its cap (the published size, else
+ * MAX_PACK_FILE_BYTES) or it compresses like a zip bomb; yauzl checks the bytes streamed against the size declared.
+ */
+async function extractOnnx(zipPath: string, dir: string, label: string, only: ReadonlyMap<string, number>): Promise<Map<string, { size: number }>> {
   const zip = await new Promise<yauzl.ZipFile>((res, rej) =>
     yauzl.open(zipPath, { lazyEntries: true, autoClose: true }, (err, z) => (err ? rej(new FaceprintError('PACK_CORRUPT', `${label}: not a zip archive (${err.message}); nothing installed`)) : res(z!))),
   );
@@ -157,6 +160,14 @@ async function extractOnnx(zipPath: string, dir: string, label: string, only: Re
       if (entry.fileName.endsWith('/') || !only.has(name) || name.startsWith('.')) {
         zip.readEntry();
         return;
+      }
+      const cap = only.get(name)!;
+      if (entry.uncompressedSize > cap) {
+        return reject(new FaceprintError('PACK_CORRUPT', `${label}: ${entry.fileName} would extract to ${entry.uncompressedSize} bytes, more than the ${cap} allowed; nothing installed`));
+      }
+      // network weights barely compress (about 1.1:1); 20:1 on a large entry is a bomb, not a model
+      if (entry.uncompressedSize > 2 ** 20 && entry.uncompressedSize > 20 * entry.compressedSize) {
+        return reject(new FaceprintError('PACK_CORRUPT', `${label}: ${entry.fileName} compresses ${Math.round(entry.uncompressedSize / Math.max(1, entry.compressedSize))}:1, not a model; nothing installed`));
       }
       zip.openReadStream(entry, (err, stream) => {
         if (err || !stream) return reject(new FaceprintError('PACK_CORRUPT', `${label}: ${entry.fileName}: ${err?.message}`));

@@ -1,0 +1,71 @@
+import { ClientGoneError, OverloadedError } from './admission.js';
+import { ApiError } from './errors.js';
+
+/**
+ * Decoded pixels in flight, server-wide: a request holds its images' cost (bytes per pixel × pixels, read from
+ * their headers before any decoding) while it works, and waits — until its deadline — while other requests hold
+ * the budget. Memory then follows the budget, not the luck of what arrives together.
+ */
+export class MemoryBudget {
+  private used = 0;
+  private readonly waiting: { need: number; grant: () => void }[] = [];
+
+  constructor(readonly bytes: number) {}
+
+  get inUse(): number {
+    return this.used;
+  }
+
+  /** Resolves to the release function once `need` bytes are held. */
+  acquire(need: number, deadline: number, signal?: AbortSignal): Promise<() => void> {
+    if (need > this.bytes) {
+      return Promise.reject(new ApiError(413, 'IMAGE_TOO_LARGE', `the request's images need ${mib(need)} MiB decoded; this server decodes at most ${mib(this.bytes)} MiB at a time (send fewer or smaller images)`));
+    }
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      this.used -= need;
+      this.grantWaiting();
+    };
+    if (this.waiting.length === 0 && this.used + need <= this.bytes) {
+      this.used += need;
+      return Promise.resolve(release);
+    }
+    return new Promise((resolve, reject) => {
+      const entry = {
+        need,
+        grant: () => {
+          done();
+          this.used += need;
+          resolve(release);
+        },
+      };
+      const done = () => {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+        const i = this.waiting.indexOf(entry);
+        if (i >= 0) this.waiting.splice(i, 1);
+      };
+      const onAbort = () => {
+        done();
+        reject(new ClientGoneError());
+        this.grantWaiting();
+      };
+      const timer = setTimeout(() => {
+        done();
+        reject(new OverloadedError('the request\'s deadline passed while it waited for decoding memory', 2));
+        this.grantWaiting();
+      }, Math.max(0, deadline - Date.now()));
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.waiting.push(entry);
+    });
+  }
+
+  /** First come, first served: a large request is not overtaken for ever by small ones. */
+  private grantWaiting(): void {
+    while (this.waiting.length && this.used + this.waiting[0].need <= this.bytes) this.waiting[0].grant();
+  }
+}
+
+const mib = (bytes: number) => Math.ceil(bytes / 2 ** 20);
