@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { enrolThroughPage, greenPixels, launchChromium } from './helpers/chromium.js';
-import { SHARED } from './fixtures.js';
+import { DET_500M, MOBILEFACENET, SHARED } from './fixtures.js';
 import { api, startTestServer, type TestServer } from './helpers/server.js';
 
 const BBT = join(SHARED, 'faces/identities/bbt');
@@ -175,5 +175,31 @@ test('a server with keys: the page asks for one; without it calls fail with UNAU
   } finally {
     await p.close();
     await keyed.close();
+  }
+});
+
+test('on-device mode on the served page works under its Content-Security-Policy: no violation, WASM threads on', async () => {
+  const p = await browser.newPage();
+  const violations: string[] = [];
+  p.on('console', (m) => {
+    if (/Content Security Policy|Refused to/i.test(m.text())) violations.push(m.text());
+  });
+  try {
+    await p.goto(s.url + '/');
+    await p.waitForSelector('body[data-ready="true"]', { state: 'attached' });
+    await p.evaluate(() => document.addEventListener('securitypolicyviolation', (e) => console.error(`Refused to: ${e.violatedDirective} ${e.blockedURI}`)));
+    await p.click('#mode-device');
+    await p.setInputFiles('#model-detector-file', DET_500M);
+    await p.setInputFiles('#model-recognizer-file', MOBILEFACENET);
+    await p.click('#models-load');
+    await p.waitForFunction(() => /loaded in|Error|error/.test(document.getElementById('models-result')!.textContent ?? ''), undefined, { timeout: 60_000 });
+    assert.match((await p.textContent('#models-result')) ?? '', /loaded in .*WASM threads on/);
+    assert.equal(await p.textContent('#mode'), 'on-device');
+    await p.setInputFiles('#analyze-file', GROUP);
+    await p.waitForFunction(() => /faces? in/.test(document.getElementById('analyze-result')!.textContent ?? ''), undefined, { timeout: 60_000 });
+    assert.equal(await p.textContent('#analyze-result'), '6 faces in 1280×886');
+    assert.deepEqual(violations, []);
+  } finally {
+    await p.close();
   }
 });

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import multipart from '@fastify/multipart';
@@ -79,6 +79,8 @@ export interface ServeOptions {
   corsOrigins?: string[];
   /** Hosts (host[:port]) images may be fetched from by URL; none: URL fetching is off. */
   fetchHosts?: string[];
+  /** Whole time allowed for one URL fetch (default 10 s). */
+  fetchTimeoutMs?: number;
   /** pino options: level, and a stream to write to (default stdout); false: silent. */
   /**
    * Log level and destination (default stdout); `pretty`: readable lines (pino-pretty) instead of JSON, for a
@@ -248,7 +250,7 @@ export async function createServer(options: ServeOptions): Promise<FaceprintServ
   await app.register(swaggerUi, { routePrefix: '/docs' });
   app.get('/openapi.json', { schema: { hide: true }, config: { rateLimit: false } }, async () => app.swagger());
 
-  const images: ImageInputOptions = { fetchHosts: options.fetchHosts ?? [], maxBytes: bodyLimit, fetchTimeoutMs: 10_000, maxImages: options.maxImages ?? 32, maxUrls: options.maxUrls ?? 4 };
+  const images: ImageInputOptions = { fetchHosts: options.fetchHosts ?? [], maxBytes: bodyLimit, fetchTimeoutMs: options.fetchTimeoutMs ?? 10_000, maxImages: options.maxImages ?? 32, maxUrls: options.maxUrls ?? 4 };
   const pixelLimit = options.analyzer.pixelLimit;
   const ctx: RouteContext = {
     analyzer: options.analyzer, gallery: options.gallery, images,
@@ -284,6 +286,19 @@ export async function createServer(options: ServeOptions): Promise<FaceprintServ
     // no file paths or model names: anyone may ask this
     return { ready, store, closing };
   });
+  // what the page needs before it has a key: whether to ask for one, and which model it talks to (a file name,
+  // never a path); refused to other sites' pages like the data routes
+  app.get('/v1/info', {
+    config: { rateLimit: false, guarded: true },
+    schema: {
+      tags: ['health'], summary: 'how to talk to this server: auth mode and the recognizer\'s file name', security: [],
+      response: { 200: { type: 'object', properties: { auth: { type: 'string', enum: ['keys', 'single-user'] }, recognizer: { type: 'string' }, embeddingSize: { type: 'integer' } } } },
+    },
+  }, async () => ({
+    auth: options.singleUser ? 'single-user' : 'keys',
+    recognizer: basename(options.analyzer.recognizerPath ?? ''),
+    embeddingSize: options.analyzer.embeddingSize,
+  }));
   app.get('/metrics', { config: { scope: 'admin' }, schema: { tags: ['health'], summary: 'Prometheus metrics (admin scope)' } }, async (_req, reply) => {
     reply.header('content-type', metrics.registry.contentType);
     return metrics.registry.metrics();

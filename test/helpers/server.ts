@@ -1,4 +1,5 @@
 // A real faceprint server on 127.0.0.1 with the fixture models and a SQLite gallery in a temp directory.
+import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -84,4 +85,13 @@ export function formOf(files: Record<string, { data: Uint8Array; name: string }[
   const fd = new FormData();
   for (const [field, list] of Object.entries(files)) for (const f of list) fd.append(field, new Blob([f.data as Uint8Array<ArrayBuffer>]), f.name);
   return fd;
+}
+
+/** Every error body has one shape and no stack trace. */
+export function assertError(res: { status: number; body: any; text: string }, status: number, code: string): void {
+  assert.equal(res.status, status, res.text);
+  assert.deepEqual(Object.keys(res.body), ['error'], res.text);
+  assert.equal(res.body.error.code, code, res.text);
+  assert.equal(typeof res.body.error.message, 'string');
+  assert.doesNotMatch(res.text, /\n\s+at |node_modules|\.ts:\d+/);
 }

@@ -257,16 +257,16 @@ for (const [section, input] of [['analyze', 'analyze-file'], ['identify', 'ident
 }
 
 async function start(): Promise<void> {
-  let ready: { auth?: string; models?: { recognizer?: string } } | null = null;
+  let ready: { auth?: string; recognizer?: string } | null = null;
   try {
-    const res = await fetch(`${location.origin}/readyz`);
-    if (res.ok || res.status === 503) ready = await res.json();
+    const res = await fetch(`${location.origin}/v1/info`);
+    if (res.ok) ready = await res.json();
   } catch {
     ready = null;
   }
-  if (ready?.models) {
+  if (ready?.auth) {
     $('key-box').hidden = ready.auth !== 'keys';
-    setStatus(`server models: ${ready.models.recognizer?.split('/').pop() ?? '?'}${ready.auth === 'single-user' ? ' · single-user' : ''}`);
+    setStatus(`server models: ${ready.recognizer || '?'}${ready.auth === 'single-user' ? ' · single-user' : ''}`);
     showMode(server);
     if (ready.auth !== 'keys' || keyInput.value) await refreshSubjects().catch(() => undefined);
   } else {
