@@ -138,7 +138,9 @@ const fetchAgent = new Agent({ connect: { lookup: checkedLookup as never } });
 
 /** Why a fetch failed, in words that do not echo the network stack's own text. */
 function fetchFailure(e: unknown): string {
-  const code = (e as { code?: string; name?: string })?.code ?? (e as { name?: string })?.name ?? '';
+  const err = e as { code?: unknown; name?: string } | undefined;
+  // a DOMException's `code` is a legacy number: its name says what it is
+  const code = err?.name === 'TimeoutError' ? 'TimeoutError' : typeof err?.code === 'string' ? err.code : (err?.name ?? '');
   if (code === 'EADDRNOTPUBLIC') return 'the host resolves to an internal address';
   if (code === 'TimeoutError' || code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT' || code === 'UND_ERR_CONNECT_TIMEOUT') return 'the image host took too long';
   if (/CERT|SSL|TLS|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_OSSL/i.test(code)) return 'the image host\'s TLS certificate was not accepted';

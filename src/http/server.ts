@@ -273,6 +273,7 @@ export async function createServer(options: ServeOptions): Promise<FaceprintServ
   };
 
   let closing = false;
+  let inFlight = 0;
   app.get('/healthz', { config: { rateLimit: false }, schema: { tags: ['health'], summary: 'the process is up', security: [] } }, async () => ({ ok: true }));
   app.get('/readyz', { config: { rateLimit: false, guarded: true }, schema: { tags: ['health'], summary: 'models loaded and store open', security: [] } }, async (_req, reply) => {
     let store = true;
@@ -324,6 +325,11 @@ export async function createServer(options: ServeOptions): Promise<FaceprintServ
   return {
     app, metrics, batcher, admission, budget,
     async listen({ host = '127.0.0.1', port = 8080 }) {
+      // requests being answered, counted at the socket: close() waits for these and no other connection
+      app.server.on('request', (_req, res) => {
+        inFlight++;
+        res.once('close', () => inFlight--);
+      });
       if (options.singleUser && !LOOPBACK.has(host)) throw new FaceprintError('INVALID_INPUT', `single-user mode (no keys) only listens on a loopback address, not ${host}`);
       guard.listeningOn(host);
       try {
@@ -338,7 +344,14 @@ export async function createServer(options: ServeOptions): Promise<FaceprintServ
     },
     async close() {
       closing = true;
-      await app.close();
+      // Fastify closes the connections idle at this moment; one that finishes its request later would otherwise
+      // keep the process for its keep-alive time (72 s)
+      const sweep = setInterval(() => (inFlight === 0 ? app.server.closeAllConnections() : app.server.closeIdleConnections()), 100);
+      try {
+        await app.close();
+      } finally {
+        clearInterval(sweep);
+      }
     },
   };
 }
