@@ -27,6 +27,13 @@ after(async () => {
   await (await pgliteStarting)?.stop();
 });
 
+/** {"d":{"d":…}} nested `depth` levels. */
+function deepObject(depth: number): Record<string, unknown> {
+  let o: Record<string, unknown> = {};
+  for (let i = 1; i < depth; i++) o = { d: o };
+  return o;
+}
+
 /** An enrolment image whose one face has this embedding. */
 const image = (tag: string, embedding: Float32Array): AnalyzedImage => ({
   imageSha256: tag,
@@ -63,6 +70,35 @@ async function storeContract(open: () => Promise<GalleryStore>): Promise<void> {
     }
     const filtered = await b.identify(faceOf(4, 9), { threshold: -1, k: 5, where: { group: 2 } });
     assert.ok(filtered.candidates.length === 5 && filtered.candidates.every((c) => Number(c.name.slice(1)) % 3 === 2));
+
+    // `where` is JSON containment in every store (jsonb @> in PostgreSQL): nested objects in any key order,
+    // array elements, and `__proto__` an ordinary key
+    const q1Meta = JSON.parse('{"team":{"city":"Oslo","floor":3},"tags":["a","b"],"__proto__":{"admin":true}}');
+    await a.enroll('q1', [image('q1-0', faceOf(60, 0))], { minSize: 0, metadata: q1Meta });
+    await a.enroll('q2', [image('q2-0', faceOf(61, 0))], { minSize: 0, metadata: { team: { floor: 3, city: 'Bergen' }, tags: ['b'] } });
+    const namesWhere = async (where: Record<string, unknown>) => (await b.identify(faceOf(60, 9), { threshold: -1, k: 50, where })).candidates.map((c) => c.name).sort();
+    assert.deepEqual(await namesWhere({ team: { floor: 3, city: 'Oslo' } }), ['q1']);
+    assert.deepEqual(await namesWhere({ team: { floor: 3 } }), ['q1', 'q2']);
+    assert.deepEqual(await namesWhere({ tags: ['b'] }), ['q1', 'q2']);
+    assert.deepEqual(await namesWhere({ tags: ['a', 'b'] }), ['q1']);
+    assert.deepEqual(await namesWhere(JSON.parse('{"__proto__":{"admin":true}}')), ['q1']);
+    assert.deepEqual(await namesWhere(JSON.parse('{"__proto__":{}}')), ['q1']);
+    assert.deepEqual(await namesWhere({ team: 'Oslo' }), []);
+    await assert.rejects(b.identify(faceOf(60, 9), { threshold: -1, where: deepObject(40) }), (e) => code(e) === 'INVALID_INPUT');
+
+    // names: stored NFC (either form finds the subject); control, bidi and zero-width characters refused; at most
+    // 100 characters; metadata at most 16 levels deep
+    const jose = await a.store.createSubject('Jose\u0301');
+    assert.equal(jose.name, 'Jos\u00e9');
+    assert.equal((await b.subject('Jose\u0301')).id, jose.id);
+    for (const bad of ['esc\u001b[31m', 'rtl\u202Eevil', 'zero\u200Bwidth', 'bom\uFEFF', '  ', 'x'.repeat(101)]) {
+      await assert.rejects(a.store.createSubject(bad), (e) => code(e) === 'INVALID_INPUT', JSON.stringify(bad));
+    }
+    assert.equal((await a.store.createSubject('\u00e9'.repeat(100))).name.length, 100);
+    await assert.rejects(a.store.createSubject('deep', deepObject(17)), (e) => code(e) === 'INVALID_INPUT');
+    await assert.rejects(a.store.updateSubject(jose.id, { name: 'a\u0000b' }), (e) => code(e) === 'INVALID_INPUT');
+    await assert.rejects(a.store.updateSubject(jose.id, { metadata: deepObject(4000) }), (e) => code(e) === 'INVALID_INPUT');
+    for (const n of ['q1', 'q2', jose.id, '\u00e9'.repeat(100)]) await a.deleteSubject(n);
 
     await a.renameSubject('p5', 'five');
     await a.mergeSubjects('p6', 'p7');

@@ -40,22 +40,13 @@ type Pending = { field: string; label: string; value: unknown };
 export async function readImages(req: FastifyRequest, options: ImageInputOptions, accept: ImageFields): Promise<{ images: UploadedImage[]; fields: Record<string, string> }> {
   const images: UploadedImage[] = [];
   const fields: Record<string, string> = {};
-  const tooMany = () => new ApiError(413, 'TOO_MANY_IMAGES', `at most ${options.maxImages} images per request`);
-  const unexpected = (field: string) => new ApiError(400, 'INVALID_INPUT', `unexpected image field ${JSON.stringify(field)}; this route reads ${accept.fields.join(', ')}`);
   if (req.isMultipart()) {
-    let total = 0;
-    for await (const part of req.parts()) {
-      if (part.type === 'file') {
-        if (!accept.fields.includes(part.fieldname)) throw unexpected(part.fieldname);
-        if (images.length >= options.maxImages) throw tooMany();
-        const data = await part.toBuffer();
-        total += data.length;
-        // each file is capped by the multipart limits; all of them together by the body limit
-        if (total > options.maxBytes) throw new ApiError(413, 'BODY_TOO_LARGE', `the uploaded files exceed ${options.maxBytes} bytes in all`);
-        images.push({ field: part.fieldname, data, source: part.filename || part.fieldname });
-      } else {
-        fields[part.fieldname] = String(part.value);
-      }
+    try {
+      await readMultipart(req, options, accept, images, fields);
+    } catch (e) {
+      // busboy's own errors (no boundary, data cut short) are the client's malformed body, not our fault
+      if (e instanceof ApiError || String((e as { code?: unknown }).code ?? '').startsWith('FST_')) throw e;
+      throw new ApiError(400, 'INVALID_BODY', `malformed multipart body: ${(e as Error).message}`);
     }
     return { images, fields };
   }
@@ -70,9 +61,9 @@ export async function readImages(req: FastifyRequest, options: ImageInputOptions
     for (const field of IMAGE_FIELDS) {
       const value = (body as Record<string, unknown>)[field];
       if (value === undefined) continue;
-      if (!accept.fields.includes(field)) throw unexpected(field);
+      if (!accept.fields.includes(field)) throw unexpectedField(field, accept);
       const list = Array.isArray(value) ? value : [value];
-      if (pending.length + list.length > options.maxImages) throw tooMany();
+      if (pending.length + list.length > options.maxImages) throw tooManyImages(options);
       list.forEach((v, i) => pending.push({ field, value: v, label: `${field}${Array.isArray(value) ? `[${i}]` : ''}` }));
     }
     const urls = pending.filter((p) => typeof (p.value as { url?: unknown } | null)?.url === 'string').length;
@@ -87,6 +78,28 @@ export async function readImages(req: FastifyRequest, options: ImageInputOptions
 }
 
 const IMAGE_FIELDS = ['image', 'images', 'a', 'b'];
+
+const tooManyImages = (options: ImageInputOptions) => new ApiError(413, 'TOO_MANY_IMAGES', `at most ${options.maxImages} images per request`);
+const unexpectedField = (field: string, accept: ImageFields) =>
+  new ApiError(400, 'INVALID_INPUT', `unexpected image field ${JSON.stringify(field)}; this route reads ${accept.fields.join(', ')}`);
+
+async function readMultipart(req: FastifyRequest, options: ImageInputOptions, accept: ImageFields, images: UploadedImage[], fields: Record<string, string>): Promise<void> {
+  let total = 0;
+  for await (const part of req.parts()) {
+    if (part.type === 'file') {
+      if (!accept.fields.includes(part.fieldname)) throw unexpectedField(part.fieldname, accept);
+      if (images.length >= options.maxImages) throw tooManyImages(options);
+      const data = await part.toBuffer();
+      total += data.length;
+      // each file is capped by the multipart limits; all of them together by the body limit
+      if (total > options.maxBytes) throw new ApiError(413, 'BODY_TOO_LARGE', `the uploaded files exceed ${options.maxBytes} bytes in all`);
+      images.push({ field: part.fieldname, data, source: part.filename || part.fieldname });
+    } else {
+      fields[part.fieldname] = String(part.value);
+    }
+  }
+}
+
 
 async function jsonImage({ field, value, label }: Pending, options: ImageInputOptions, budget: { left: number }, signal?: AbortSignal): Promise<UploadedImage> {
   if (typeof value === 'string') return { field, data: fromBase64(value, label, options), source: label };
