@@ -78,7 +78,7 @@ describe('a hostile client: work per request is bounded', () => {
     const t0 = Date.now();
     assertError(await api(s.url, 'POST', '/v1/cluster', { key: s.key.write, json: { images: Array.from({ length: 33 }, () => b64(TINY_PNG)) } }), 413, 'TOO_MANY_IMAGES');
     const form = new FormData();
-    for (let i = 0; i < 33; i++) form.append('images', new Blob([TINY_PNG]), `t${i}.png`);
+    for (let i = 0; i < 33; i++) form.append('images', new Blob([TINY_PNG as Uint8Array<ArrayBuffer>]), `t${i}.png`);
     assertError(await api(s.url, 'POST', '/v1/subjects/x/faces?create=true', { key: s.key.write, form }), 413, 'TOO_MANY_IMAGES');
     assert.ok(Date.now() - t0 < 2000, 'refused without the work');
     assertError(await api(s.url, 'GET', '/v1/subjects/x', { key: s.key.read }), 404, 'SUBJECT_NOT_FOUND');
@@ -186,15 +186,15 @@ describe('a hostile client: latency and memory', () => {
     assert.ok(big.length < 300_000, 'a few hundred KB on the wire');
     const server = await serveProcess(['--memory-budget-mb', '400', '--pixel-limit', '40000000', '--rate-limit', '0']);
     try {
-      await fetch(server.url + '/v1/analyze', { method: 'POST', headers: { 'content-type': 'image/jpeg' }, body: GROUP });
+      await fetch(server.url + '/v1/analyze', { method: 'POST', headers: { 'content-type': 'image/jpeg' }, body: GROUP as Uint8Array<ArrayBuffer> });
       const base = server.rssMiB();
       let peak = base;
       const sampler = setInterval(() => { peak = Math.max(peak, server.rssMiB()); }, 20);
-      const statuses = await Promise.all(Array.from({ length: 8 }, () => fetch(server.url + '/v1/identify', { method: 'POST', headers: { 'content-type': 'image/png' }, body: big }).then((r) => r.status)));
+      const statuses = await Promise.all(Array.from({ length: 8 }, () => fetch(server.url + '/v1/identify', { method: 'POST', headers: { 'content-type': 'image/png' }, body: big as Uint8Array<ArrayBuffer> }).then((r) => r.status)));
       clearInterval(sampler);
       assert.deepEqual(statuses, Array(8).fill(200));
       assert.ok(peak - base < 400, `RSS rose ${(peak - base).toFixed(0)} MiB over a 400 MiB budget`);
-      const alone = await fetch(server.url + '/v1/analyze', { method: 'POST', headers: { 'content-type': 'image/png' }, body: huge });
+      const alone = await fetch(server.url + '/v1/analyze', { method: 'POST', headers: { 'content-type': 'image/png' }, body: huge as Uint8Array<ArrayBuffer> });
       assert.equal(alone.status, 413);
       assert.equal((await alone.json()).error.code, 'IMAGE_TOO_LARGE');
     } finally {
