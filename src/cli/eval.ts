@@ -46,9 +46,9 @@ export async function openAnalyzer(opts: ModelCliOptions): Promise<FaceAnalyzer>
   });
 }
 
-export function progressBar(label: string): { update: (done: number, total: number) => void; stop: () => void } {
+export function progressBar(label: string, unit = 'images'): { update: (done: number, total: number) => void; stop: () => void } {
   const bar = new cliProgress.SingleBar(
-    { stream: process.stderr, format: `${label} [{bar}] {value}/{total} images | {eta_formatted} left`, hideCursor: true },
+    { stream: process.stderr, format: `${label} [{bar}] {value}/{total} ${unit} | {eta_formatted} left`, hideCursor: true },
     cliProgress.Presets.shades_classic,
   );
   let started = false;

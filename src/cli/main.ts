@@ -7,6 +7,7 @@ import { addGalleryCommands } from './gallery.js';
 import { addBenchCommand } from './bench.js';
 import { addModelsCommands } from './models.js';
 import { addServeCommands } from './serve.js';
+import { addWatchCommand } from './watch.js';
 
 const number = (kind: 'int' | 'float') => (v: string): number => {
   const n = kind === 'int' ? Number.parseInt(v, 10) : Number.parseFloat(v);
@@ -51,6 +52,7 @@ function buildProgram(out: (line: string) => void = (l) => process.stdout.write(
   addModelsCommands(program, out, number('int'), number('float'));
   addBenchCommand(program, out, number('int'), number('float'));
   addServeCommands(program, out, number('int'), number('float'));
+  addWatchCommand(program, out, number('int'), number('float'));
   return program;
 }
 

@@ -110,6 +110,19 @@ export class FaceAnalyzerCore {
   }
 
   /**
+   * Embeddings of given faces of an image (their 5 landmarks), in one recognizer run where the batch allows:
+   * what a video tracker asks for when only some faces need one. L2-normalised, in the order given.
+   */
+  async embedFaces(image: RgbImage, landmarks: readonly (readonly [number, number][])[]): Promise<Float32Array[]> {
+    this.ensureOpen();
+    if (!this.recognizer || !this.embedder) throw new FaceprintError('MODEL_MISSING', 'embedding faces needs a recognizer');
+    if (landmarks.length === 0) return [];
+    const crops = landmarks.map((kps) => normCrop(image, kps.flat(), this.recognizer!.inputSize).crop);
+    const raws = await this.embedder.embedRaw(crops);
+    return raws.map((raw) => normaliseEmbedding(raw).embedding);
+  }
+
+  /**
    * The heads alone on given face boxes (another detector's, or stored ones): what each head adds, per box.
    * The crops depend only on the box, so the same box gives the same bits as analyze().
    */

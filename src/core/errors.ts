@@ -28,7 +28,10 @@ export type FaceprintErrorCode =
   | 'NO_THRESHOLD'
   | 'STORE_BUSY'
   | 'STORE_INVALID'
-  | 'STORE_UNAVAILABLE';
+  | 'STORE_UNAVAILABLE'
+  | 'FFMPEG_MISSING'
+  | 'VIDEO_UNREADABLE'
+  | 'VIDEO_WRITE_FAILED';
 
 export class FaceprintError extends Error {
   readonly code: FaceprintErrorCode;

@@ -34,3 +34,9 @@ export { templateOf, resolveThreshold, type ThresholdChoice, type ThresholdSourc
 export { KNOWN_RECOGNIZERS, knownRecognizer, type KnownRecognizer } from './gallery/known-models.js';
 export type { ClusterOptions, ClusterReport } from './gallery/cluster.js';
 export type { Calibration, GalleryStore, IndexChange, ModelBinding, NewFace, StoredFace, Subject, TemplateHit } from './gallery/types.js';
+export { FaceTracker, faceQuality, type Track, type TrackState, type TrackEvent, type TrackEventType, type TrackerOptions, type TrackSummary, type TrackedDetection, type SubjectRef } from './video/tracker.js';
+export { VideoAnalyzer, type VideoAnalyzerOptions, type VideoIdentifier, type FrameResult, type TrackedFace, type VideoStats } from './video/video-analyzer.js';
+export { galleryIdentifier } from './video/gallery-identifier.js';
+export { BoxKalman } from './video/kalman.js';
+export { assign, iou } from './video/assignment.js';
+export { frameHistogram, histogramDistance } from './video/shot-cut.js';

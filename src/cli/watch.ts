@@ -1,0 +1,64 @@
+import { existsSync } from 'node:fs';
+import type { Command } from 'commander';
+import { FaceprintError } from '../core/errors.js';
+import { galleryIdentifier } from '../core/video/gallery-identifier.js';
+import type { VideoIdentifier } from '../core/video/video-analyzer.js';
+import { FaceGallery } from '../node/gallery/index.js';
+import { requireFfmpeg } from '../node/video/ffmpeg.js';
+import { watchVideo } from '../node/video/watch.js';
+import { addAnalyzerOptions, openAnalyzer, progressBar } from './eval.js';
+
+type PrintLine = (line: string) => void;
+type Parse = (v: string) => number;
+
+export function addWatchCommand(program: Command, out: PrintLine, int: Parse, float: Parse): void {
+  const cmd = program
+    .command('watch')
+    .description('faces in a video file, stream or camera: tracked across frames, recognised once per track; JSON lines of events, then a summary')
+    .argument('<source>', 'a video file, an rtsp:// or http(s):// stream, or a V4L2 device (/dev/video0)');
+  addAnalyzerOptions(cmd, int, float)
+    .option('--store <url>', 'gallery to recognise against (SQLite file or postgres://…); none: tracks stay unlabelled', process.env.FACEPRINT_STORE)
+    .option('--threshold <cosine>', 'decision threshold (cosine); default: the gallery calibration, else the known model\'s', float)
+    .option('--far <rate>', 'decision threshold at this false-accept rate, from the gallery calibration', float)
+    .option('--det-every <n>', 'run the detector on every n-th frame (tracks are predicted between)', int, 1)
+    .option('--fps <n>', 'resample the video to this frame rate first', float)
+    .option('--width <px>', 'scale frames to this width first', int)
+    .option('--max-faces <n>', 'faces followed at once', int, 16)
+    .option('--max-frames <n>', 'stop after this many frames', int)
+    .option('--realtime', 'read a file at its own pace, as a live stream arrives')
+    .option('--out <file>', 'write the annotated video (H.264 MP4): boxes and names drawn')
+    .option('--sheet <file>', 'write a contact sheet of the tracks\' best faces (PNG)')
+    .option('--progress', 'progress bar on stderr (default: for files, on a terminal)')
+    .action(async (source: string, opts) => {
+      await requireFfmpeg();
+      if (opts.detEvery < 1) throw new FaceprintError('INVALID_INPUT', '--det-every must be 1 or more');
+      const analyzer = await openAnalyzer(opts);
+      let gallery: FaceGallery | null = null;
+      const stop = new AbortController();
+      const onSignal = () => stop.abort();
+      process.once('SIGINT', onSignal);
+      try {
+        let identifier: VideoIdentifier | null = null;
+        if (opts.store) {
+          const file = String(opts.store).replace(/^sqlite:(\/\/)?/i, '');
+          if (!/^postgres(ql)?:/i.test(opts.store) && !existsSync(file)) throw new FaceprintError('INVALID_INPUT', `no gallery at ${opts.store} (enrol people first: faceprint enroll NAME photos…)`);
+          gallery = await FaceGallery.open({ analyzer, store: opts.store });
+          identifier = await galleryIdentifier(gallery.gallery, { threshold: opts.threshold, far: opts.far });
+        }
+        const live = /^(rtsp|https?):\/\//.test(source) || source.startsWith('/dev/');
+        const bar = (opts.progress ?? (process.stderr.isTTY && !live)) ? progressBar('watch', 'frames') : null;
+        const report = await watchVideo(analyzer.core, source, {
+          detEvery: opts.detEvery, fps: opts.fps, width: opts.width, maxTracks: opts.maxFaces, maxFrames: opts.maxFrames, realtime: opts.realtime,
+          out: opts.out, sheet: opts.sheet, identifier, signal: stop.signal,
+          onEvent: (e) => out(JSON.stringify(e)),
+          onFrame: (r, info) => bar?.update(r.frame + 1, Math.max(r.frame + 1, opts.maxFrames ?? info.frames ?? r.frame + 1)),
+        });
+        bar?.stop();
+        out(JSON.stringify({ type: 'summary', source: report.source, tracks: report.tracks, stats: report.stats, latencyMs: report.latencyMs, threshold: identifier?.threshold ?? null }));
+      } finally {
+        process.off('SIGINT', onSignal);
+        await gallery?.close();
+        await analyzer.close();
+      }
+    });
+}

@@ -1,0 +1,409 @@
+import { BoxKalman } from './kalman.js';
+import { assign, iou } from './assignment.js';
+
+/** tentative: seen, not yet trusted · confirmed: followed · lost: not seen lately, may come back · ended. */
+export type TrackState = 'tentative' | 'confirmed' | 'lost' | 'ended';
+
+/** A detection as the tracker needs it. */
+export interface TrackedDetection {
+  bbox: [number, number, number, number];
+  kps?: [number, number][];
+  score: number;
+}
+
+export interface SubjectRef {
+  id: string;
+  name: string;
+}
+
+export type TrackEventType = 'track-started' | 'track-resumed' | 'identified' | 'label-changed' | 'track-ended';
+
+export interface TrackEvent {
+  type: TrackEventType;
+  trackId: number;
+  frame: number;
+  timeMs: number;
+  bbox: [number, number, number, number];
+  /** The track's label after the event (null: unknown). */
+  subject: SubjectRef | null;
+  score: number | null;
+  /** label-changed: the label before; track-ended: why (lost, cut, end). */
+  previous?: SubjectRef | null;
+  reason?: 'lost' | 'cut' | 'end';
+}
+
+export interface TrackerOptions {
+  /** Detections at or above this score start tracks and match first (ByteTrack's high set). Default 0.5. */
+  highScore?: number;
+  /** Detections from this score up keep existing tracks alive in a second round (the low set). Default 0.2. */
+  lowScore?: number;
+  /** Overlap with a track's predicted box needed to match: high round, low round. Defaults 0.2, 0.5. */
+  minIou?: number;
+  minIouLow?: number;
+  /** Consecutive detection frames before a track is confirmed. Default 3. */
+  minHits?: number;
+  /** Frames a track may go unseen and still be matched by position. Default 30. */
+  maxLostFrames?: number;
+  /** Frames a lost track may still be re-attached by appearance (a new track's first embedding). Default 150. */
+  reattachFrames?: number;
+  /** Cosine between a new track's embedding and a lost track's template to re-attach it. Default 0.5. */
+  reattachCosine?: number;
+  /** Tracks at once; detections past this are not followed. Default 16. */
+  maxTracks?: number;
+  /** Re-embed a track only when its face is this much better (quality ratio) … Default 1.25. */
+  improveRatio?: number;
+  /** … and at least this many frames after its last embedding. Default 15. */
+  minEmbedGap?: number;
+  /** Embeddings kept per track (its template is their mean). Default 5. */
+  maxEmbeddings?: number;
+  /** Hysteresis: a label changes only on a score this far past the threshold, twice in a row. Default 0.05. */
+  margin?: number;
+}
+
+/** What is known of one track. */
+export interface TrackSummary {
+  id: number;
+  state: TrackState;
+  firstFrame: number;
+  lastFrame: number;
+  firstTimeMs: number;
+  lastTimeMs: number;
+  /** Frames on which a detection matched it. */
+  detections: number;
+  /** Embeddings computed for it (recognizer runs). */
+  embeddings: number;
+  subject: SubjectRef | null;
+  score: number | null;
+  /** Frame at which it was first labelled with a subject. */
+  labelledAtFrame: number | null;
+  endReason?: 'lost' | 'cut' | 'end';
+  /** Its best face: the frame and box of the embedding with the highest quality. */
+  best: { frame: number; bbox: [number, number, number, number]; quality: number } | null;
+}
+
+export interface Track {
+  readonly id: number;
+  state: TrackState;
+  readonly kalman: BoxKalman;
+  hits: number;
+  detections: number;
+  firstFrame: number;
+  firstTimeMs: number;
+  lastSeenFrame: number;
+  lastSeenTimeMs: number;
+  /** This frame's matched detection (null when not seen on it). */
+  detection: TrackedDetection | null;
+  embeddings: Float32Array[];
+  embedRuns: number;
+  template: Float32Array | null;
+  lastEmbedFrame: number;
+  bestQuality: number;
+  best: TrackSummary['best'];
+  subject: SubjectRef | null;
+  score: number | null;
+  labelledAtFrame: number | null;
+  pending: { subject: SubjectRef | null; count: number } | null;
+  endReason?: 'lost' | 'cut' | 'end';
+}
+
+/**
+ * How good a face is to embed: bigger, surer and more frontal is better. Frontal-ness comes from the 5 landmarks
+ * (the nose's offset from the eyes' midpoint, relative to the eye distance), or from the 3-D head's yaw when given.
+ */
+export function faceQuality(d: TrackedDetection, yawDegrees?: number): number {
+  const size = Math.sqrt(Math.max(0, (d.bbox[2] - d.bbox[0]) * (d.bbox[3] - d.bbox[1])));
+  let frontal = 1;
+  if (yawDegrees !== undefined) frontal = Math.max(0.1, Math.cos((Math.min(90, Math.abs(yawDegrees)) * Math.PI) / 180));
+  else if (d.kps && d.kps.length >= 3) {
+    const [le, re, nose] = d.kps;
+    const eyeDist = Math.hypot(re[0] - le[0], re[1] - le[1]);
+    if (eyeDist > 0) frontal = Math.max(0.1, 1 - Math.abs(nose[0] - (le[0] + re[0]) / 2) / eyeDist);
+  }
+  return size * d.score * frontal;
+}
+
+/** Frames a track must have been out of sight before a new track can take it over by appearance. */
+const REATTACH_MIN_GAP = 5;
+
+function normalisedMean(vectors: readonly Float32Array[]): Float32Array {
+  const out = new Float32Array(vectors[0].length);
+  for (const v of vectors) for (let i = 0; i < out.length; i++) out[i] += v[i];
+  let n = 0;
+  for (let i = 0; i < out.length; i++) n += out[i] * out[i];
+  n = Math.sqrt(n) || 1;
+  for (let i = 0; i < out.length; i++) out[i] /= n;
+  return out;
+}
+
+function dot(a: Float32Array, b: Float32Array): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i] * b[i];
+  return s;
+}
+
+/**
+ * Faces followed across frames: ByteTrack-style two-round association (high-score detections against every
+ * followed or lost track, then low-score ones against the tracks still unmatched) on Kalman-predicted boxes with
+ * optimal assignment; appearance re-attaches a lost track; a shot cut ends every track. It decides which tracks
+ * need an embedding (confirmed and unembedded, or clearly better than before) and keeps each track's label with
+ * hysteresis. Pure and synchronous: the VideoAnalyzer runs the models around it.
+ */
+export class FaceTracker {
+  readonly options: Required<TrackerOptions>;
+  private readonly live: Track[] = [];
+  private readonly finished: Track[] = [];
+  private events: TrackEvent[] = [];
+  /** track-started events held until the frame's embeddings are in: a re-attached track resumes instead. */
+  private starting: Track[] = [];
+  private nextId = 1;
+  private frame = -1;
+  private timeMs = 0;
+
+  constructor(options: TrackerOptions = {}) {
+    this.options = {
+      highScore: 0.5, lowScore: 0.2, minIou: 0.2, minIouLow: 0.5, minHits: 3, maxLostFrames: 30, reattachFrames: 150, reattachCosine: 0.5,
+      maxTracks: 16, improveRatio: 1.25, minEmbedGap: 15, maxEmbeddings: 5, margin: 0.05, ...options,
+    };
+  }
+
+  /** Tracks being followed (tentative, confirmed, lost). */
+  get tracks(): readonly Track[] {
+    return this.live;
+  }
+
+  /**
+   * One frame: `detections` when the detector ran on it (null: predicted only), `cut` when the shot changed
+   * (every track ends first).
+   */
+  step(frame: number, timeMs: number, detections: readonly TrackedDetection[] | null, cut = false): void {
+    const steps = this.frame < 0 ? 1 : frame - this.frame;
+    this.frame = frame;
+    this.timeMs = timeMs;
+    if (cut) for (const t of [...this.live]) this.end(t, 'cut');
+    for (const t of this.live) {
+      t.kalman.predict(steps);
+      t.detection = null;
+    }
+    if (detections) this.associate(detections);
+    const o = this.options;
+    for (const t of [...this.live]) {
+      const unseen = frame - t.lastSeenFrame;
+      if (t.state === 'tentative' && unseen > 0 && detections) this.drop(t);
+      else if (t.state === 'confirmed' && unseen > o.maxLostFrames) t.state = 'lost';
+      else if (t.state === 'lost' && unseen > o.reattachFrames) this.end(t, 'lost');
+    }
+  }
+
+  private associate(detections: readonly TrackedDetection[]): void {
+    const o = this.options;
+    const high = detections.filter((d) => d.score >= o.highScore);
+    const low = detections.filter((d) => d.score >= o.lowScore && d.score < o.highScore);
+    const followed = this.live.filter((t) => t.state === 'confirmed' || t.state === 'lost');
+    const tentative = this.live.filter((t) => t.state === 'tentative');
+    const boxes = new Map(this.live.map((t) => [t, t.kalman.box()]));
+    const match = (tracks: Track[], dets: readonly TrackedDetection[], minIou: number) => {
+      const pairs = assign(tracks.map((t) => dets.map((d) => 1 - iou(boxes.get(t)!, d.bbox))), 1 - minIou);
+      const usedTracks = new Set<Track>();
+      const usedDets = new Set<TrackedDetection>();
+      for (const [i, j] of pairs) {
+        this.hit(tracks[i], dets[j]);
+        usedTracks.add(tracks[i]);
+        usedDets.add(dets[j]);
+      }
+      return { tracks: tracks.filter((t) => !usedTracks.has(t)), dets: dets.filter((d) => !usedDets.has(d)) };
+    };
+    const first = match(followed, high, o.minIou);
+    const second = match(tentative, first.dets, o.minIou);
+    // the low round keeps a followed face alive through a blur or a half-occlusion; it starts nothing
+    match(first.tracks.filter((t) => t.state === 'confirmed'), low, o.minIouLow);
+    for (const d of second.dets) {
+      if (this.live.length >= o.maxTracks) break;
+      const t: Track = {
+        id: this.nextId++, state: 'tentative', kalman: new BoxKalman(d.bbox), hits: 1, detections: 1, firstFrame: this.frame, firstTimeMs: this.timeMs,
+        lastSeenFrame: this.frame, lastSeenTimeMs: this.timeMs, detection: d, embeddings: [], embedRuns: 0, template: null, lastEmbedFrame: -Infinity,
+        bestQuality: 0, best: null, subject: null, score: null, labelledAtFrame: null, pending: null,
+      };
+      this.live.push(t);
+      if (o.minHits <= 1) this.confirm(t);
+    }
+  }
+
+  private hit(t: Track, d: TrackedDetection): void {
+    t.kalman.update(d.bbox);
+    t.detection = d;
+    t.detections++;
+    t.hits = t.lastSeenFrame === this.frame ? t.hits : t.hits + 1;
+    t.lastSeenFrame = this.frame;
+    t.lastSeenTimeMs = this.timeMs;
+    if (t.state === 'lost') {
+      t.state = 'confirmed';
+      this.emit('track-resumed', t);
+    } else if (t.state === 'tentative' && t.hits >= this.options.minHits) {
+      this.confirm(t);
+    }
+  }
+
+  private confirm(t: Track): void {
+    t.state = 'confirmed';
+    this.starting.push(t);
+  }
+
+  /** The tracks that want an embedding of this frame's face: newly confirmed, or clearly better than before. */
+  wantsEmbedding(): { track: Track; detection: TrackedDetection; quality: number }[] {
+    const o = this.options;
+    const out: { track: Track; detection: TrackedDetection; quality: number }[] = [];
+    for (const t of this.live) {
+      const d = t.detection;
+      if (t.state !== 'confirmed' || !d?.kps || d.score < o.highScore) continue;
+      const quality = faceQuality(d);
+      const first = t.embeddings.length === 0;
+      const better = quality > t.bestQuality * o.improveRatio && this.frame - t.lastEmbedFrame >= o.minEmbedGap && t.embedRuns < o.maxEmbeddings * 2;
+      if (first || better) out.push({ track: t, detection: d, quality });
+    }
+    return out;
+  }
+
+  /**
+   * A track's new embedding. A newly confirmed track whose first embedding matches a lost track's template takes
+   * over that track (same id, label and embeddings): the face came back.
+   */
+  addEmbedding(t: Track, embedding: Float32Array, quality: number): Track {
+    const o = this.options;
+    if (t.embeddings.length === 0 && this.starting.includes(t)) {
+      let best: Track | null = null;
+      let bestCos = o.reattachCosine;
+      for (const l of this.live) {
+        // a track out of sight for a while (lost, or confirmed but unseen): the face may be back under a new track
+        if (l === t || !l.template || l.state === 'tentative' || this.frame - l.lastSeenFrame <= REATTACH_MIN_GAP) continue;
+        const c = dot(l.template, embedding);
+        if (c >= bestCos) {
+          bestCos = c;
+          best = l;
+        }
+      }
+      if (best) {
+        this.starting.splice(this.starting.indexOf(t), 1);
+        this.live.splice(this.live.indexOf(t), 1);
+        best.state = 'confirmed';
+        best.kalman.update(t.detection!.bbox);
+        Object.assign(best, { detection: t.detection, lastSeenFrame: this.frame, lastSeenTimeMs: this.timeMs, detections: best.detections + t.detections });
+        this.emit('track-resumed', best);
+        t = best;
+      }
+    }
+    t.embedRuns++;
+    t.lastEmbedFrame = this.frame;
+    if (quality > t.bestQuality) {
+      t.bestQuality = quality;
+      t.best = { frame: this.frame, bbox: [...(t.detection?.bbox ?? t.kalman.box())] as [number, number, number, number], quality };
+    }
+    t.embeddings.push(embedding);
+    // the best few: a bad early face does not weigh on the template for ever
+    if (t.embeddings.length > o.maxEmbeddings) t.embeddings.shift();
+    t.template = normalisedMean(t.embeddings);
+    return t;
+  }
+
+  /**
+   * The gallery's answer for a track's template: its best subject and score (null: no subject) against the
+   * threshold. A label is given at the first score past the threshold; changed or taken away only by two
+   * decisions in a row past the margin.
+   */
+  decide(t: Track, best: { subject: SubjectRef; score: number } | null, threshold: number): void {
+    const o = this.options;
+    this.announce(t);
+    const score = best?.score ?? null;
+    if (!t.subject) {
+      if (best && best.score >= threshold) {
+        t.subject = best.subject;
+        t.score = best.score;
+        t.labelledAtFrame ??= this.frame;
+        t.pending = null;
+        this.emit('identified', t);
+      } else {
+        t.score = score;
+      }
+      return;
+    }
+    if (best && best.subject.id === t.subject.id) {
+      t.score = best.score;
+      if (best.score >= threshold - o.margin) t.pending = null;
+      else this.propose(t, null, best.score);
+      return;
+    }
+    if (best && best.score >= threshold + o.margin) this.propose(t, best.subject, best.score);
+    else if (!best || best.score < threshold - o.margin) this.propose(t, null, score);
+    else t.pending = null;
+  }
+
+  private propose(t: Track, subject: SubjectRef | null, score: number | null): void {
+    const same = t.pending && (t.pending.subject?.id ?? null) === (subject?.id ?? null);
+    t.pending = { subject, count: same ? t.pending!.count + 1 : 1 };
+    if (t.pending.count < 2) return;
+    const previous = t.subject;
+    t.subject = subject;
+    t.score = score;
+    t.pending = null;
+    if (subject) t.labelledAtFrame ??= this.frame;
+    this.emit('label-changed', t, { previous });
+  }
+
+  /** Events of the frames stepped since the last call, oldest first. */
+  drainEvents(): TrackEvent[] {
+    for (const t of this.starting) this.emit('track-started', t);
+    this.starting = [];
+    const out = this.events;
+    this.events = [];
+    return out;
+  }
+
+  /** Ends every track (the video is over). */
+  finish(): void {
+    for (const t of [...this.live]) {
+      if (t.state === 'tentative') this.drop(t);
+      else this.end(t, 'end');
+    }
+  }
+
+  summaries(): TrackSummary[] {
+    return [...this.finished, ...this.live.filter((t) => t.state !== 'tentative')].sort((a, b) => a.id - b.id).map((t) => ({
+      id: t.id, state: t.state, firstFrame: t.firstFrame, lastFrame: t.lastSeenFrame, firstTimeMs: t.firstTimeMs, lastTimeMs: t.lastSeenTimeMs,
+      detections: t.detections, embeddings: t.embedRuns, subject: t.subject, score: t.score, labelledAtFrame: t.labelledAtFrame,
+      endReason: t.endReason, best: t.best,
+    }));
+  }
+
+  private drop(t: Track): void {
+    this.live.splice(this.live.indexOf(t), 1);
+    const s = this.starting.indexOf(t);
+    if (s >= 0) this.starting.splice(s, 1);
+  }
+
+  private end(t: Track, reason: 'lost' | 'cut' | 'end'): void {
+    if (t.state === 'tentative') return this.drop(t);
+    this.live.splice(this.live.indexOf(t), 1);
+    t.state = 'ended';
+    t.endReason = reason;
+    this.finished.push(t);
+    this.emit('track-ended', t, { reason });
+  }
+
+  /** Emits a newly confirmed track's track-started now (its first embedding is in: it is not a re-attachment). */
+  private announce(t: Track): void {
+    const held = this.starting.indexOf(t);
+    if (held < 0) return;
+    this.starting.splice(held, 1);
+    this.emit('track-started', t);
+  }
+
+  private emit(type: TrackEventType, t: Track, extra: Pick<TrackEvent, 'previous' | 'reason'> = {}): void {
+    // a track is announced before anything else is said of it
+    if (type !== 'track-started') this.announce(t);
+    const bbox = t.detection?.bbox ?? t.kalman.box();
+    const ended = type === 'track-ended';
+    this.events.push({
+      type, trackId: t.id, frame: ended ? t.lastSeenFrame : this.frame, timeMs: ended ? t.lastSeenTimeMs : this.timeMs,
+      bbox: bbox.map((v) => Math.round(v * 10) / 10) as [number, number, number, number], subject: t.subject, score: t.score, ...extra,
+    });
+  }
+}

@@ -1,0 +1,130 @@
+import type { FaceAnalyzerCore } from '../analyzer.js';
+import type { RgbImage } from '../image.js';
+import { frameHistogram, histogramDistance } from './shot-cut.js';
+import { FaceTracker, type SubjectRef, type TrackEvent, type TrackerOptions, type TrackState, type TrackSummary } from './tracker.js';
+
+/** Who a face is: the gallery behind a video (its best subject for an embedding, and the threshold in force). */
+export interface VideoIdentifier {
+  threshold: number;
+  identify(embedding: Float32Array): Promise<{ subject: SubjectRef; score: number } | null>;
+}
+
+export interface VideoAnalyzerOptions extends TrackerOptions {
+  /** Run the detector on every n-th frame; between, tracks move by their prediction. Default 1. */
+  detEvery?: number;
+  /** Colour-histogram distance between consecutive frames that counts as a shot cut (0–1). Default 0.5. */
+  cutThreshold?: number;
+  /** Who faces are; none: tracks stay unlabelled (embeddings are still taken, for re-attachment). */
+  identifier?: VideoIdentifier | null;
+}
+
+/** A tracked face on a frame. */
+export interface TrackedFace {
+  trackId: number;
+  state: TrackState;
+  bbox: [number, number, number, number];
+  /** Whether the detector saw it on this frame (false: predicted). */
+  detected: boolean;
+  subject: SubjectRef | null;
+  score: number | null;
+}
+
+export interface FrameResult {
+  frame: number;
+  timeMs: number;
+  /** Whether the detector ran on this frame. */
+  detected: boolean;
+  cut: boolean;
+  /** Confirmed tracks (in sight or briefly predicted). */
+  faces: TrackedFace[];
+  events: TrackEvent[];
+}
+
+export interface VideoStats {
+  frames: number;
+  detectorRuns: number;
+  /** Faces embedded (each a recognizer input). */
+  recognizerRuns: number;
+  cuts: number;
+  /** Sum over frames of the confirmed faces in sight: what embedding every face of every frame would cost. */
+  faceFrames: number;
+}
+
+/**
+ * Video on raw frames, the way real-time trackers work: detect often, embed rarely, decide per track. Each
+ * pushed frame is detected (every `detEvery`-th), associated to tracks, and only the tracks that need one get an
+ * embedding (newly confirmed, or a clearly better face than before); a track's label comes from its embeddings
+ * together, with hysteresis. Pure core: the same in Node (`faceprint watch`, POST /v1/video) and the browser.
+ */
+export class VideoAnalyzer {
+  readonly tracker: FaceTracker;
+  readonly stats: VideoStats = { frames: 0, detectorRuns: 0, recognizerRuns: 0, cuts: 0, faceFrames: 0 };
+  private readonly core: FaceAnalyzerCore;
+  private readonly detEvery: number;
+  private readonly cutThreshold: number;
+  private readonly identifier: VideoIdentifier | null;
+  private previousHistogram: Float32Array | null = null;
+  private frame = 0;
+
+  constructor(core: FaceAnalyzerCore, options: VideoAnalyzerOptions = {}) {
+    this.core = core;
+    this.tracker = new FaceTracker(options);
+    this.detEvery = Math.max(1, Math.floor(options.detEvery ?? 1));
+    this.cutThreshold = options.cutThreshold ?? 0.5;
+    this.identifier = options.identifier ?? null;
+  }
+
+  /** One frame (RGB); `timeMs` defaults to the frame number at 30 fps. */
+  async push(image: RgbImage, timeMs?: number): Promise<FrameResult> {
+    const frame = this.frame++;
+    const time = timeMs ?? (frame * 1000) / 30;
+    const histogram = frameHistogram(image);
+    const cut = this.previousHistogram !== null && histogramDistance(histogram, this.previousHistogram) > this.cutThreshold;
+    this.previousHistogram = histogram;
+    // after a cut the detector runs at once: the new shot's faces should not wait for the schedule
+    const detect = cut || frame % this.detEvery === 0;
+    let detections = null;
+    if (detect) {
+      const found = await this.core.detect(image, { scoreThreshold: this.tracker.options.lowScore });
+      detections = found.map((d) => ({
+        bbox: d.bbox,
+        kps: d.kps ? Array.from({ length: d.kps.length / 2 }, (_, i) => [d.kps![2 * i], d.kps![2 * i + 1]] as [number, number]) : undefined,
+        score: d.score,
+      }));
+      this.stats.detectorRuns++;
+    }
+    this.tracker.step(frame, time, detections, cut);
+    if (cut) this.stats.cuts++;
+    await this.embedWanted(image);
+    this.stats.frames++;
+    const faces: TrackedFace[] = this.tracker.tracks
+      .filter((t) => t.state === 'confirmed')
+      .map((t) => ({
+        trackId: t.id, state: t.state, bbox: t.detection?.bbox ?? t.kalman.box(), detected: t.detection !== null, subject: t.subject, score: t.score,
+      }));
+    this.stats.faceFrames += faces.length;
+    return { frame, timeMs: time, detected: detect, cut, faces, events: this.tracker.drainEvents() };
+  }
+
+  private async embedWanted(image: RgbImage): Promise<void> {
+    const wanted = this.tracker.wantsEmbedding();
+    if (wanted.length === 0 || !this.core.recognizer) return;
+    const embeddings = await this.core.embedFaces(image, wanted.map((w) => w.detection.kps!));
+    this.stats.recognizerRuns += embeddings.length;
+    for (let i = 0; i < wanted.length; i++) {
+      const track = this.tracker.addEmbedding(wanted[i].track, embeddings[i], wanted[i].quality);
+      if (this.identifier && track.template) this.tracker.decide(track, await this.identifier.identify(track.template), this.identifier.threshold);
+    }
+  }
+
+  /** The video is over: every track ends; returns the last events. */
+  finish(): TrackEvent[] {
+    this.tracker.finish();
+    return this.tracker.drainEvents();
+  }
+
+  /** Every track so far, in id order. */
+  summaries(): TrackSummary[] {
+    return this.tracker.summaries();
+  }
+}

@@ -1,0 +1,163 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { FaceprintError } from '../../core/errors.js';
+import { rgbImage, type RgbImage } from '../../core/image.js';
+
+/**
+ * Video in and out through the system's ffmpeg (Debian package `ffmpeg`), spawned: frames come as raw RGB over a
+ * pipe, annotated frames go back the same way. Files, RTSP/HTTP streams and V4L2 devices alike.
+ */
+
+const MISSING = 'ffmpeg was not found on PATH: video needs the system\'s ffmpeg (Debian/Ubuntu: apt install ffmpeg)';
+
+export interface VideoInfo {
+  width: number;
+  height: number;
+  /** Frames per second (the stream's average rate). */
+  fps: number;
+  /** Seconds, when known (files). */
+  durationS: number | null;
+  /** Frames, when known. */
+  frames: number | null;
+}
+
+/** Whether ffmpeg and ffprobe run; a FaceprintError naming the package otherwise. */
+export async function requireFfmpeg(): Promise<void> {
+  for (const tool of ['ffmpeg', 'ffprobe']) {
+    await new Promise<void>((resolve, reject) => {
+      const p = spawn(tool, ['-version'], { stdio: 'ignore' });
+      p.on('error', (e: NodeJS.ErrnoException) => reject(new FaceprintError('FFMPEG_MISSING', e.code === 'ENOENT' ? MISSING.replace('ffmpeg was', `${tool} was`) : `${tool}: ${e.message}`)));
+      p.on('exit', () => resolve());
+    });
+  }
+}
+
+/** ffmpeg's input options for a source: a V4L2 device, an RTSP stream over TCP, else a file or URL. */
+function inputArgs(source: string): string[] {
+  if (source.startsWith('/dev/video')) return ['-f', 'v4l2', '-i', source];
+  if (source.startsWith('rtsp://')) return ['-rtsp_transport', 'tcp', '-i', source];
+  return ['-i', source];
+}
+
+function run(tool: string, args: string[], timeoutMs: number): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const p = spawn(tool, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    p.stdout!.on('data', (d) => { stdout += d; });
+    p.stderr!.on('data', (d) => { stderr += d; });
+    const timer = setTimeout(() => p.kill('SIGKILL'), timeoutMs);
+    p.on('error', (e: NodeJS.ErrnoException) => {
+      clearTimeout(timer);
+      reject(e.code === 'ENOENT' ? new FaceprintError('FFMPEG_MISSING', MISSING) : e);
+    });
+    p.on('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code: code ?? -1, stdout, stderr });
+    });
+  });
+}
+
+/** Size, rate and length of a source's first video stream (ffprobe). */
+export async function probeVideo(source: string, timeoutMs = 15_000): Promise<VideoInfo> {
+  const args = ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'stream=width,height,avg_frame_rate,r_frame_rate,nb_frames,duration:format=duration', '-of', 'json'];
+  const { code, stdout, stderr } = await run('ffprobe', [...args, ...inputArgs(source)], timeoutMs);
+  const stream = code === 0 ? (JSON.parse(stdout) as { streams?: Record<string, string | number>[]; format?: { duration?: string } }) : null;
+  const s = stream?.streams?.[0];
+  if (!s?.width || !s?.height) {
+    throw new FaceprintError('VIDEO_UNREADABLE', `${source}: no video stream ffmpeg can read${stderr ? ` (${stderr.trim().split('\n').pop()})` : ''}`);
+  }
+  const rate = (r: unknown) => {
+    const [n, d] = String(r ?? '0/1').split('/').map(Number);
+    return d ? n / d : 0;
+  };
+  const fps = rate(s.avg_frame_rate) || rate(s.r_frame_rate) || 25;
+  const duration = Number(s.duration ?? stream?.format?.duration);
+  const frames = Number(s.nb_frames);
+  return {
+    width: Number(s.width), height: Number(s.height), fps,
+    durationS: Number.isFinite(duration) ? duration : null,
+    frames: Number.isFinite(frames) && frames > 0 ? frames : Number.isFinite(duration) ? Math.round(duration * fps) : null,
+  };
+}
+
+export interface ReadFramesOptions {
+  /** Resample to this rate (ffmpeg's fps filter); default: the source's. */
+  fps?: number;
+  /** Scale to this width (height follows the aspect ratio, even); default: the source's size. */
+  width?: number;
+  /** Read a file at its own pace, as a live stream would arrive (ffmpeg -re). */
+  realtime?: boolean;
+  signal?: AbortSignal;
+}
+
+export interface VideoFrame {
+  index: number;
+  /** Presentation time from the frame rate. */
+  timeMs: number;
+  image: RgbImage;
+}
+
+/** The frames of a source as RGB images, in order. */
+export async function* readFrames(source: string, info: VideoInfo, options: ReadFramesOptions = {}): AsyncGenerator<VideoFrame> {
+  const width = options.width ? Math.round(options.width / 2) * 2 : info.width;
+  const height = options.width ? Math.round((info.height * width) / info.width / 2) * 2 : info.height;
+  const fps = options.fps ?? info.fps;
+  const filters = [...(options.fps ? [`fps=${options.fps}`] : []), ...(options.width ? [`scale=${width}:${height}`] : [])];
+  const args = ['-hide_banner', '-loglevel', 'error', '-nostdin', ...(options.realtime ? ['-re'] : []), ...inputArgs(source),
+    ...(filters.length ? ['-vf', filters.join(',')] : []), '-an', '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1'];
+  const proc = spawn('ffmpeg', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  proc.stderr!.on('data', (d) => { stderr = (stderr + d).slice(-2000); });
+  const failed = new Promise<never>((_, reject) => proc.on('error', (e: NodeJS.ErrnoException) => reject(e.code === 'ENOENT' ? new FaceprintError('FFMPEG_MISSING', MISSING) : e)));
+  failed.catch(() => undefined);
+  const onAbort = () => proc.kill('SIGKILL');
+  options.signal?.addEventListener('abort', onAbort, { once: true });
+  const frameBytes = width * height * 3;
+  let buffer: Buffer = Buffer.alloc(0);
+  let index = 0;
+  try {
+    for await (const chunk of proc.stdout! as AsyncIterable<Buffer>) {
+      buffer = buffer.length ? Buffer.concat([buffer, chunk]) : chunk;
+      while (buffer.length >= frameBytes) {
+        // a copy: the image outlives the pipe's buffer
+        const data = new Uint8Array(buffer.subarray(0, frameBytes));
+        buffer = buffer.subarray(frameBytes);
+        yield { index, timeMs: (index * 1000) / fps, image: rgbImage(width, height, data) };
+        index++;
+      }
+    }
+    const code = await new Promise<number | null>((resolve) => (proc.exitCode !== null ? resolve(proc.exitCode) : proc.once('exit', resolve)));
+    options.signal?.throwIfAborted();
+    if (code !== 0 && index === 0) throw new FaceprintError('VIDEO_UNREADABLE', `${source}: ffmpeg could not decode it (${stderr.trim().split('\n').pop() ?? `exit ${code}`})`);
+  } finally {
+    options.signal?.removeEventListener('abort', onAbort);
+    if (proc.exitCode === null) proc.kill('SIGKILL');
+  }
+}
+
+/** Encodes RGB frames into a video file (H.264 in MP4 by the extension) through ffmpeg. */
+export class VideoWriter {
+  private readonly proc: ChildProcess;
+  private readonly done: Promise<void>;
+  private stderr = '';
+
+  constructor(path: string, width: number, height: number, fps: number) {
+    this.proc = spawn('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-s', `${width}x${height}`, '-r', String(fps), '-i', 'pipe:0',
+      '-c:v', 'libx264', '-preset', 'veryfast', '-pix_fmt', 'yuv420p', '-movflags', '+faststart', path], { stdio: ['pipe', 'ignore', 'pipe'] });
+    this.proc.stderr!.on('data', (d) => { this.stderr = (this.stderr + d).slice(-2000); });
+    this.done = new Promise((resolve, reject) => {
+      this.proc.on('error', (e: NodeJS.ErrnoException) => reject(e.code === 'ENOENT' ? new FaceprintError('FFMPEG_MISSING', MISSING) : e));
+      this.proc.on('exit', (code) => (code === 0 ? resolve() : reject(new FaceprintError('VIDEO_WRITE_FAILED', `${path}: ffmpeg exited ${code} (${this.stderr.trim().split('\n').pop() ?? ''})`))));
+    });
+    this.done.catch(() => undefined);
+  }
+
+  async write(image: RgbImage): Promise<void> {
+    if (!this.proc.stdin!.write(image.data)) await new Promise<void>((r) => this.proc.stdin!.once('drain', () => r()));
+  }
+
+  async close(): Promise<void> {
+    this.proc.stdin!.end();
+    await this.done;
+  }
+}

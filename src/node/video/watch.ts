@@ -1,0 +1,132 @@
+import sharp from 'sharp';
+import type { FaceAnalyzerCore } from '../../core/analyzer.js';
+import type { RgbImage } from '../../core/image.js';
+import type { TrackEvent, TrackSummary } from '../../core/video/tracker.js';
+import { VideoAnalyzer, type FrameResult, type VideoAnalyzerOptions, type VideoStats } from '../../core/video/video-analyzer.js';
+import { FrameAnnotator } from './annotate.js';
+import { probeVideo, readFrames, VideoWriter, type VideoInfo } from './ffmpeg.js';
+
+export interface WatchOptions extends VideoAnalyzerOptions {
+  /** Resample the source to this rate. */
+  fps?: number;
+  /** Scale frames to this width before detection. */
+  width?: number;
+  /** Read a file at its own pace, as a live stream (latency figures then mean frame → label on a live feed). */
+  realtime?: boolean;
+  /** Stop after this many frames. */
+  maxFrames?: number;
+  /** Write the annotated video here (H.264 MP4). */
+  out?: string;
+  /** Write a contact sheet of the tracks' best faces here (PNG). */
+  sheet?: string;
+  onEvent?: (event: TrackEvent) => void;
+  onFrame?: (result: FrameResult, info: VideoInfo) => void;
+  signal?: AbortSignal;
+}
+
+export interface WatchReport {
+  source: VideoInfo;
+  tracks: TrackSummary[];
+  events: TrackEvent[];
+  stats: VideoStats & { seconds: number; fps: number; recognizerRunsPerFaceFrame: number };
+  /** Per frame: time from the frame's arrival (out of ffmpeg) to its result. */
+  latencyMs: { p50: number; p99: number; max: number };
+}
+
+/**
+ * A video file, stream or device through the tracker: events as they happen, a report at the end, and on request
+ * the annotated video and a contact sheet.
+ */
+export async function watchVideo(core: FaceAnalyzerCore, source: string, options: WatchOptions = {}): Promise<WatchReport> {
+  const info = await probeVideo(source);
+  const video = new VideoAnalyzer(core, options);
+  const events: TrackEvent[] = [];
+  const latencies: number[] = [];
+  const annotator = options.out ? new FrameAnnotator() : null;
+  const sink: { writer: VideoWriter | null } = { writer: null };
+  const bestCrops = new Map<number, Promise<Buffer>>();
+  const started = performance.now();
+  const take = (list: TrackEvent[]) => {
+    for (const e of list) {
+      events.push(e);
+      options.onEvent?.(e);
+    }
+  };
+  try {
+    try {
+      await readAll();
+    } catch (e) {
+      // stopped from outside (Ctrl-C on a live stream): what was seen is still reported
+      if (!options.signal?.aborted) throw e;
+    }
+    take(video.finish());
+  } finally {
+    await sink.writer?.close();
+  }
+  async function readAll(): Promise<void> {
+    for await (const frame of readFrames(source, info, { fps: options.fps, width: options.width, realtime: options.realtime, signal: options.signal })) {
+      const arrived = performance.now();
+      const result = await video.push(frame.image, frame.timeMs);
+      latencies.push(performance.now() - arrived);
+      take(result.events);
+      options.onFrame?.(result, info);
+      if (options.sheet) {
+        for (const t of video.tracker.tracks) if (t.best?.frame === result.frame) bestCrops.set(t.id, faceTile(frame.image, t.best.bbox));
+      }
+      if (annotator) {
+        sink.writer ??= new VideoWriter(options.out!, frame.image.width, frame.image.height, options.fps ?? info.fps);
+        await annotator.draw(frame.image, result.faces);
+        await sink.writer.write(frame.image);
+      }
+      if (options.maxFrames && result.frame + 1 >= options.maxFrames) break;
+    }
+  }
+  const tracks = video.summaries();
+  if (options.sheet) await writeContactSheet(options.sheet, tracks, bestCrops);
+  const seconds = (performance.now() - started) / 1000;
+  const sorted = [...latencies].sort((a, b) => a - b);
+  const pct = (q: number) => (sorted.length ? Math.round(sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] * 10) / 10 : 0);
+  return {
+    source: info, tracks, events,
+    stats: { ...video.stats, seconds, fps: video.stats.frames / seconds, recognizerRunsPerFaceFrame: video.stats.faceFrames ? video.stats.recognizerRuns / video.stats.faceFrames : 0 },
+    latencyMs: { p50: pct(0.5), p99: pct(0.99), max: pct(1) },
+  };
+}
+
+const TILE = 128;
+
+/** A face's box widened by a fifth, as a square tile (RGB). */
+function faceTile(image: RgbImage, bbox: readonly number[]): Promise<Buffer> {
+  const side = Math.max(bbox[2] - bbox[0], bbox[3] - bbox[1]) * 1.2;
+  const cx = (bbox[0] + bbox[2]) / 2;
+  const cy = (bbox[1] + bbox[3]) / 2;
+  const left = Math.max(0, Math.round(cx - side / 2));
+  const top = Math.max(0, Math.round(cy - side / 2));
+  const width = Math.max(1, Math.min(image.width - left, Math.round(side)));
+  const height = Math.max(1, Math.min(image.height - top, Math.round(side)));
+  // a copy: the frame is drawn on (--out) before sharp reads it
+  return sharp(Buffer.from(image.data), { raw: { width: image.width, height: image.height, channels: 3 } })
+    .extract({ left, top, width, height })
+    .resize(TILE, TILE, { fit: 'contain', background: '#000' })
+    .raw()
+    .toBuffer();
+}
+
+/** One tile per track (its best face) with its id and label underneath. */
+async function writeContactSheet(path: string, tracks: readonly TrackSummary[], tiles: Map<number, Promise<Buffer>>): Promise<void> {
+  const shown = tracks.filter((t) => tiles.has(t.id));
+  const columns = Math.max(1, Math.min(6, shown.length));
+  const rows = Math.max(1, Math.ceil(shown.length / columns));
+  const cell = { w: TILE + 8, h: TILE + 28 };
+  const annotator = new FrameAnnotator();
+  const composites: sharp.OverlayOptions[] = [];
+  for (let i = 0; i < shown.length; i++) {
+    const t = shown[i];
+    const x = (i % columns) * cell.w + 4;
+    const y = Math.floor(i / columns) * cell.h + 4;
+    composites.push({ input: await tiles.get(t.id)!, raw: { width: TILE, height: TILE, channels: 3 }, left: x, top: y });
+    const label = await annotator.label(`#${t.id} ${t.subject?.name ?? 'unknown'}`);
+    composites.push({ input: label.rgba, raw: { width: label.width, height: label.height, channels: 4 }, left: x, top: y + TILE + 2 });
+  }
+  await sharp({ create: { width: columns * cell.w, height: rows * cell.h, channels: 3, background: '#f0f0f0' } }).composite(composites).png().toFile(path);
+}
