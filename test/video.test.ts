@@ -215,3 +215,35 @@ describe('clips from the fixture photos', () => {
     assert.equal(readFileSync(clips.cut).length > 0, true);
   });
 });
+
+describe('POST /v1/video', () => {
+  test('a clip upload: tracks and events as faceprint watch gives them; bounded like the rest', async () => {
+    const { startTestServer, api, assertError } = await import('./helpers/server.js');
+    const s = await startTestServer({ rateLimitPerMinute: 0 });
+    const dir = mkdtempSync(join(tmpdir(), 'faceprint-video-api-'));
+    try {
+      for (const p of ['amy', 'penny']) {
+        const form = new FormData();
+        for (const n of [1, 2, 3]) form.append('images', new Blob([readFileSync(join(SHARED, `faces/identities/bbt/${p}/${p}${n}.png`))]), `${p}${n}.png`);
+        assert.equal((await api(s.url, 'POST', `/v1/subjects/${p}/faces?create=true`, { key: s.key.write, form })).status, 201);
+      }
+      const clip = join(dir, 'cut.mp4');
+      await makeClip(clip, SCENES.cut());
+      const res = await api(s.url, 'POST', '/v1/video?detEvery=2', { key: s.key.read, raw: readFileSync(clip), type: 'video/mp4' });
+      assert.equal(res.status, 200, res.text);
+      assert.deepEqual(res.body.tracks.map((t: { subject: { name: string } }) => t.subject.name), ['amy', 'penny']);
+      assert.equal(res.body.stats.cuts, 1);
+      assert.equal(res.body.stats.detectorRuns, 46); // every other frame, and the frame of the cut
+      assert.equal(res.body.threshold, 0.29);
+      assert.ok(res.body.events.some((e: { type: string; reason?: string }) => e.type === 'track-ended' && e.reason === 'cut'));
+      const form = new FormData();
+      form.append('video', new Blob([readFileSync(clip)]), 'cut.mp4');
+      assert.equal((await api(s.url, 'POST', '/v1/video?identify=false', { key: s.key.read, form })).body.tracks.length, 2);
+      assertError(await api(s.url, 'POST', '/v1/video', { key: s.key.read, raw: Buffer.from('not a video at all'), type: 'video/mp4' }), 415, 'VIDEO_UNREADABLE');
+      assertError(await api(s.url, 'POST', '/v1/video', { key: s.key.read, json: { video: 'x' } }), 415, 'UNSUPPORTED_MEDIA_TYPE');
+      assertError(await api(s.url, 'POST', '/v1/video', { raw: readFileSync(clip), type: 'video/mp4' }), 401, 'UNAUTHORIZED');
+    } finally {
+      await s.close();
+    }
+  });
+});

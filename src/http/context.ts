@@ -14,7 +14,7 @@ export interface RouteContext {
    * share of the memory budget, by the request's deadline; `signal` aborts when the client goes or the deadline
    * passes (work stops at the next image).
    */
-  work<T>(req: FastifyRequest, images: readonly UploadedImage[], job: (signal: AbortSignal) => Promise<T>): Promise<T>;
+  work<T>(req: FastifyRequest, images: readonly UploadedImage[], job: (signal: AbortSignal) => Promise<T>, extraBytes?: number): Promise<T>;
   /** Records the request body of an image route for the OpenAPI document. */
   documentBody(method: string, url: string, body: Record<string, unknown>): void;
 }

@@ -34,6 +34,8 @@ const STATUS_OF: Partial<Record<FaceprintErrorCode, number>> = {
   STORE_BUSY: 503,
   CLOSED: 503,
   STORE_UNAVAILABLE: 503,
+  FFMPEG_MISSING: 503,
+  VIDEO_UNREADABLE: 415,
 };
 
 /** Fastify's own errors that are the caller's doing, by their code. */
@@ -64,6 +66,7 @@ const UNAVAILABLE_MESSAGE: Partial<Record<FaceprintErrorCode, string>> = {
   STORE_BUSY: 'the gallery store is busy; retry shortly',
   CLOSED: 'the server is shutting down',
   STORE_UNAVAILABLE: 'the gallery store is unavailable',
+  FFMPEG_MISSING: 'this server cannot decode video: its ffmpeg is not installed',
 };
 
 /**

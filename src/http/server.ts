@@ -25,6 +25,7 @@ import type { KeyStore, Principal, Scope } from './keys.js';
 import { ServiceMetrics } from './metrics.js';
 import { registerRecognitionRoutes } from './routes-recognition.js';
 import { registerGalleryRoutes } from './routes-gallery.js';
+import { registerVideoRoute } from './routes-video.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -170,6 +171,7 @@ export async function createServer(options: ServeOptions): Promise<FaceprintServ
   // Raw image bodies; text/plain is no way to send an image.
   app.removeContentTypeParser('text/plain');
   app.addContentTypeParser(/^image\/[\w.+-]+$/, { parseAs: 'buffer', bodyLimit }, (_req, body, done) => done(null, body));
+  app.addContentTypeParser(/^video\/[\w.+-]+$/, { parseAs: 'buffer', bodyLimit }, (_req, body, done) => done(null, body));
   app.addContentTypeParser('application/octet-stream', { parseAs: 'buffer', bodyLimit }, (_req, body, done) => done(null, body));
   await app.register(multipart, { limits: { fileSize: bodyLimit, files: 64, fields: 32, parts: 100 } });
   if (options.corsOrigins?.length) await app.register(cors, { origin: options.corsOrigins });
@@ -255,11 +257,11 @@ export async function createServer(options: ServeOptions): Promise<FaceprintServ
   const ctx: RouteContext = {
     analyzer: options.analyzer, gallery: options.gallery, images,
     documentBody: (method, url, body) => requestBodies.set(`${method} ${url}`, body),
-    async work(req, uploaded, job) {
+    async work(req, uploaded, job, extraBytes = 0) {
       // what decoding these images will cost, from their headers; an image whose header cannot be read costs
       // nothing here and is refused by its decode with its own error
       const sizes = await Promise.all(uploaded.map((i) => imageSize(i.data, { pixelLimit }).catch(() => null)));
-      const need = sizes.reduce((sum, s) => sum + (s ? s.width * s.height * DECODE_BYTES_PER_PIXEL : 0), 0);
+      const need = extraBytes + sizes.reduce((sum, s) => sum + (s ? s.width * s.height * DECODE_BYTES_PER_PIXEL : 0), 0);
       const signal = AbortSignal.any([req.clientGone, AbortSignal.timeout(Math.max(1, req.deadline - Date.now()))]);
       return admission.run(async () => {
         const release = await budget.acquire(need, req.deadline, req.clientGone);
@@ -306,6 +308,7 @@ export async function createServer(options: ServeOptions): Promise<FaceprintServ
   });
   registerRecognitionRoutes(app, ctx);
   registerGalleryRoutes(app, ctx);
+  registerVideoRoute(app, ctx);
 
   const webRoot = options.webRoot === undefined ? defaultWebRoot() : options.webRoot;
   if (webRoot && existsSync(join(webRoot, 'index.html'))) {

@@ -17,6 +17,9 @@ export async function createOrtNodeSession(model: Uint8Array, source: string, op
     const opts: ort.InferenceSession.SessionOptions = {
       graphOptimizationLevel: 'all',
       executionProviders: options.executionProviders ?? ['cpu'],
+      // errors only: SCRFD models annotate their outputs for 640×640 and ONNX Runtime warns on every run at
+      // another input size (video frames), though the outputs are right
+      logSeverityLevel: 3,
     };
     if (options.intraOpNumThreads) opts.intraOpNumThreads = options.intraOpNumThreads;
     session = await ort.InferenceSession.create(model, opts);

@@ -1,4 +1,5 @@
 import type { FaceAnalyzerCore } from '../analyzer.js';
+import { ScrfdDetector } from '../detection/scrfd.js';
 import type { RgbImage } from '../image.js';
 import { frameHistogram, histogramDistance } from './shot-cut.js';
 import { FaceTracker, type SubjectRef, type TrackEvent, type TrackerOptions, type TrackState, type TrackSummary } from './tracker.js';
@@ -16,6 +17,12 @@ export interface VideoAnalyzerOptions extends TrackerOptions {
   cutThreshold?: number;
   /** Who faces are; none: tracks stay unlabelled (embeddings are still taken, for re-attachment). */
   identifier?: VideoIdentifier | null;
+  /**
+   * The detector's input: 'frame' (default) — the frame's own shape at the detector's scale, padded to multiples
+   * of 32 (640×360 → 640×384: 40% fewer pixels than 640×640, same scale); 'model' — the analyzer's square
+   * input, as for still images; or [width, height]. Models with a fixed input size always use theirs.
+   */
+  detectorSize?: 'frame' | 'model' | [number, number];
 }
 
 /** A tracked face on a frame. */
@@ -65,6 +72,8 @@ export class VideoAnalyzer {
   private readonly identifier: VideoIdentifier | null;
   private previousHistogram: Float32Array | null = null;
   private frame = 0;
+  private readonly detectorSize: 'frame' | 'model' | [number, number];
+  private detector: ScrfdDetector | null = null;
 
   constructor(core: FaceAnalyzerCore, options: VideoAnalyzerOptions = {}) {
     this.core = core;
@@ -72,6 +81,21 @@ export class VideoAnalyzer {
     this.detEvery = Math.max(1, Math.floor(options.detEvery ?? 1));
     this.cutThreshold = options.cutThreshold ?? 0.5;
     this.identifier = options.identifier ?? null;
+    this.detectorSize = options.detectorSize ?? 'frame';
+  }
+
+  /** The detector for this video's frames: the analyzer's own, or one on the same session at the frame's shape. */
+  private detectorFor(image: RgbImage): ScrfdDetector {
+    if (this.detector) return this.detector;
+    const base = this.core.detector;
+    let size: [number, number] | null = null;
+    if (Array.isArray(this.detectorSize)) size = this.detectorSize;
+    else if (this.detectorSize === 'frame') {
+      const scale = Math.min(base.inputWidth / image.width, base.inputHeight / image.height);
+      size = [Math.ceil((image.width * scale) / 32) * 32, Math.ceil((image.height * scale) / 32) * 32];
+    }
+    this.detector = size ? new ScrfdDetector(base.session, size) : base;
+    return this.detector;
   }
 
   /** One frame (RGB); `timeMs` defaults to the frame number at 30 fps. */
@@ -85,7 +109,8 @@ export class VideoAnalyzer {
     const detect = cut || frame % this.detEvery === 0;
     let detections = null;
     if (detect) {
-      const found = await this.core.detect(image, { scoreThreshold: this.tracker.options.lowScore });
+      this.core.ensureOpen();
+      const found = await this.detectorFor(image).detect(image, { scoreThreshold: this.tracker.options.lowScore });
       detections = found.map((d) => ({
         bbox: d.bbox,
         kps: d.kps ? Array.from({ length: d.kps.length / 2 }, (_, i) => [d.kps![2 * i], d.kps![2 * i + 1]] as [number, number]) : undefined,

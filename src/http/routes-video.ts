@@ -1,0 +1,86 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { galleryIdentifier } from '../core/video/gallery-identifier.js';
+import { probeVideo } from '../node/video/ffmpeg.js';
+import { watchVideo } from '../node/video/watch.js';
+import type { RouteContext } from './context.js';
+import { ApiError } from './errors.js';
+import { errorResponses } from './schemas.js';
+
+/** Longest clip accepted, and the widest frame decoded (larger ones are scaled down first). */
+const MAX_SECONDS = 120;
+const MAX_WIDTH = 1280;
+/** Memory a clip holds while it is analysed: a few frames in flight, per pixel. */
+const VIDEO_BYTES_PER_PIXEL = 48;
+
+async function readClip(req: FastifyRequest): Promise<Buffer> {
+  if (req.isMultipart()) {
+    let clip: Buffer | null = null;
+    try {
+      for await (const part of req.parts()) {
+        if (part.type !== 'file') continue;
+        if (part.fieldname !== 'video' || clip) throw new ApiError(400, 'INVALID_INPUT', 'send one clip, in the multipart field "video"');
+        clip = await part.toBuffer();
+      }
+    } catch (e) {
+      if (e instanceof ApiError || String((e as { code?: unknown }).code ?? '').startsWith('FST_')) throw e;
+      throw new ApiError(400, 'INVALID_BODY', `malformed multipart body: ${(e as Error).message}`);
+    }
+    if (!clip) throw new ApiError(400, 'INVALID_INPUT', 'no clip in the request (multipart field "video")');
+    return clip;
+  }
+  if (Buffer.isBuffer(req.body) && req.body.length > 0) return req.body;
+  throw new ApiError(415, 'UNSUPPORTED_MEDIA_TYPE', 'send the clip as a video/* or application/octet-stream body, or as the multipart field "video"');
+}
+
+/** POST /v1/video: a clip's faces tracked across frames, each track recognised once (or again when it got better). */
+export function registerVideoRoute(app: FastifyInstance, ctx: RouteContext): void {
+  ctx.documentBody('post', '/v1/video', {
+    required: true,
+    content: {
+      'video/mp4': { schema: { type: 'string', format: 'binary' } },
+      'multipart/form-data': { schema: { type: 'object', properties: { video: { type: 'string', format: 'binary' } } } },
+    },
+  });
+  app.post<{ Querystring: { detEvery?: number; fps?: number; threshold?: number; far?: number; identify?: boolean } }>('/v1/video', {
+    config: { scope: 'read' },
+    schema: {
+      tags: ['recognition'], summary: 'a clip (within the body limit): faces tracked across frames, recognised per track; the tracks and their events',
+      querystring: {
+        type: 'object',
+        properties: {
+          detEvery: { type: 'integer', minimum: 1, maximum: 30, default: 1, description: 'run the detector on every n-th frame' },
+          fps: { type: 'number', exclusiveMinimum: 0, maximum: 60, description: 'resample the clip to this rate first' },
+          threshold: { type: 'number', minimum: -1, maximum: 1 },
+          far: { type: 'number', exclusiveMinimum: 0, maximum: 1 },
+          identify: { type: 'boolean', default: true, description: 'label tracks from the gallery' },
+        },
+      },
+      response: { 200: { type: 'object', additionalProperties: true }, ...errorResponses },
+    },
+  }, async (req) => {
+    const clip = await readClip(req);
+    const dir = await mkdtemp(join(tmpdir(), 'faceprint-clip-'));
+    try {
+      const path = join(dir, 'clip');
+      await writeFile(path, clip, { mode: 0o600 });
+      const info = await probeVideo(path);
+      const seconds = info.durationS ?? (info.frames ?? 0) / info.fps;
+      if (seconds > MAX_SECONDS) throw new ApiError(413, 'VIDEO_TOO_LONG', `the clip is ${seconds.toFixed(1)} s; at most ${MAX_SECONDS} s`);
+      const width = info.width > MAX_WIDTH ? MAX_WIDTH : undefined;
+      const height = width ? (info.height * width) / info.width : info.height;
+      const q = req.query;
+      const identifier = q.identify === false ? null : await galleryIdentifier(ctx.gallery.gallery, { threshold: q.threshold, far: q.far });
+      const report = await ctx.work(req, [], (signal) => watchVideo(ctx.analyzer.core, path, { detEvery: q.detEvery, fps: q.fps, width, identifier, signal }), (width ?? info.width) * height * VIDEO_BYTES_PER_PIXEL);
+      return {
+        source: report.source, threshold: identifier?.threshold ?? null, thresholdSource: identifier?.source ?? null,
+        tracks: report.tracks, events: report.events,
+        stats: { frames: report.stats.frames, detectorRuns: report.stats.detectorRuns, recognizerRuns: report.stats.recognizerRuns, cuts: report.stats.cuts, seconds: report.stats.seconds },
+      };
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+}
