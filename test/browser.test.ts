@@ -157,9 +157,13 @@ test('models: sha256 checked (a wrong one refused), progress reported', async ()
   assert.equal(result.bad, 'PACK_CORRUPT');
 });
 
-/** A one-frame Y4M video of a photo (Chromium's fake webcam plays it in a loop). */
+/**
+ * A one-frame Y4M video of a photo (Chromium's fake webcam plays it in a loop): the face 240 px tall in the
+ * middle of a grey room, as a webcam sees someone at a desk.
+ */
 async function y4mOf(photoPath: string, width = 640, height = 480): Promise<string> {
-  const { data } = await sharp(photoPath).resize(width, height, { fit: 'contain', background: '#000' }).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+  const face = await sharp(photoPath).resize({ height: 240 }).removeAlpha().toBuffer();
+  const { data } = await sharp({ create: { width, height, channels: 3, background: '#78828c' } }).composite([{ input: face, gravity: 'centre' }]).removeAlpha().raw().toBuffer({ resolveWithObject: true });
   const y = Buffer.alloc(width * height);
   const u = Buffer.alloc((width / 2) * (height / 2));
   const v = Buffer.alloc((width / 2) * (height / 2));
@@ -196,8 +200,15 @@ test('webcam: live identify on Chromium\'s fake camera playing a photo of an enr
     await p.waitForSelector('#webcam-live', { state: 'visible' });
     await p.click('#webcam-live');
     await p.waitForFunction(() => /^live: /.test(document.getElementById('analyze-result')!.textContent ?? ''), undefined, { timeout: 30_000 });
-    await p.waitForFunction(() => document.getElementById('analyze-result')!.textContent === 'live: amy', undefined, { timeout: 30_000 });
+    await p.waitForFunction(() => /^live: amy · [\d.]+ fps/.test(document.getElementById('analyze-result')!.textContent ?? ''), undefined, { timeout: 30_000 });
     assert.ok((await greenPixels(await p.locator('#analyze-canvas').screenshot())) > 300);
+    // the tracker: 60 more frames, the name holds and the recognizer has run for the one track only
+    await p.waitForFunction(() => (window as any).faceprint.live.frames >= 60, undefined, { timeout: 60_000 });
+    const text = (await p.textContent('#analyze-result')) ?? '';
+    assert.match(text, /^live: amy · [\d.]+ fps · \d+ recognizer runs in \d+ frames$/);
+    const stats = await p.evaluate(() => ({ ...(window as any).faceprint.live }));
+    assert.ok(stats.recognizerRuns <= 3 && stats.recognizerRuns <= 0.05 * stats.faceFrames, JSON.stringify(stats));
+    assert.equal(stats.detectorRuns, stats.frames);
     await p.click('#webcam-live'); // stop
   } finally {
     await camera.close();

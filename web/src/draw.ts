@@ -9,7 +9,7 @@ const LANDMARK_COLOURS = ['#ff3b30', '#ff9500', '#ffcc00', '#5ac8fa', '#af52de']
 export const LANDMARK_106_COLOUR = 'rgb(255, 0, 255)';
 
 /** Draws the image scaled to fit `maxWidth`, with every face's box, landmarks and an optional label. */
-export async function drawFaces(canvas: HTMLCanvasElement, image: Blob | ImageBitmap, faces: PageFace[], labels: string[] = [], maxWidth = 640, unknown: boolean[] = []): Promise<void> {
+export async function drawFaces(canvas: HTMLCanvasElement, image: Blob | ImageBitmap, faces: readonly Pick<PageFace, 'bbox' | 'kps' | 'landmark2d106'>[], labels: string[] = [], maxWidth = 640, unknown: boolean[] = []): Promise<void> {
   const bitmap = image instanceof Blob ? await createImageBitmap(image, { imageOrientation: 'from-image' }) : image;
   const scale = Math.min(1, maxWidth / bitmap.width);
   canvas.width = Math.round(bitmap.width * scale);

@@ -1,4 +1,4 @@
-import { BrowserGallery, FaceAnalyzer, faceToJson, type WebFaceAnalyzerOptions } from '../../src/web/index.js';
+import { BrowserGallery, FaceAnalyzer, faceToJson, galleryIdentifier, VideoAnalyzer, type WebFaceAnalyzerOptions } from '../../src/web/index.js';
 
 export { loadModelBytes } from '../../src/web/index.js';
 import type { Backend, Cluster, EnrolReport, Identified, PageFace, Subject, ThresholdInForce, Verification } from './backend.js';
@@ -51,6 +51,10 @@ export class LocalBackend implements Backend {
       if ((e as { code?: string }).code === 'NO_THRESHOLD') return null;
       throw e;
     }
+  }
+  /** A live video session: faces tracked across webcam frames, each track identified against this gallery once (or when it got better). */
+  async liveSession(threshold?: number): Promise<VideoAnalyzer> {
+    return new VideoAnalyzer(this.analyzer.core, { identifier: await galleryIdentifier(this.gallery.gallery, { threshold }) });
   }
   promote(clusterId: string, name: string): Promise<Subject> {
     return this.gallery.gallery.promoteCluster(clusterId, name);

@@ -220,22 +220,34 @@ $('mode-device').addEventListener('click', () => {
 $('models-load').addEventListener('click', () => void act($('models-result'), loadLocal));
 
 let live = false;
-$('webcam-live').addEventListener('click', () => {
+$('webcam-live').addEventListener('click', () => void act($('analyze-result'), async () => {
   live = !live;
   $('webcam-live').textContent = live ? 'Stop' : 'Identify live';
+  if (!live || !local) return 'live: stopped';
+  // the tracker: detection on every frame, an embedding only when a track is new or its face got clearly
+  // better, names decided per track (with hysteresis), so they do not flicker and the recognizer mostly rests
+  const session = await local.liveSession(thresholdOf('identify-threshold'));
   const canvas = $<HTMLCanvasElement>('analyze-canvas');
+  const started = performance.now();
+  const recent: number[] = [];
+  (window as unknown as { faceprint: Record<string, unknown> }).faceprint.live = session.stats;
   const loop = async (): Promise<void> => {
     if (!live || !local) return;
     const frame = await createImageBitmap(video);
-    const found = await local.gallery.identify(frame, { threshold: thresholdOf('identify-threshold') }).catch(() => []);
-    const labels = found.map((x) => (x.subject ? x.subject.name : 'unknown'));
-    await drawFaces(canvas, frame, found.map((x) => x.face), labels);
+    const result = await session.push(await local.analyzer.decode(frame), performance.now() - started);
+    const labels = result.faces.map((f) => `#${f.trackId} ${f.subject ? f.subject.name : 'unknown'}`);
+    await drawFaces(canvas, frame, result.faces.map((f) => ({ bbox: f.bbox, kps: [] })), labels, 640, result.faces.map((f) => !f.subject));
     frame.close();
-    $('analyze-result').textContent = `live: ${labels.join(', ') || 'no face'}`;
+    recent.push(performance.now());
+    if (recent.length > 30) recent.shift();
+    const fps = recent.length > 1 ? ((recent.length - 1) * 1000) / (recent[recent.length - 1] - recent[0]) : 0;
+    const names = result.faces.map((f) => (f.subject ? f.subject.name : 'unknown'));
+    $('analyze-result').textContent = `live: ${names.join(', ') || 'no face'} · ${fps.toFixed(1)} fps · ${session.stats.recognizerRuns} recognizer runs in ${session.stats.frames} frames`;
     requestAnimationFrame(() => void loop());
   };
   void loop();
-});
+  return 'live: starting';
+}));
 
 /** Photos dropped on a section go to its file input, as if chosen (and the input's change handler runs). */
 for (const [section, input] of [['analyze', 'analyze-file'], ['identify', 'identify-file'], ['enrol', 'enrol-files'], ['clusters', 'cluster-files']] as const) {
