@@ -7,12 +7,12 @@
  *   node --import tsx bench/serve-load.ts [--duration 30] [--connections 8,64,300] [--deadline-ms 10000]
  *     [--memory-budget-mb 512] [--concurrency 8] [--max-queue 64] [--json out.json]
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
+import { spawnServe } from '../test/helpers/serve-process.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const SHARED = resolve(ROOT, '../shared/fixtures');
@@ -36,21 +36,11 @@ const tmp = mkdtempSync(join(tmpdir(), 'faceprint-bench-load-'));
 const lfw = join(SHARED, 'lfw/images');
 const photos = readdirSync(lfw).sort().slice(0, 32).map((person) => readFileSync(join(lfw, person, readdirSync(join(lfw, person)).sort()[0])));
 
-const proc = spawn(process.execPath, [join(ROOT, 'bin/faceprint.js'), 'serve', '--single-user', '--port', '0', '--store', join(tmp, 'g.db'),
+const server = await spawnServe(['--single-user', '--store', join(tmp, 'g.db'),
   '--detector', join(SHARED, 'models/det_500m.onnx'), '--recognizer', join(SHARED, 'models/mobilefacenet.onnx'),
   '--deadline-ms', String(deadlineMs), '--memory-budget-mb', String(budgetMiB), '--concurrency', values.concurrency, '--max-queue', values['max-queue'],
-  '--rate-limit', '0', '--log-level', 'warn'], { stdio: ['ignore', 'ignore', 'pipe'] });
-process.once('exit', () => proc.kill('SIGKILL'));
-const url = await new Promise<string>((res, rej) => {
-  let err = '';
-  proc.stderr!.on('data', (d) => {
-    err += d;
-    const m = /faceprint serving (http:\/\/[\d.:]+)/.exec(err);
-    if (m) res(m[1]);
-  });
-  proc.on('exit', (code) => rej(new Error(`serve exited ${code}: ${err}`)));
-});
-const rssMiB = () => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${proc.pid}/status`, 'utf8'))![1]) / 1024;
+  '--rate-limit', '0', '--log-level', 'warn']);
+const { url, rssMiB } = server;
 
 // enrol a few people so identify searches a gallery
 for (let i = 0; i < 8; i++) {
@@ -118,7 +108,7 @@ for (const c of [...settings, settings[0]]) {
   process.stderr.write(`${c} connections: ${JSON.stringify(row)}\n`);
   await new Promise((r) => setTimeout(r, 2000)); // the queue drains between settings
 }
-proc.kill('SIGTERM');
+await server.stop();
 
 const lines = [
   `deadline ${deadlineMs} ms · memory budget ${budgetMiB} MiB · RSS idle ${Math.round(idleRss)} MiB · ${duration} s per setting · concurrency ${values.concurrency}, queue ${values['max-queue']}`,

@@ -10,12 +10,12 @@
  * (w600k_r50's graph and cost; speed does not depend on weights) instead of the fixture MobileFaceNet.
  * Photos: LFW images (one face each, 250×250): the case where only cross-request batching can group faces.
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { buildIResNetReplica } from '../src/core/models/iresnet-replica.js';
+import { spawnServe } from '../test/helpers/serve-process.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const SHARED = resolve(ROOT, '../shared/fixtures');
@@ -63,28 +63,11 @@ function rssMiB(pid: number): number {
 }
 
 async function startServer(maxBatch: number, maxWaitMs: number): Promise<{ url: string; pid: number; stop: () => Promise<void> }> {
-  const proc = spawn('node', [join(ROOT, 'bin/faceprint.js'), 'serve', '--single-user', '--port', '0', '--store', join(tmp, `g-${maxBatch}-${maxWaitMs}.db`),
+  const server = await spawnServe(['--single-user', '--store', join(tmp, `g-${maxBatch}-${maxWaitMs}.db`),
     '--detector', join(SHARED, 'models/det_500m.onnx'), '--recognizer', recognizer,
     '--max-batch', String(maxBatch), '--max-wait-ms', String(maxWaitMs), '--concurrency', String(2 * clients), '--max-queue', '1024',
-    '--rate-limit', '0', '--log-level', 'warn'], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let err = '';
-  const url = await new Promise<string>((res, rej) => {
-    proc.stderr!.on('data', (d) => {
-      err += d;
-      const m = /faceprint serving (http:\/\/[\d.:]+)/.exec(err);
-      if (m) res(m[1]);
-    });
-    proc.on('exit', (code) => rej(new Error(`serve exited ${code}: ${err}`)));
-  });
-  process.once('exit', () => proc.kill('SIGKILL')); // never leave a server behind
-  return {
-    url,
-    pid: proc.pid!,
-    stop: () => new Promise((res) => {
-      proc.once('exit', () => res());
-      proc.kill('SIGTERM');
-    }),
-  };
+    '--rate-limit', '0', '--log-level', 'warn']);
+  return { url: server.url, pid: server.proc.pid!, stop: server.stop };
 }
 
 async function metric(url: string, name: string): Promise<number> {

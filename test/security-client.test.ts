@@ -1,7 +1,6 @@
 // Security suite, 2 of 3: what a hostile client with a valid key can do to `faceprint serve` — work, memory,
 // the thread pool, latency, URL fetching, keys. Every probe against a real server on 127.0.0.1.
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -10,7 +9,7 @@ import { after, before, describe, test } from 'node:test';
 import sharp from 'sharp';
 import { KeyStore } from '../src/http/keys.js';
 import { DET_500M, MOBILEFACENET, SHARED } from './fixtures.js';
-import { ROOT } from './helpers/cli.js';
+import { spawnServe } from './helpers/serve-process.js';
 import { api, assertError, startTestServer, type TestServer } from './helpers/server.js';
 
 const GROUP = readFileSync(join(SHARED, 'faces/groups/insightface/t1.jpg'));
@@ -43,23 +42,6 @@ function imageHost(): Promise<{ server: Server; host: string; hits: string[] }> 
     res.writeHead(404).end();
   });
   return new Promise((r) => server.listen(0, '127.0.0.1', () => r({ server, host: `127.0.0.1:${(server.address() as { port: number }).port}`, hits })));
-}
-
-/** `faceprint serve` as its own process, for probes that measure its memory. */
-async function serveProcess(args: string[]): Promise<{ url: string; proc: ChildProcess; rssMiB: () => number }> {
-  const dir = mkdtempSync(join(tmpdir(), 'faceprint-sec-'));
-  const proc = spawn(process.execPath, [join(ROOT, 'bin/faceprint.js'), 'serve', '--single-user', '--port', '0', '--store', join(dir, 'g.db'),
-    '--detector', DET_500M, '--recognizer', MOBILEFACENET, '--log-level', 'warn', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
-  const url = await new Promise<string>((res, rej) => {
-    let err = '';
-    proc.stderr!.on('data', (d) => {
-      err += d;
-      const m = /faceprint serving (http:\/\/[\d.:]+)/.exec(err);
-      if (m) res(m[1]);
-    });
-    proc.on('exit', (code) => rej(new Error(`serve exited ${code}: ${err}`)));
-  });
-  return { url, proc, rssMiB: () => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${proc.pid}/status`, 'utf8'))![1]) / 1024 };
 }
 
 describe('a hostile client: work per request is bounded', () => {
@@ -184,7 +166,8 @@ describe('a hostile client: latency and memory', () => {
     const big = await sharp({ create: { width: 4472, height: 4472, channels: 3, background: { r: 120, g: 90, b: 60 } } }).png().toBuffer();
     const huge = await sharp({ create: { width: 6000, height: 6000, channels: 3, background: { r: 120, g: 90, b: 60 } } }).png().toBuffer();
     assert.ok(big.length < 300_000, 'a few hundred KB on the wire');
-    const server = await serveProcess(['--memory-budget-mb', '400', '--pixel-limit', '40000000', '--rate-limit', '0']);
+    const server = await spawnServe(['--single-user', '--store', join(mkdtempSync(join(tmpdir(), 'faceprint-sec-')), 'g.db'), '--detector', DET_500M, '--recognizer', MOBILEFACENET,
+      '--log-level', 'warn', '--memory-budget-mb', '400', '--pixel-limit', '40000000', '--rate-limit', '0']);
     try {
       await fetch(server.url + '/v1/analyze', { method: 'POST', headers: { 'content-type': 'image/jpeg' }, body: GROUP as Uint8Array<ArrayBuffer> });
       const base = server.rssMiB();
@@ -198,7 +181,7 @@ describe('a hostile client: latency and memory', () => {
       assert.equal(alone.status, 413);
       assert.equal((await alone.json()).error.code, 'IMAGE_TOO_LARGE');
     } finally {
-      server.proc.kill('SIGKILL');
+      await server.stop();
     }
   });
 });

@@ -129,3 +129,5 @@ export class FaceAnalyzer extends PlatformAnalyzer<ImageInput> {
     return typeof input === 'object' && !(input instanceof Uint8Array) && 'data' in input && !('channels' in input) && input.data.length === input.width * input.height * 3;
   }
 }
+export { watchVideo, type WatchOptions, type WatchReport } from './video/watch.js';
+export { probeVideo, readFrames, requireFfmpeg, VideoWriter, type VideoInfo, type VideoFrame, type ReadFramesOptions } from './video/ffmpeg.js';
