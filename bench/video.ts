@@ -65,7 +65,7 @@ for (const [name, recognizer] of Object.entries(recognizers)) {
 }
 
 const labelDelay = (r: WatchReport) => r.tracks.filter((t) => t.labelledAtFrame !== null).map((t) => Math.round(((t.labelledAtFrame! - t.firstFrame) * 1000) / FPS));
-console.log(`clip: 640×360, ${FPS} fps, ${frames} frames, 3 faces in view (${faceFrames} face-frames); det_500m at 640×640`);
+console.log(`clip: 640×360, ${FPS} fps, ${frames} frames, 3 faces in view (${faceFrames} face-frames); det_500m on the frame's shape (640×384)`);
 console.log('');
 console.log('| recognizer | detect every | mode | fps | detector runs / frame | recognizer runs / frame | recognizer runs / (frames × faces) | frame latency p50 / p99 ms | first frame → label ms |');
 console.log('|---|---|---|---|---|---|---|---|---|');
