@@ -9,6 +9,7 @@ export interface AnalyzeCliOptions {
   recognizer?: string;
   detSize?: number;
   detThresh?: number;
+  detInput?: 'model' | 'image';
   maxFaces?: number;
   json?: boolean;
   threads?: number;
@@ -27,6 +28,7 @@ export async function runAnalyze(images: string[], opts: AnalyzeCliOptions, out:
     recognizer: opts.recognizer,
     detSize: opts.detSize,
     detThresh: opts.detThresh,
+    detInput: opts.detInput,
     maxFaces: opts.maxFaces,
     intraOpNumThreads: opts.threads,
     heads: opts.heads,

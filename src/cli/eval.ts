@@ -1,6 +1,6 @@
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { Command } from 'commander';
+import { Command, InvalidArgumentError } from 'commander';
 import cliProgress from 'cli-progress';
 import { FaceprintError } from '../core/errors.js';
 import { FaceAnalyzer } from '../node/index.js';
@@ -15,6 +15,7 @@ export interface ModelCliOptions {
   recognizer?: string;
   detSize?: number;
   detThresh?: number;
+  detInput?: 'model' | 'image';
   threads?: number;
   heads?: HeadName[];
   head?: string[];
@@ -42,7 +43,7 @@ export async function openAnalyzer(opts: ModelCliOptions): Promise<FaceAnalyzer>
   if (!opts.pack && !opts.detector) throw new FaceprintError('MODEL_MISSING', 'give --pack DIR, or --detector FILE and --recognizer FILE');
   return FaceAnalyzer.create({
     pack: opts.pack, detector: opts.detector, recognizer: opts.recognizer,
-    detSize: opts.detSize, detThresh: opts.detThresh, intraOpNumThreads: opts.threads, heads: opts.heads, headModels: opts.head,
+    detSize: opts.detSize, detThresh: opts.detThresh, detInput: opts.detInput, intraOpNumThreads: opts.threads, heads: opts.heads, headModels: opts.head,
   });
 }
 
@@ -99,7 +100,13 @@ export function addAnalyzerOptions(cmd: Command, int: (v: string) => number, flo
     .option('--recognizer <file>', 'recognizer ONNX')
     .option('--det-size <n>', 'detector input size', int, 640)
     .option('--det-thresh <x>', 'detection score threshold', float, 0.5)
+    .option('--det-input <mode>', 'model: the detector\'s fixed square (InsightFace-exact); image: sized to each image, never up (faster on small photos)', detInputMode, 'model')
     .option('--threads <n>', 'onnxruntime intra-op threads', int);
+}
+
+export function detInputMode(v: string): 'model' | 'image' {
+  if (v !== 'model' && v !== 'image') throw new InvalidArgumentError('model or image');
+  return v;
 }
 
 function addModelOptions(cmd: Command, int: (v: string) => number, float: (v: string) => number): Command {

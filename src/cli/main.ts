@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { FaceprintError } from '../core/errors.js';
 import { runAnalyze } from './analyze.js';
-import { addEvalCommands, addHeadOptions } from './eval.js';
+import { addEvalCommands, addHeadOptions, detInputMode } from './eval.js';
 import { addGalleryCommands } from './gallery.js';
 import { addBenchCommand } from './bench.js';
 import { addModelsCommands } from './models.js';
@@ -40,6 +40,7 @@ function buildProgram(out: (line: string) => void = (l) => process.stdout.write(
     .option('--recognizer <file>', 'ArcFace-style recognizer ONNX')
     .option('--det-size <n>', 'detector input size (square) for dynamic-size detectors', number('int'), 640)
     .option('--det-thresh <x>', 'detection score threshold', number('float'), 0.5)
+    .option('--det-input <mode>', 'model: the detector\'s fixed square (InsightFace-exact); image: sized to each image, never up', detInputMode, 'model')
     .option('--max-faces <n>', 'at most this many faces per image (0 = all)', number('int'), 0)
     .option('--threads <n>', 'onnxruntime intra-op threads', number('int'))
     .option('--json', 'one JSON object per image per line');

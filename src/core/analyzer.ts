@@ -1,5 +1,6 @@
 import { normCrop } from './alignment/norm-crop.js';
 import type { ScrfdDetector, Detection, DetectOptions } from './detection/scrfd.js';
+import { FittedDetectors } from './detection/fitted.js';
 import type { ArcFaceRecognizer } from './embedding/arcface.js';
 import type { Embedder } from './embedding/batcher.js';
 import { normaliseEmbedding } from './embedding/arcface.js';
@@ -30,6 +31,12 @@ export interface AnalyzeOptions extends DetectOptions {
   /** Keep the aligned crops on the result (for display or debugging). */
   includeCrops?: boolean;
   /**
+   * The detector's input: 'model' (default) — the fixed square InsightFace uses (det_size), bit-exact with it;
+   * 'image' — the image's own shape, scaled down to fit that square, never up (fittedInputSize): a small photo
+   * costs its own pixels. Faster on small and non-square images; boxes and scores differ from the reference's.
+   */
+  detInput?: 'model' | 'image';
+  /**
    * Retry an image without a detection on a black border of half its size: SCRFD misses faces that fill the
    * whole frame (tight 150×150 crops) and finds them once they have context around them. Boxes and landmarks
    * come back in the original image's coordinates.
@@ -49,6 +56,7 @@ export class FaceAnalyzerCore {
   readonly defaults: AnalyzeOptions;
   private embedder: Embedder | null;
   private closed = false;
+  private readonly fitted: FittedDetectors;
 
   constructor(detector: ScrfdDetector, recognizer: ArcFaceRecognizer | null, defaults: AnalyzeOptions = {}, heads: readonly FaceHead[] = []) {
     this.detector = detector;
@@ -56,6 +64,12 @@ export class FaceAnalyzerCore {
     this.heads = heads;
     this.defaults = defaults;
     this.embedder = recognizer;
+    this.fitted = new FittedDetectors(detector);
+  }
+
+  /** The detector an image goes through under these options. */
+  detectorFor(image: RgbImage, options: Pick<AnalyzeOptions, 'detInput'> = {}): ScrfdDetector {
+    return (options.detInput ?? this.defaults.detInput) === 'image' ? this.fitted.for(image) : this.detector;
   }
 
   /**
@@ -67,9 +81,9 @@ export class FaceAnalyzerCore {
     this.embedder = embedder ?? this.recognizer;
   }
 
-  async detect(image: RgbImage, options: DetectOptions = {}): Promise<Detection[]> {
+  async detect(image: RgbImage, options: DetectOptions & Pick<AnalyzeOptions, 'detInput'> = {}): Promise<Detection[]> {
     this.ensureOpen();
-    return this.detector.detect(image, { ...this.defaults, ...options });
+    return this.detectorFor(image, options).detect(image, { ...this.defaults, ...options });
   }
 
   async analyze(image: RgbImage, options: AnalyzeOptions = {}): Promise<Face[]> {
@@ -84,7 +98,7 @@ export class FaceAnalyzerCore {
     const owners: Face[] = [];
     const sources: { image: RgbImage; face: Face }[] = [];
     for (const image of images) {
-      let detections = await this.detector.detect(image, opts);
+      let detections = await this.detectorFor(image, opts).detect(image, opts);
       if (detections.length === 0 && opts.padRetry) detections = await this.detectPadded(image, opts);
       const faces = detections.map((d) => toFace(d));
       for (const face of faces) sources.push({ image, face });
@@ -149,7 +163,8 @@ export class FaceAnalyzerCore {
 
   private async detectPadded(image: RgbImage, opts: AnalyzeOptions): Promise<Detection[]> {
     const margin = Math.round(Math.max(image.width, image.height) / 2);
-    const found = await this.detector.detect(padImage(image, margin), opts);
+    const padded = padImage(image, margin);
+    const found = await this.detectorFor(padded, opts).detect(padded, opts);
     return found.map((d) => ({
       ...d,
       bbox: [d.bbox[0] - margin, d.bbox[1] - margin, d.bbox[2] - margin, d.bbox[3] - margin] as Detection['bbox'],

@@ -6,6 +6,11 @@ import type { RgbImage } from './image.js';
 export interface PipelineOptions {
   /** Detector input size for dynamic-size detectors; a number means square. Default 640. */
   detSize?: number | [number, number];
+  /**
+   * 'model' (default): the detector's fixed square input, bit-exact with InsightFace; 'image': the image's own
+   * shape, scaled down to fit it, never up — faster on small and non-square images, results not the reference's.
+   */
+  detInput?: 'model' | 'image';
   /** Detection score threshold. Default 0.5. */
   detThresh?: number;
   /** NMS IoU threshold. Default 0.4. */

@@ -110,7 +110,7 @@ export class FaceAnalyzer extends PlatformAnalyzer<ImageInput> {
       const faceHeads = [];
       for (const h of heads.values()) faceHeads.push(await makeHead(h, { ...ortOptions, maxBatch: options.maxBatch, uint8Input: options.uint8Input }));
       const core = new FaceAnalyzerCore(detector, recognizer, {
-        scoreThreshold: options.detThresh,
+        scoreThreshold: options.detThresh, detInput: options.detInput,
         nmsThreshold: options.nmsThresh,
         maxFaces: options.maxFaces,
       }, faceHeads);

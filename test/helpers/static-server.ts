@@ -9,7 +9,7 @@ import { MODELS, SHARED } from '../fixtures.js';
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html', '.js': 'text/javascript', '.mjs': 'text/javascript', '.css': 'text/css', '.wasm': 'application/wasm',
-  '.json': 'application/json', '.onnx': 'application/octet-stream', '.jpg': 'image/jpeg', '.png': 'image/png', '.map': 'application/json',
+  '.json': 'application/json', '.bin': 'application/octet-stream', '.onnx': 'application/octet-stream', '.jpg': 'image/jpeg', '.png': 'image/png', '.map': 'application/json',
 };
 
 export interface StaticServer {
@@ -19,8 +19,9 @@ export interface StaticServer {
   close(): Promise<void>;
 }
 
-export async function startStaticServer(): Promise<StaticServer> {
-  const roots: [string, string][] = [['/models/', MODELS], ['/fixtures/', SHARED], ['/', join(ROOT, 'dist/page')]];
+/** `extraRoots`: more URL prefixes → directories (the peer libraries of bench/peers.ts), matched first. */
+export async function startStaticServer(extraRoots: [string, string][] = []): Promise<StaticServer> {
+  const roots: [string, string][] = [...extraRoots, ['/models/', MODELS], ['/fixtures/', SHARED], ['/', join(ROOT, 'dist/page')]];
   const requests: string[] = [];
   const server: Server = createServer((req, res) => {
     const path = decodeURIComponent((req.url ?? '/').split('?')[0]);

@@ -18,8 +18,8 @@ export interface VideoAnalyzerOptions extends TrackerOptions {
   /** Who faces are; none: tracks stay unlabelled (embeddings are still taken, for re-attachment). */
   identifier?: VideoIdentifier | null;
   /**
-   * The detector's input: 'frame' (default) — the frame's own shape at the detector's scale, padded to multiples
-   * of 32 (640×360 → 640×384: 40% fewer pixels than 640×640, same scale); 'model' — the analyzer's square
+   * The detector's input: 'frame' (default) — the frame's own shape, scaled down to fit the detector's usual
+   * input, padded to multiples of 32 (640×360 → 640×384: 40% fewer pixels than 640×640); 'model' — the analyzer's square
    * input, as for still images; or [width, height]. Models with a fixed input size always use theirs.
    */
   detectorSize?: 'frame' | 'model' | [number, number];
@@ -88,13 +88,9 @@ export class VideoAnalyzer {
   private detectorFor(image: RgbImage): ScrfdDetector {
     if (this.detector) return this.detector;
     const base = this.core.detector;
-    let size: [number, number] | null = null;
-    if (Array.isArray(this.detectorSize)) size = this.detectorSize;
-    else if (this.detectorSize === 'frame') {
-      const scale = Math.min(base.inputWidth / image.width, base.inputHeight / image.height);
-      size = [Math.ceil((image.width * scale) / 32) * 32, Math.ceil((image.height * scale) / 32) * 32];
-    }
-    this.detector = size ? new ScrfdDetector(base.session, size) : base;
+    if (this.detectorSize === 'model') this.detector = base;
+    else if (this.detectorSize === 'frame') this.detector = this.core.detectorFor(image, { detInput: 'image' });
+    else this.detector = new ScrfdDetector(base.session, this.detectorSize);
     return this.detector;
   }
 
