@@ -10,7 +10,8 @@
  *
  *   node --import tsx bench/peers.ts --models DIR [--iters 10] [--threads 1,2]
  *
- * DIR holds det500m-int8.onnx, mbf-int8.onnx and r50-int8.onnx, made by `faceprint models quantize` (see
+ * DIR holds det500m-int8.onnx, mbf-int8.onnx, r50.onnx (`faceprint models replica`) and r50-int8.onnx, made by
+ * `faceprint models quantize` (see
  * docs/browser.md for the commands). Needs the built page (npm run build) and /usr/bin/chromium.
  */
 import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
@@ -23,7 +24,7 @@ import { launchChromium } from '../test/helpers/chromium.js';
 import { startStaticServer } from '../test/helpers/static-server.js';
 
 const { values } = parseArgs({ options: { iters: { type: 'string', default: '10' }, threads: { type: 'string', default: '1,2' }, models: { type: 'string' } } });
-if (!values.models) throw new Error('--models DIR: the INT8 models (det500m-int8.onnx, mbf-int8.onnx, r50-int8.onnx)');
+if (!values.models) throw new Error('--models DIR: det500m-int8.onnx, mbf-int8.onnx, r50.onnx, r50-int8.onnx');
 const iters = Number(values.iters);
 const NM = resolve(import.meta.dirname, '../node_modules');
 const lfwPerson = readdirSync(join(SHARED, 'lfw/images')).sort()[0];
@@ -138,6 +139,7 @@ try {
       ['faceprint (exact: det 640×640, FP32)', (p) => faceprint(p, site.url, `detector=/models/det_500m.onnx&recognizer=/models/mobilefacenet.onnx&${fp}`)],
       ['faceprint (det sized to the image, FP32)', (p) => faceprint(p, site.url, `detector=/models/det_500m.onnx&recognizer=/models/mobilefacenet.onnx&detInput=image&${fp}`)],
       ['faceprint (det sized to the image, INT8)', (p) => faceprint(p, site.url, `detector=/bench-models/det500m-int8.onnx&recognizer=/bench-models/mbf-int8.onnx&detInput=image&${fp}`)],
+      ['faceprint w600k_r50 replica FP32 (det sized, INT8)', (p) => faceprint(p, site.url, `detector=/bench-models/det500m-int8.onnx&recognizer=/bench-models/r50.onnx&detInput=image&${fp}`)],
       ['faceprint w600k_r50 replica INT8 (det sized, INT8)', (p) => faceprint(p, site.url, `detector=/bench-models/det500m-int8.onnx&recognizer=/bench-models/r50-int8.onnx&detInput=image&${fp}`)],
       ['human 3.3.6', (p) => human(p, site.url, threads)],
       ['face-api 1.7.15 (SSD MobileNet)', (p) => faceApi(p, site.url, threads, 'ssd')],
