@@ -2,7 +2,7 @@
  * faceprint's browser entry against the JS peers users compare it with — @vladmandic/human and @vladmandic/face-api
  * (dev dependencies, their own models, their bundled tfjs on the WASM backend) — in one Chromium run, on the same
  * images, with the same WASM thread count: ms per face of detect + landmarks + embedding from decoded pixels
- * (warm-up excluded, median of --iters), faces found. Each contender runs in a page of its own, one after another.
+ * (after 3 s of warm-up runs per image, median of --iters), faces found. Each contender runs in a page of its own, one after another.
  *
  * faceprint runs as shipped (InsightFace-exact: detector at 640×640), with the detector sized to the image
  * (detInput=image), and that with INT8 models; then the w600k_r50 replica in INT8 (the page's on-device mode with
@@ -23,7 +23,7 @@ import { SHARED } from '../test/fixtures.js';
 import { launchChromium } from '../test/helpers/chromium.js';
 import { startStaticServer } from '../test/helpers/static-server.js';
 
-const { values } = parseArgs({ options: { iters: { type: 'string', default: '10' }, threads: { type: 'string', default: '1,2' }, models: { type: 'string' } } });
+const { values } = parseArgs({ options: { iters: { type: 'string', default: '15' }, threads: { type: 'string', default: '1,2' }, models: { type: 'string' } } });
 if (!values.models) throw new Error('--models DIR: det500m-int8.onnx, mbf-int8.onnx, r50.onnx, r50-int8.onnx');
 const iters = Number(values.iters);
 const NM = resolve(import.meta.dirname, '../node_modules');
@@ -41,7 +41,10 @@ const TIMER = `async (job, urls, iters) => {
   for (const url of urls) {
     const bitmap = await createImageBitmap(await (await fetch(url)).blob());
     const input = await job.prepare(bitmap);
-    for (let i = 0; i < 2; i++) await job.run(input);
+    // warm-up: V8 tiers WASM up to optimised code in the background over the first seconds of use; until then
+    // times wander by 3× (measured): 3 s of runs per image, at least 3
+    const warm = performance.now();
+    for (let i = 0; i < 3 || performance.now() - warm < 3000; i++) await job.run(input);
     const times = [];
     let faces = 0;
     for (let i = 0; i < iters; i++) {
