@@ -2,7 +2,7 @@
  * faceprint's browser entry against the JS peers users compare it with — @vladmandic/human and @vladmandic/face-api
  * (dev dependencies, their own models, their bundled tfjs on the WASM backend) — in one Chromium run, on the same
  * images, with the same WASM thread count: ms per face of detect + landmarks + embedding from decoded pixels
- * (after 3 s of warm-up runs per image, median of --iters), faces found. Each contender runs in a page of its own, one after another.
+ * (after 4 s of warm-up over all images, median of --iters), faces found. Each contender runs in a page of its own, one after another.
  *
  * faceprint runs as shipped (InsightFace-exact: detector at 640×640), with the detector sized to the image
  * (detInput=image), and that with INT8 models; then the w600k_r50 replica in INT8 (the page's on-device mode with
@@ -35,16 +35,16 @@ const images = [
 
 interface Timing { ms: number; faces: number; threads: number }
 
-/** The median ms of `iters` runs of the contender's whole job on each image (after 2 warm-up runs), in the page. */
+/** The median ms of `iters` runs of the contender's whole job on each image, after a warm-up, in the page. */
 const TIMER = `async (job, urls, iters) => {
+  const inputs = [];
+  for (const url of urls) inputs.push(await job.prepare(await createImageBitmap(await (await fetch(url)).blob())));
+  // warm-up over every image: V8 tiers WASM up to optimised code in the background over the first seconds, and the
+  // first image of a page grows its memory; until both settle, times wander by 3× (measured): 4 s, 3 rounds at least
+  const warm = performance.now();
+  for (let round = 0; round < 3 || performance.now() - warm < 4000; round++) for (const input of inputs) await job.run(input);
   const out = [];
-  for (const url of urls) {
-    const bitmap = await createImageBitmap(await (await fetch(url)).blob());
-    const input = await job.prepare(bitmap);
-    // warm-up: V8 tiers WASM up to optimised code in the background over the first seconds of use; until then
-    // times wander by 3× (measured): 3 s of runs per image, at least 3
-    const warm = performance.now();
-    for (let i = 0; i < 3 || performance.now() - warm < 3000; i++) await job.run(input);
+  for (const input of inputs) {
     const times = [];
     let faces = 0;
     for (let i = 0; i < iters; i++) {
