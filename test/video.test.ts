@@ -240,6 +240,10 @@ describe('POST /v1/video', () => {
       form.append('video', new Blob([readFileSync(clip)]), 'cut.mp4');
       assert.equal((await api(s.url, 'POST', '/v1/video?identify=false', { key: s.key.read, form })).body.tracks.length, 2);
       assertError(await api(s.url, 'POST', '/v1/video', { key: s.key.read, raw: Buffer.from('not a video at all'), type: 'video/mp4' }), 415, 'VIDEO_UNREADABLE');
+      // an HLS playlist sent as a "video" naming another local file: plain ffmpeg would read that file; uploads
+      // are read as container files only
+      const playlist = Buffer.from(`#EXTM3U\n#EXT-X-TARGETDURATION:3\n#EXTINF:3,\n${clip}\n#EXT-X-ENDLIST\n`);
+      assertError(await api(s.url, 'POST', '/v1/video', { key: s.key.read, raw: playlist, type: 'video/mp4' }), 415, 'VIDEO_UNREADABLE');
       assertError(await api(s.url, 'POST', '/v1/video', { key: s.key.read, json: { video: 'x' } }), 415, 'UNSUPPORTED_MEDIA_TYPE');
       assertError(await api(s.url, 'POST', '/v1/video', { raw: readFileSync(clip), type: 'video/mp4' }), 401, 'UNAUTHORIZED');
     } finally {

@@ -66,14 +66,15 @@ export function registerVideoRoute(app: FastifyInstance, ctx: RouteContext): voi
     try {
       const path = join(dir, 'clip');
       await writeFile(path, clip, { mode: 0o600 });
-      const info = await probeVideo(path);
+      // someone else's file: ffmpeg may read it as a container, nothing else (no playlists, no URLs)
+      const info = await probeVideo(path, undefined, true);
       const seconds = info.durationS ?? (info.frames ?? 0) / info.fps;
       if (seconds > MAX_SECONDS) throw new ApiError(413, 'VIDEO_TOO_LONG', `the clip is ${seconds.toFixed(1)} s; at most ${MAX_SECONDS} s`);
       const width = info.width > MAX_WIDTH ? MAX_WIDTH : undefined;
       const height = width ? (info.height * width) / info.width : info.height;
       const q = req.query;
       const identifier = q.identify === false ? null : await galleryIdentifier(ctx.gallery.gallery, { threshold: q.threshold, far: q.far });
-      const report = await ctx.work(req, [], (signal) => watchVideo(ctx.analyzer.core, path, { detEvery: q.detEvery, fps: q.fps, width, identifier, signal }), (width ?? info.width) * height * VIDEO_BYTES_PER_PIXEL);
+      const report = await ctx.work(req, [], (signal) => watchVideo(ctx.analyzer.core, path, { detEvery: q.detEvery, fps: q.fps, width, identifier, signal, untrusted: true }), (width ?? info.width) * height * VIDEO_BYTES_PER_PIXEL);
       return {
         source: report.source, threshold: identifier?.threshold ?? null, thresholdSource: identifier?.source ?? null,
         tracks: report.tracks, events: report.events,

@@ -31,8 +31,15 @@ export async function requireFfmpeg(): Promise<void> {
   }
 }
 
+/**
+ * For a file someone else sent (POST /v1/video): local files only and container formats only. A playlist
+ * (HLS, concat) uploaded as a "video" would otherwise make ffmpeg fetch URLs or read other local files.
+ */
+const UNTRUSTED = ['-protocol_whitelist', 'file', '-format_whitelist', 'mov,mp4,m4a,3gp,3g2,mj2,matroska,webm,avi,mpegts,mpeg,flv,ivf,h264,hevc,mjpeg'];
+
 /** ffmpeg's input options for a source: a V4L2 device, an RTSP stream over TCP, else a file or URL. */
-function inputArgs(source: string): string[] {
+function inputArgs(source: string, untrusted = false): string[] {
+  if (untrusted) return [...UNTRUSTED, '-i', source];
   if (source.startsWith('/dev/video')) return ['-f', 'v4l2', '-i', source];
   if (source.startsWith('rtsp://')) return ['-rtsp_transport', 'tcp', '-i', source];
   return ['-i', source];
@@ -58,9 +65,9 @@ function run(tool: string, args: string[], timeoutMs: number): Promise<{ code: n
 }
 
 /** Size, rate and length of a source's first video stream (ffprobe). */
-export async function probeVideo(source: string, timeoutMs = 15_000): Promise<VideoInfo> {
+export async function probeVideo(source: string, timeoutMs = 15_000, untrusted = false): Promise<VideoInfo> {
   const args = ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'stream=width,height,avg_frame_rate,r_frame_rate,nb_frames,duration:format=duration', '-of', 'json'];
-  const { code, stdout, stderr } = await run('ffprobe', [...args, ...inputArgs(source)], timeoutMs);
+  const { code, stdout, stderr } = await run('ffprobe', [...args, ...inputArgs(source, untrusted)], timeoutMs);
   const stream = code === 0 ? (JSON.parse(stdout) as { streams?: Record<string, string | number>[]; format?: { duration?: string } }) : null;
   const s = stream?.streams?.[0];
   if (!s?.width || !s?.height) {
@@ -87,6 +94,8 @@ export interface ReadFramesOptions {
   width?: number;
   /** Read a file at its own pace, as a live stream would arrive (ffmpeg -re). */
   realtime?: boolean;
+  /** A file from someone else: local file protocol and container formats only (see UNTRUSTED). */
+  untrusted?: boolean;
   signal?: AbortSignal;
 }
 
@@ -103,7 +112,7 @@ export async function* readFrames(source: string, info: VideoInfo, options: Read
   const height = options.width ? Math.round((info.height * width) / info.width / 2) * 2 : info.height;
   const fps = options.fps ?? info.fps;
   const filters = [...(options.fps ? [`fps=${options.fps}`] : []), ...(options.width ? [`scale=${width}:${height}`] : [])];
-  const args = ['-hide_banner', '-loglevel', 'error', '-nostdin', ...(options.realtime ? ['-re'] : []), ...inputArgs(source),
+  const args = ['-hide_banner', '-loglevel', 'error', '-nostdin', ...(options.realtime ? ['-re'] : []), ...inputArgs(source, options.untrusted),
     ...(filters.length ? ['-vf', filters.join(',')] : []), '-an', '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1'];
   const proc = spawn('ffmpeg', args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';

@@ -15,6 +15,8 @@ export interface WatchOptions extends VideoAnalyzerOptions {
   realtime?: boolean;
   /** Stop after this many frames. */
   maxFrames?: number;
+  /** The source came from someone else (an upload): ffmpeg reads it as a local container file only. */
+  untrusted?: boolean;
   /** Write the annotated video here (H.264 MP4). */
   out?: string;
   /** Write a contact sheet of the tracks' best faces here (PNG). */
@@ -38,7 +40,7 @@ export interface WatchReport {
  * the annotated video and a contact sheet.
  */
 export async function watchVideo(core: FaceAnalyzerCore, source: string, options: WatchOptions = {}): Promise<WatchReport> {
-  const info = await probeVideo(source);
+  const info = await probeVideo(source, undefined, options.untrusted);
   const video = new VideoAnalyzer(core, options);
   const events: TrackEvent[] = [];
   const latencies: number[] = [];
@@ -64,7 +66,7 @@ export async function watchVideo(core: FaceAnalyzerCore, source: string, options
     await sink.writer?.close();
   }
   async function readAll(): Promise<void> {
-    for await (const frame of readFrames(source, info, { fps: options.fps, width: options.width, realtime: options.realtime, signal: options.signal })) {
+    for await (const frame of readFrames(source, info, { fps: options.fps, width: options.width, realtime: options.realtime, untrusted: options.untrusted, signal: options.signal })) {
       const arrived = performance.now();
       const result = await video.push(frame.image, frame.timeMs);
       latencies.push(performance.now() - arrived);
