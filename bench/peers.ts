@@ -58,6 +58,15 @@ const TIMER = `async (job, urls, iters) => {
   return out;
 }`;
 
+/** The peers take a canvas: the image drawn once, before timing. */
+const CANVAS_OF = `(bitmap) => {
+  const c = document.createElement('canvas');
+  c.width = bitmap.width;
+  c.height = bitmap.height;
+  c.getContext('2d').drawImage(bitmap, 0, 0);
+  return c;
+}`;
+
 async function faceprint(page: Page, base: string, query: string): Promise<Timing[]> {
   await page.goto(`${base}/?${query}`);
   await page.waitForSelector('body[data-ready="true"]', { state: 'attached', timeout: 120_000 });
@@ -70,7 +79,7 @@ async function faceprint(page: Page, base: string, query: string): Promise<Timin
 
 async function human(page: Page, base: string, threads: number): Promise<Timing[]> {
   await page.goto(`${base}/peers-blank/`);
-  return page.evaluate(async ([timer, urls, n, t]) => {
+  return page.evaluate(async ([timer, canvasOf, urls, n, t]) => {
     const humanUrl = '/peers/human/dist/human.esm.js';
     const H: any = await import(humanUrl);
     // face detection, mesh (its alignment) and the descriptor: the job faceprint does; the rest off, no caching
@@ -82,23 +91,17 @@ async function human(page: Page, base: string, threads: number): Promise<Timing[
     human.tf.setThreadsCount(t);
     await human.load();
     const job = {
-      prepare: (b: ImageBitmap) => {
-        const c = document.createElement('canvas');
-        c.width = b.width;
-        c.height = b.height;
-        c.getContext('2d')!.drawImage(b, 0, 0);
-        return c;
-      },
+      prepare: (0, eval)(canvasOf),
       run: async (c: HTMLCanvasElement) => (await human.detect(c)).face.filter((f: any) => f.embedding?.length).length,
     };
     const res = await ((0, eval)(timer) as (j: unknown, u: string[], n: number) => Promise<{ ms: number; faces: number }[]>)(job, urls, n);
     return res.map((r) => ({ ...r, threads: human.tf.getThreadsCount?.() ?? t, backend: human.tf.getBackend() }));
-  }, [TIMER, images, iters, threads] as const);
+  }, [TIMER, CANVAS_OF, images, iters, threads] as const);
 }
 
 async function faceApi(page: Page, base: string, threads: number, detector: 'ssd' | 'tiny'): Promise<Timing[]> {
   await page.goto(`${base}/peers-blank/`);
-  return page.evaluate(async ([timer, urls, n, t, kind]) => {
+  return page.evaluate(async ([timer, canvasOf, urls, n, t, kind]) => {
     const faceApiUrl = '/peers/face-api/dist/face-api.esm.js';
     const F: any = await import(faceApiUrl);
     F.tf.setWasmPaths('/peers/tfjs-wasm/');
@@ -111,18 +114,12 @@ async function faceApi(page: Page, base: string, threads: number, detector: 'ssd
     await F.nets.faceRecognitionNet.loadFromUri('/peers/face-api/model');
     const options = kind === 'ssd' ? new F.SsdMobilenetv1Options() : new F.TinyFaceDetectorOptions();
     const job = {
-      prepare: (b: ImageBitmap) => {
-        const c = document.createElement('canvas');
-        c.width = b.width;
-        c.height = b.height;
-        c.getContext('2d')!.drawImage(b, 0, 0);
-        return c;
-      },
+      prepare: (0, eval)(canvasOf),
       run: async (c: HTMLCanvasElement) => (await F.detectAllFaces(c, options).withFaceLandmarks().withFaceDescriptors()).length,
     };
     const res = await ((0, eval)(timer) as (j: unknown, u: string[], n: number) => Promise<{ ms: number; faces: number }[]>)(job, urls, n);
     return res.map((r) => ({ ...r, threads: F.tf.getThreadsCount?.() ?? t, backend: F.tf.getBackend() }));
-  }, [TIMER, images, iters, threads, detector] as const);
+  }, [TIMER, CANVAS_OF, images, iters, threads, detector] as const);
 }
 
 // an empty page of the same origin (cross-origin isolated like the rest) for the peers

@@ -85,32 +85,7 @@ export class Admission {
     if (this.waiting.length >= this.options.maxQueue) {
       return Promise.reject(new OverloadedError(`server busy: ${this.active} running, ${this.waiting.length} waiting`, 1));
     }
-    return new Promise((resolve, reject) => {
-      const leave = () => {
-        clearTimeout(timer);
-        signal?.removeEventListener('abort', onAbort);
-        const i = this.waiting.indexOf(entry);
-        if (i >= 0) this.waiting.splice(i, 1);
-      };
-      const onAbort = () => {
-        leave();
-        reject(new ClientGoneError());
-      };
-      const entry = {
-        deadline,
-        start: () => {
-          leave();
-          resolve();
-        },
-        fail: (e: Error) => {
-          leave();
-          reject(e);
-        },
-      };
-      const timer = setTimeout(() => entry.fail(new OverloadedError('the request\'s deadline passed while it waited for a free slot', 2)), deadline - Date.now());
-      signal?.addEventListener('abort', onAbort, { once: true });
-      this.waiting.push(entry);
-    });
+    return waitInLine(this.waiting, deadline, signal, 'the request\'s deadline passed while it waited for a free slot', (start, fail) => ({ deadline, start, fail }));
   }
 
   private release(): void {
@@ -125,4 +100,35 @@ export class Admission {
     }
     this.active--;
   }
+}
+
+/**
+ * A place in a first-come, first-served line: resolved when the entry's grant is called; rejected, out of the line,
+ * when the deadline passes (503) or the client goes (then `afterLeaving` lets the line move on).
+ */
+export function waitInLine<E>(
+  line: E[], deadline: number, signal: AbortSignal | undefined, lateMessage: string,
+  entryOf: (grant: () => void, fail: (e: Error) => void) => E, afterLeaving?: () => void,
+): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const leave = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+      const i = line.indexOf(entry);
+      if (i >= 0) line.splice(i, 1);
+    };
+    const fail = (e: Error) => {
+      leave();
+      reject(e);
+      afterLeaving?.();
+    };
+    const onAbort = () => fail(new ClientGoneError());
+    const entry = entryOf(() => {
+      leave();
+      resolve();
+    }, fail);
+    const timer = setTimeout(() => fail(new OverloadedError(lateMessage, 2)), Math.max(0, deadline - Date.now()));
+    signal?.addEventListener('abort', onAbort, { once: true });
+    line.push(entry);
+  });
 }

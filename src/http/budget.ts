@@ -1,4 +1,4 @@
-import { ClientGoneError, OverloadedError } from './admission.js';
+import { waitInLine } from './admission.js';
 import { ApiError } from './errors.js';
 
 /**
@@ -32,34 +32,14 @@ export class MemoryBudget {
       this.used += need;
       return Promise.resolve(release);
     }
-    return new Promise((resolve, reject) => {
-      const entry = {
-        need,
-        grant: () => {
-          done();
-          this.used += need;
-          resolve(release);
-        },
-      };
-      const done = () => {
-        clearTimeout(timer);
-        signal?.removeEventListener('abort', onAbort);
-        const i = this.waiting.indexOf(entry);
-        if (i >= 0) this.waiting.splice(i, 1);
-      };
-      const onAbort = () => {
-        done();
-        reject(new ClientGoneError());
-        this.grantWaiting();
-      };
-      const timer = setTimeout(() => {
-        done();
-        reject(new OverloadedError('the request\'s deadline passed while it waited for decoding memory', 2));
-        this.grantWaiting();
-      }, Math.max(0, deadline - Date.now()));
-      signal?.addEventListener('abort', onAbort, { once: true });
-      this.waiting.push(entry);
-    });
+    const line = waitInLine(this.waiting, deadline, signal, 'the request\'s deadline passed while it waited for decoding memory', (grant) => ({
+      need,
+      grant: () => {
+        this.used += need;
+        grant();
+      },
+    }), () => this.grantWaiting());
+    return line.then(() => release);
   }
 
   /** First come, first served: a large request is not overtaken for ever by small ones. */
