@@ -402,7 +402,7 @@ export class FaceTracker {
     const bbox = t.detection?.bbox ?? t.kalman.box();
     const ended = type === 'track-ended';
     this.events.push({
-      type, trackId: t.id, frame: ended ? t.lastSeenFrame : this.frame, timeMs: ended ? t.lastSeenTimeMs : this.timeMs,
+      type, trackId: t.id, frame: ended ? t.lastSeenFrame : this.frame, timeMs: Math.round((ended ? t.lastSeenTimeMs : this.timeMs) * 10) / 10,
       bbox: bbox.map((v) => Math.round(v * 10) / 10) as [number, number, number, number], subject: t.subject, score: t.score, ...extra,
     });
   }
