@@ -91,6 +91,61 @@ test('the page analyses the 40 golden dev images as Node does: same pixels, all 
   assert.ok(worstCos >= 0.9999, `worst cosine ${worstCos}`);
 });
 
+test('?detInput=image&detSize=256 (the speed setting): a 256×192 detector for t1.jpg, the same faces as Node with those options', async () => {
+  const fast = await context.newPage();
+  const small = await FaceAnalyzer.create({ detector: DET_500M, recognizer: MOBILEFACENET, detInput: 'image', detSize: 256 });
+  try {
+    await fast.goto(`${site.url}${PAGE}&detInput=image&detSize=256`);
+    await fast.waitForSelector('body[data-ready="true"]', { state: 'attached', timeout: 60_000 });
+    const path = golden.images.find((g) => g.path.endsWith('t1.jpg'))!.path;
+    const inPage = await fast.evaluate(async (p) => {
+      const fa = (window as any).faceprint.local.analyzer;
+      const pixels = await fa.decode(await (await fetch(`/fixtures/${p}`)).blob());
+      const detector = fa.core.detectorFor(pixels);
+      const found = await fa.core.analyze(pixels);
+      return { size: [detector.inputWidth, detector.inputHeight], faces: found.map((f: any) => ({ bbox: f.bbox, embedding: Array.from(f.embedding as Float32Array) })) };
+    }, path);
+    const expected = await small.core.analyze(await small.decode(join(SHARED, path)));
+    assert.deepEqual(inPage.size, [256, 192]);
+    assert.equal(inPage.faces.length, expected.length);
+    assert.equal(expected.length, 6);
+    inPage.faces.forEach((f: { bbox: number[]; embedding: number[] }, i: number) => {
+      assert.ok(Math.max(...f.bbox.map((v, k) => Math.abs(v - expected[i].bbox[k]))) < 1e-3, `face ${i} box`);
+      assert.ok(cosine(Float32Array.from(f.embedding), expected[i].embedding!) >= 0.9999, `face ${i} embedding`);
+    });
+  } finally {
+    await fast.close();
+    await small.close();
+  }
+});
+
+test('a static host without COOP/COEP: the page isolates itself through its service worker (one reload) and runs WASM threads', async () => {
+  const plain = await startStaticServer([], { isolation: false });
+  const ctx = await browser.newContext();
+  try {
+    await ctx.addInitScript('globalThis.__name = (f) => f');
+    const p = await ctx.newPage();
+    await p.goto(plain.url + PAGE);
+    await p.waitForSelector('body[data-ready="true"]', { state: 'attached', timeout: 60_000 });
+    assert.match((await p.textContent('#models-result')) ?? '', /WASM threads on$/);
+    assert.equal(await p.evaluate(() => self.crossOriginIsolated), true);
+    // the document twice (the reload), the worker script (fetched again by the browser's update check on the
+    // reload); the models once, from the isolated page
+    assert.equal(plain.requests.filter((r) => r === 'GET /').length, 2, plain.requests.join(', '));
+    assert.ok(plain.requests.includes('GET /isolate-sw.js'));
+    assert.equal(plain.requests.filter((r) => r === 'GET /models/mobilefacenet.onnx').length, 1);
+    // a second page of the same profile is isolated from its first load
+    const again = await ctx.newPage();
+    await again.goto(plain.url + PAGE);
+    await again.waitForSelector('body[data-ready="true"]', { state: 'attached', timeout: 60_000 });
+    assert.equal(await again.evaluate(() => self.crossOriginIsolated), true);
+    assert.equal(plain.requests.filter((r) => r === 'GET /').length, 3);
+  } finally {
+    await ctx.close();
+    await plain.close();
+  }
+});
+
 test('every browser image source gives the same faces: File/Blob, <img>, <canvas>, ImageBitmap, VideoFrame, ImageData', async () => {
   const result = await page.evaluate(async () => {
     const fa = (window as any).faceprint.local.analyzer;

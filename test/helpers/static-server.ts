@@ -1,6 +1,6 @@
 // The built page (dist/page) from a plain static file server, as any static host would serve it: no faceprint API.
 // /models/* and /fixtures/* map to ../shared/fixtures in place (read, never copied). COOP/COEP on every response,
-// so the page is cross-origin isolated and onnxruntime-web can use WASM threads.
+// so the page is cross-origin isolated and onnxruntime-web can use WASM threads (unless asked to leave them out).
 import { createReadStream, existsSync, statSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { extname, join, normalize } from 'node:path';
@@ -19,8 +19,11 @@ export interface StaticServer {
   close(): Promise<void>;
 }
 
-/** `extraRoots`: more URL prefixes → directories (the peer libraries of bench/peers.ts), matched first. */
-export async function startStaticServer(extraRoots: [string, string][] = []): Promise<StaticServer> {
+/**
+ * `extraRoots`: more URL prefixes → directories (the peer libraries of bench/peers.ts), matched first.
+ * `isolation: false`: no COOP/COEP, as most static hosts.
+ */
+export async function startStaticServer(extraRoots: [string, string][] = [], { isolation = true } = {}): Promise<StaticServer> {
   const roots: [string, string][] = [...extraRoots, ['/models/', MODELS], ['/fixtures/', SHARED], ['/', join(ROOT, 'dist/page')]];
   const requests: string[] = [];
   const server: Server = createServer((req, res) => {
@@ -28,8 +31,10 @@ export async function startStaticServer(extraRoots: [string, string][] = []): Pr
     requests.push(`${req.method} ${path}`);
     const [prefix, dir] = roots.find(([p]) => path.startsWith(p))!;
     const file = normalize(join(dir, path.slice(prefix.length) || 'index.html'));
-    res.setHeader('cross-origin-opener-policy', 'same-origin');
-    res.setHeader('cross-origin-embedder-policy', 'require-corp');
+    if (isolation) {
+      res.setHeader('cross-origin-opener-policy', 'same-origin');
+      res.setHeader('cross-origin-embedder-policy', 'require-corp');
+    }
     if (req.method !== 'GET' || !file.startsWith(dir) || !existsSync(file) || !statSync(file).isFile()) {
       res.writeHead(req.method === 'GET' ? 404 : 405).end();
       return;
