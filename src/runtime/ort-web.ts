@@ -34,7 +34,9 @@ export async function createOrtWebSession(bytes: Uint8Array, source: string, opt
   configure(options);
   let session: ort.InferenceSession;
   try {
-    session = await ort.InferenceSession.create(bytes, { graphOptimizationLevel: 'all', executionProviders: available(options.executionProviders ?? ['wasm']) });
+    // errors only, as in Node: SCRFD annotates its outputs for 640×640 and onnxruntime warns in the console on every
+    // run at another size (detInput 'image', video), though the outputs are right
+    session = await ort.InferenceSession.create(bytes, { graphOptimizationLevel: 'all', executionProviders: available(options.executionProviders ?? ['wasm']), logSeverityLevel: 3 });
   } catch (e) {
     throw new FaceprintError('MODEL_INVALID', `${source}: onnxruntime-web cannot load this model (${firstLine(e)})`, { cause: e });
   }
