@@ -33,6 +33,7 @@ export function addServeCommands(program: Command, out: PrintLine, int: Parse, f
     .option('--deadline-ms <ms>', 'a request that cannot be answered this long after its arrival gets 503 + Retry-After', int, 10_000)
     .option('--memory-budget-mb <mb>', 'decoded pixels in flight, server-wide (requests wait for their share)', float, 1024)
     .option('--max-images <n>', 'images per request', int, 32)
+    .option('--max-faces-per-image <n>', 'faces kept per image, the highest-scoring (bounds the work of one crowd photo)', int, 256)
     .option('--max-urls <n>', 'image URLs fetched per request', int, 4)
     .option('--allowed-hosts <hosts>', 'comma-separated host names the server answers to besides loopback names and --host (e.g. behind a proxy)', list)
     .option('--request-timeout-ms <ms>', 'time allowed to receive a request', int, 30_000)
@@ -60,7 +61,7 @@ export function addServeCommands(program: Command, out: PrintLine, int: Parse, f
       server = await createServer({
         analyzer, gallery, keys, singleUser: !!opts.singleUser,
         maxBatch: opts.maxBatch, maxWaitMs: opts.maxWaitMs, concurrency: opts.concurrency, maxQueue: opts.maxQueue,
-        deadlineMs: opts.deadlineMs, memoryBudget: Math.round(opts.memoryBudgetMb * 2 ** 20), maxImages: opts.maxImages, maxUrls: opts.maxUrls, allowedHosts: opts.allowedHosts, requestTimeoutMs: opts.requestTimeoutMs, bodyLimit: Math.round(opts.bodyLimitMb * 1024 * 1024),
+        deadlineMs: opts.deadlineMs, memoryBudget: Math.round(opts.memoryBudgetMb * 2 ** 20), maxImages: opts.maxImages, maxFacesPerImage: opts.maxFacesPerImage, maxUrls: opts.maxUrls, allowedHosts: opts.allowedHosts, requestTimeoutMs: opts.requestTimeoutMs, bodyLimit: Math.round(opts.bodyLimitMb * 1024 * 1024),
         rateLimitPerMinute: opts.rateLimit, corsOrigins: opts.cors, fetchHosts: opts.fetchHosts, logger: { level: opts.logLevel, pretty: process.stdout.isTTY === true }, // JSON lines when not a terminal
       });
     } catch (e) {

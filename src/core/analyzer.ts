@@ -42,7 +42,15 @@ export interface AnalyzeOptions extends DetectOptions {
    * come back in the original image's coordinates.
    */
   padRetry?: boolean;
+  /**
+   * Stops the work between stages (after each image's detection, between recognizer batches) once aborted: a
+   * request's deadline holds inside one image's work too.
+   */
+  signal?: AbortSignal;
 }
+
+/** Faces embedded per recognizer call when a signal may stop the work in between. */
+const EMBED_CHUNK = 32;
 
 /**
  * detect → align → embed on decoded pixels, InsightFace's FaceAnalysis.get: every face of every image, the
@@ -56,6 +64,8 @@ export class FaceAnalyzerCore {
   readonly defaults: AnalyzeOptions;
   private embedder: Embedder | null;
   private closed = false;
+  /** At most this many faces per image, the highest-scoring (0: no limit, InsightFace's behaviour). */
+  private faceLimit = 0;
   private readonly fitted: FittedDetectors;
 
   constructor(detector: ScrfdDetector, recognizer: ArcFaceRecognizer | null, defaults: AnalyzeOptions = {}, heads: readonly FaceHead[] = []) {
@@ -81,9 +91,22 @@ export class FaceAnalyzerCore {
     this.embedder = embedder ?? this.recognizer;
   }
 
+  /**
+   * Caps the faces kept per image (the highest-scoring ones, after NMS), whatever a call asks: a service sets it
+   * so that a low score threshold on a crowd cannot make one request embed thousands of faces. 0: no cap.
+   */
+  useFaceLimit(limit: number): void {
+    this.faceLimit = Math.max(0, Math.floor(limit));
+  }
+
   async detect(image: RgbImage, options: DetectOptions & Pick<AnalyzeOptions, 'detInput'> = {}): Promise<Detection[]> {
     this.ensureOpen();
-    return this.detectorFor(image, options).detect(image, { ...this.defaults, ...options });
+    return this.limitFaces(await this.detectorFor(image, options).detect(image, { ...this.defaults, ...options }));
+  }
+
+  /** Detections are in descending score order (InsightFace's), so the cap keeps the best ones. */
+  private limitFaces(detections: Detection[]): Detection[] {
+    return this.faceLimit > 0 && detections.length > this.faceLimit ? detections.slice(0, this.faceLimit) : detections;
   }
 
   async analyze(image: RgbImage, options: AnalyzeOptions = {}): Promise<Face[]> {
@@ -98,8 +121,11 @@ export class FaceAnalyzerCore {
     const owners: Face[] = [];
     const sources: { image: RgbImage; face: Face }[] = [];
     for (const image of images) {
+      opts.signal?.throwIfAborted();
       let detections = await this.detectorFor(image, opts).detect(image, opts);
       if (detections.length === 0 && opts.padRetry) detections = await this.detectPadded(image, opts);
+      detections = this.limitFaces(detections);
+      opts.signal?.throwIfAborted();
       const faces = detections.map((d) => toFace(d));
       for (const face of faces) sources.push({ image, face });
       if (this.recognizer) {
@@ -116,9 +142,14 @@ export class FaceAnalyzerCore {
       perImage.push(faces);
     }
     if (this.embedder && crops.length > 0) {
-      const raws = await this.embedder.embedRaw(crops);
-      raws.forEach((raw, i) => Object.assign(owners[i], normaliseEmbedding(raw)));
+      const chunk = opts.signal ? EMBED_CHUNK : crops.length;
+      for (let start = 0; start < crops.length; start += chunk) {
+        opts.signal?.throwIfAborted();
+        const raws = await this.embedder.embedRaw(crops.slice(start, start + chunk));
+        raws.forEach((raw, i) => Object.assign(owners[start + i], normaliseEmbedding(raw)));
+      }
     }
+    opts.signal?.throwIfAborted();
     if (this.heads.length && sources.length) await this.runHeads(sources);
     return perImage;
   }

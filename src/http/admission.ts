@@ -1,3 +1,6 @@
+/** How fast the estimate of a job's duration fades while no job ends. */
+const ESTIMATE_HALF_LIFE_MS = 5_000;
+
 /** Thrown when the service is past capacity: the caller should come back after `retryAfterS`. */
 export class OverloadedError extends Error {
   readonly retryAfterS: number;
@@ -40,8 +43,13 @@ export class Admission {
   private readonly options: AdmissionOptions;
   private active = 0;
   private waiting: { deadline: number; start: () => void; fail: (e: Error) => void }[] = [];
-  /** A recent job's duration (exponential average): a job that cannot finish by its deadline is not started. */
+  /**
+   * A recent job's duration (exponential average): a job that cannot finish by its deadline is not started.
+   * It fades with time since the last job ended (half-life ESTIMATE_HALF_LIFE_MS), and an idle server always
+   * admits a job: one slow job cannot shut the door on every later one.
+   */
   private typicalJobMs = 0;
+  private typicalAt = 0;
 
   constructor(options: AdmissionOptions) {
     this.options = { ...options, concurrency: Math.max(1, options.concurrency) };
@@ -62,15 +70,25 @@ export class Admission {
     try {
       return await job();
     } finally {
-      this.typicalJobMs = 0.8 * this.typicalJobMs + 0.2 * (Date.now() - started);
+      const now = Date.now();
+      this.typicalJobMs = 0.8 * this.typicalEstimate(now) + 0.2 * (now - started);
+      this.typicalAt = now;
       this.release();
     }
+  }
+
+  /** The typical job's duration as it stands now: faded by the time since a job last ended. */
+  typicalEstimate(now = Date.now()): number {
+    return this.typicalJobMs * 0.5 ** (Math.max(0, now - this.typicalAt) / ESTIMATE_HALF_LIFE_MS);
   }
 
   private tooLate(deadline: number): OverloadedError | null {
     const now = Date.now();
     if (now >= deadline) return new OverloadedError('the request\'s deadline passed while it waited for a free slot', 2);
-    if (now + this.typicalJobMs > deadline) return new OverloadedError(`too late to start: a job takes about ${Math.round(this.typicalJobMs)} ms and the deadline is in ${deadline - now} ms`, 2);
+    // nothing running: this job is the probe that measures the server again
+    if (this.active === 0) return null;
+    const typical = this.typicalEstimate(now);
+    if (now + typical > deadline) return new OverloadedError(`too late to start: a job takes about ${Math.round(typical)} ms and the deadline is in ${deadline - now} ms`, 2);
     return null;
   }
 

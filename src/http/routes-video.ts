@@ -6,14 +6,27 @@ import { galleryIdentifier } from '../core/video/gallery-identifier.js';
 import { probeVideo } from '../node/video/ffmpeg.js';
 import { watchVideo } from '../node/video/watch.js';
 import type { RouteContext } from './context.js';
+import { ClientGoneError } from './admission.js';
 import { ApiError } from './errors.js';
 import { errorResponses } from './schemas.js';
 
-/** Longest clip accepted, and the widest frame decoded (larger ones are scaled down first). */
+/** Longest clip accepted (declared, and counted as frames are decoded), and the widest frame analysed. */
 const MAX_SECONDS = 120;
+const MAX_FRAMES = 7200;
 const MAX_WIDTH = 1280;
-/** Memory a clip holds while it is analysed: a few frames in flight, per pixel. */
+/** Largest source frame decoded at all (ffmpeg holds several of them): 4096×4096. */
+const MAX_SOURCE_PIXELS = 4096 * 4096;
+/** Memory a clip holds while it is analysed: a few frames in flight, per analysed pixel. */
 const VIDEO_BYTES_PER_PIXEL = 48;
+/**
+ * ffmpeg's own memory per source pixel with DECODE_THREADS threads: YUV reference and in-flight frames
+ * (docs/security.md has the measurement).
+ */
+const DECODE_THREADS = 2;
+const FFMPEG_BYTES_PER_SOURCE_PIXEL = 16;
+
+/** What stopped a clip's analysis early, in the answer's words. */
+const TRUNCATED_BY = { aborted: 'deadline', 'max-frames': 'frame-limit', 'decode-error': 'decode-error' } as const;
 
 async function readClip(req: FastifyRequest): Promise<Buffer> {
   if (req.isMultipart()) {
@@ -70,15 +83,28 @@ export function registerVideoRoute(app: FastifyInstance, ctx: RouteContext): voi
       const info = await probeVideo(path, undefined, true);
       const seconds = info.durationS ?? (info.frames ?? 0) / info.fps;
       if (seconds > MAX_SECONDS) throw new ApiError(413, 'VIDEO_TOO_LONG', `the clip is ${seconds.toFixed(1)} s; at most ${MAX_SECONDS} s`);
+      if (info.width * info.height > MAX_SOURCE_PIXELS) throw new ApiError(413, 'VIDEO_TOO_LARGE', `the clip's frames are ${info.width}×${info.height}; at most ${MAX_SOURCE_PIXELS / 2 ** 20} Mi pixels`);
       const width = info.width > MAX_WIDTH ? MAX_WIDTH : undefined;
       const height = width ? (info.height * width) / info.width : info.height;
       const q = req.query;
+      // frames are counted as they are decoded: a container that declares less than it holds stops here
+      const maxFrames = Math.min(MAX_FRAMES, Math.ceil(MAX_SECONDS * (q.fps ?? info.fps)));
       const identifier = q.identify === false ? null : await galleryIdentifier(ctx.gallery.gallery, { threshold: q.threshold, far: q.far });
-      const report = await ctx.work(req, [], (signal) => watchVideo(ctx.analyzer.core, path, { detEvery: q.detEvery, fps: q.fps, width, identifier, signal, untrusted: true }), (width ?? info.width) * height * VIDEO_BYTES_PER_PIXEL);
+      const memory = (width ?? info.width) * height * VIDEO_BYTES_PER_PIXEL + info.width * info.height * FFMPEG_BYTES_PER_SOURCE_PIXEL;
+      const report = await ctx.work(req, [], (signal) => watchVideo(ctx.analyzer.core, path, {
+        detEvery: q.detEvery, fps: q.fps, width, identifier, signal, untrusted: true, maxFrames, decodeThreads: DECODE_THREADS,
+      }), memory);
+      if (report.ended === 'aborted' && req.clientGone.aborted) throw new ClientGoneError();
       return {
         source: report.source, threshold: identifier?.threshold ?? null, thresholdSource: identifier?.source ?? null,
+        // partial results say so: the deadline stopped the analysis, or the clip held more frames than allowed
+        truncated: report.ended !== 'end',
+        ...(report.ended !== 'end' ? { truncatedBy: TRUNCATED_BY[report.ended] } : {}),
         tracks: report.tracks, events: report.events,
-        stats: { frames: report.stats.frames, detectorRuns: report.stats.detectorRuns, recognizerRuns: report.stats.recognizerRuns, cuts: report.stats.cuts, seconds: report.stats.seconds },
+        stats: {
+          frames: report.stats.frames, framesDeclared: info.frames, detectorRuns: report.stats.detectorRuns,
+          recognizerRuns: report.stats.recognizerRuns, cuts: report.stats.cuts, seconds: report.stats.seconds,
+        },
       };
     } finally {
       await rm(dir, { recursive: true, force: true });

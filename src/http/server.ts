@@ -63,6 +63,11 @@ export interface ServeOptions {
   deadlineMs?: number;
   /** Decoded pixels in flight, server-wide, in bytes (default 1 GiB): a request waits for its images' share. */
   memoryBudget?: number;
+  /**
+   * Faces kept per image, the highest-scoring (default 256): a crowd photo or a low score threshold cannot make
+   * one request embed thousands of faces.
+   */
+  maxFacesPerImage?: number;
   /** Images per request (default 32) and image URLs fetched per request (default 4). */
   maxImages?: number;
   maxUrls?: number;
@@ -319,9 +324,11 @@ export async function createServer(options: ServeOptions): Promise<FaceprintServ
   }
 
   options.analyzer.core.useEmbedder(batcher);
+  options.analyzer.core.useFaceLimit(options.maxFacesPerImage ?? 256);
   app.addHook('onClose', async () => {
     await batcher.drain();
     options.analyzer.core.useEmbedder(null);
+    options.analyzer.core.useFaceLimit(0);
     await options.gallery.close();
   });
 

@@ -75,7 +75,7 @@ export class ImageGallery<Input> {
     }));
     const good = loaded.filter((l) => l.ok);
     signal?.throwIfAborted();
-    const faces = await this.pipeline.analyzeMany(good.map((l) => l.pixels), { padRetry: this.padRetry, maxFaces });
+    const faces = await this.pipeline.analyzeMany(good.map((l) => l.pixels), { padRetry: this.padRetry, maxFaces, signal });
     let next = 0;
     return loaded.map((l) => (l.ok ? { ok: true, image: { imageSha256: l.imageSha256, source: l.source, faces: faces[next++] } } : l));
   }

@@ -71,6 +71,8 @@ export async function probeVideo(source: string, timeoutMs = 15_000, untrusted =
   const stream = code === 0 ? (JSON.parse(stdout) as { streams?: Record<string, string | number>[]; format?: { duration?: string } }) : null;
   const s = stream?.streams?.[0];
   if (!s?.width || !s?.height) {
+    // someone else's upload: said in our words, without the server's temp path or ffprobe's text
+    if (untrusted) throw new FaceprintError('VIDEO_UNREADABLE', 'the clip has no video stream that can be read (a container such as MP4, Matroska/WebM, AVI or MPEG-TS is expected)');
     throw new FaceprintError('VIDEO_UNREADABLE', `${source}: no video stream ffmpeg can read${stderr ? ` (${stderr.trim().split('\n').pop()})` : ''}`);
   }
   const rate = (r: unknown) => {
@@ -96,6 +98,15 @@ export interface ReadFramesOptions {
   realtime?: boolean;
   /** A file from someone else: local file protocol and container formats only (see UNTRUSTED). */
   untrusted?: boolean;
+  /**
+   * Stop after this many frames, counted as they come (a container may declare fewer than it holds): the
+   * generator then ends with onStop('max-frames').
+   */
+  maxFrames?: number;
+  /** Told why the frames ended early without an error: the frame limit, or ffmpeg failing after some frames. */
+  onStop?: (reason: 'max-frames' | 'decode-error') => void;
+  /** ffmpeg's decoding threads (its memory grows with them); default: ffmpeg's own choice. */
+  threads?: number;
   signal?: AbortSignal;
 }
 
@@ -106,41 +117,71 @@ export interface VideoFrame {
   image: RgbImage;
 }
 
-/** The frames of a source as RGB images, in order. */
+/** How a child process ended; resolved once, whenever the caller asks (an 'exit' already past included). */
+function exitOf(proc: ChildProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+  return new Promise((resolve) => {
+    proc.once('exit', (code, signal) => resolve({ code, signal }));
+    // spawn failures emit 'error' and may never emit 'exit'
+    proc.once('error', () => resolve({ code: null, signal: null }));
+  });
+}
+
+/**
+ * The frames of a source as RGB images, in order. Every way out — the end, a limit, an abort, the consumer
+ * stopping early, ffmpeg dying — ends ffmpeg and returns: nothing waits on an exit that already happened.
+ */
 export async function* readFrames(source: string, info: VideoInfo, options: ReadFramesOptions = {}): AsyncGenerator<VideoFrame> {
   const width = options.width ? Math.round(options.width / 2) * 2 : info.width;
   const height = options.width ? Math.round((info.height * width) / info.width / 2) * 2 : info.height;
   const fps = options.fps ?? info.fps;
   const filters = [...(options.fps ? [`fps=${options.fps}`] : []), ...(options.width ? [`scale=${width}:${height}`] : [])];
-  const args = ['-hide_banner', '-loglevel', 'error', '-nostdin', ...(options.realtime ? ['-re'] : []), ...inputArgs(source, options.untrusted),
+  // -map 0:v:0: the stream probeVideo measured, not whichever one the container flags as default
+  const args = ['-hide_banner', '-loglevel', 'error', '-nostdin', ...(options.threads ? ['-threads', String(options.threads)] : []),
+    ...(options.realtime ? ['-re'] : []), ...inputArgs(source, options.untrusted), '-map', '0:v:0',
     ...(filters.length ? ['-vf', filters.join(',')] : []), '-an', '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1'];
   const proc = spawn('ffmpeg', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const exited = exitOf(proc);
+  let spawnError: Error | null = null;
+  proc.on('error', (e: NodeJS.ErrnoException) => { spawnError = e.code === 'ENOENT' ? new FaceprintError('FFMPEG_MISSING', MISSING) : e; });
   let stderr = '';
   proc.stderr!.on('data', (d) => { stderr = (stderr + d).slice(-2000); });
-  const failed = new Promise<never>((_, reject) => proc.on('error', (e: NodeJS.ErrnoException) => reject(e.code === 'ENOENT' ? new FaceprintError('FFMPEG_MISSING', MISSING) : e)));
-  failed.catch(() => undefined);
   const onAbort = () => proc.kill('SIGKILL');
   options.signal?.addEventListener('abort', onAbort, { once: true });
   const frameBytes = width * height * 3;
-  let buffer: Buffer = Buffer.alloc(0);
+  // each frame is assembled in its own buffer as the pipe's chunks arrive: no chunk is copied twice
+  let frame = new Uint8Array(frameBytes);
+  let filled = 0;
   let index = 0;
   try {
+    if (options.signal?.aborted) return;
     for await (const chunk of proc.stdout! as AsyncIterable<Buffer>) {
-      buffer = buffer.length ? Buffer.concat([buffer, chunk]) : chunk;
-      while (buffer.length >= frameBytes) {
-        // a copy: the image outlives the pipe's buffer
-        const data = new Uint8Array(buffer.subarray(0, frameBytes));
-        buffer = buffer.subarray(frameBytes);
-        yield { index, timeMs: (index * 1000) / fps, image: rgbImage(width, height, data) };
+      let offset = 0;
+      while (offset < chunk.length) {
+        const n = Math.min(frameBytes - filled, chunk.length - offset);
+        frame.set(chunk.subarray(offset, offset + n), filled);
+        filled += n;
+        offset += n;
+        if (filled < frameBytes) break;
+        if (options.maxFrames !== undefined && index >= options.maxFrames) {
+          options.onStop?.('max-frames');
+          return;
+        }
+        yield { index, timeMs: (index * 1000) / fps, image: rgbImage(width, height, frame) };
         index++;
+        frame = new Uint8Array(frameBytes);
+        filled = 0;
       }
     }
-    const code = await new Promise<number | null>((resolve) => (proc.exitCode !== null ? resolve(proc.exitCode) : proc.once('exit', resolve)));
+    const { code } = await exited;
+    if (spawnError) throw spawnError;
     options.signal?.throwIfAborted();
-    if (code !== 0 && index === 0) throw new FaceprintError('VIDEO_UNREADABLE', `${source}: ffmpeg could not decode it (${stderr.trim().split('\n').pop() ?? `exit ${code}`})`);
+    if (code !== 0 && index > 0) options.onStop?.('decode-error');
+    if (code !== 0 && index === 0) throw new FaceprintError('VIDEO_UNREADABLE', `${options.untrusted ? 'the clip' : source}: ffmpeg could not decode it${options.untrusted ? '' : ` (${stderr.trim().split('\n').pop() ?? `exit ${code}`})`}`);
   } finally {
     options.signal?.removeEventListener('abort', onAbort);
-    if (proc.exitCode === null) proc.kill('SIGKILL');
+    if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
+    proc.stdout!.destroy();
+    await exited;
   }
 }
 

@@ -13,8 +13,10 @@ export interface WatchOptions extends VideoAnalyzerOptions {
   width?: number;
   /** Read a file at its own pace, as a live stream (latency figures then mean frame → label on a live feed). */
   realtime?: boolean;
-  /** Stop after this many frames. */
+  /** Stop after this many frames (counted as decoded, whatever the container declares). */
   maxFrames?: number;
+  /** ffmpeg's decoding threads; default: ffmpeg's choice. */
+  decodeThreads?: number;
   /** The source came from someone else (an upload): ffmpeg reads it as a local container file only. */
   untrusted?: boolean;
   /** Write the annotated video here (H.264 MP4). */
@@ -31,6 +33,11 @@ export interface WatchReport {
   tracks: TrackSummary[];
   events: TrackEvent[];
   stats: VideoStats & { seconds: number; fps: number; recognizerRunsPerFaceFrame: number };
+  /**
+   * Why reading stopped: the source ended, maxFrames was reached, the signal aborted it, or ffmpeg failed after
+   * some frames (all but 'end' are partial results).
+   */
+  ended: 'end' | 'max-frames' | 'aborted' | 'decode-error';
   /** Per frame: time from the frame's arrival (out of ffmpeg) to its result. */
   latencyMs: { p50: number; p99: number; max: number };
 }
@@ -48,6 +55,7 @@ export async function watchVideo(core: FaceAnalyzerCore, source: string, options
   const sink: { writer: VideoWriter | null } = { writer: null };
   const bestCrops = new Map<number, Promise<Buffer>>();
   const started = performance.now();
+  let ended: WatchReport['ended'] = 'end';
   const take = (list: TrackEvent[]) => {
     for (const e of list) {
       events.push(e);
@@ -60,13 +68,18 @@ export async function watchVideo(core: FaceAnalyzerCore, source: string, options
     } catch (e) {
       // stopped from outside (Ctrl-C on a live stream): what was seen is still reported
       if (!options.signal?.aborted) throw e;
+      ended = 'aborted';
     }
     take(video.finish());
   } finally {
     await sink.writer?.close();
   }
   async function readAll(): Promise<void> {
-    for await (const frame of readFrames(source, info, { fps: options.fps, width: options.width, realtime: options.realtime, untrusted: options.untrusted, signal: options.signal })) {
+    const frames = readFrames(source, info, {
+      fps: options.fps, width: options.width, realtime: options.realtime, untrusted: options.untrusted, signal: options.signal,
+      threads: options.decodeThreads, maxFrames: options.maxFrames, onStop: (reason) => { ended = reason; },
+    });
+    for await (const frame of frames) {
       const arrived = performance.now();
       const result = await video.push(frame.image, frame.timeMs);
       latencies.push(performance.now() - arrived);
@@ -80,7 +93,6 @@ export async function watchVideo(core: FaceAnalyzerCore, source: string, options
         await annotator.draw(frame.image, result.faces);
         await sink.writer.write(frame.image);
       }
-      if (options.maxFrames && result.frame + 1 >= options.maxFrames) break;
     }
   }
   const tracks = video.summaries();
@@ -89,7 +101,7 @@ export async function watchVideo(core: FaceAnalyzerCore, source: string, options
   const sorted = [...latencies].sort((a, b) => a - b);
   const pct = (q: number) => (sorted.length ? Math.round(sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] * 10) / 10 : 0);
   return {
-    source: info, tracks, events,
+    source: info, tracks, events, ended,
     stats: { ...video.stats, seconds, fps: video.stats.frames / seconds, recognizerRunsPerFaceFrame: video.stats.faceFrames ? video.stats.recognizerRuns / video.stats.faceFrames : 0 },
     latencyMs: { p50: pct(0.5), p99: pct(0.99), max: pct(1) },
   };
