@@ -1,6 +1,7 @@
 import { normCrop } from './alignment/norm-crop.js';
-import type { ScrfdDetector, Detection, DetectOptions } from './detection/scrfd.js';
+import { finishDetections, type ScrfdDetector, type Detection, type DetectOptions } from './detection/scrfd.js';
 import { FittedDetectors } from './detection/fitted.js';
+import { checkDetSizes, mergeCandidates } from './detection/multi-size.js';
 import type { ArcFaceRecognizer } from './embedding/arcface.js';
 import type { Embedder } from './embedding/batcher.js';
 import { normaliseEmbedding } from './embedding/arcface.js';
@@ -36,6 +37,11 @@ export interface AnalyzeOptions extends DetectOptions {
    * costs its own pixels. Faster on small and non-square images; boxes and scores differ from the reference's.
    */
   detInput?: 'model' | 'image';
+  /**
+   * Square detector sizes run on every image, their candidates merged by one NMS — InsightFace 1.0's detection
+   * ([128, 640] is its default "Auto"). One size is InsightFace 0.7.3's single pass. Default: the analyzer's.
+   */
+  detSizes?: readonly number[];
   /**
    * Retry an image without a detection on a black border of half its size: SCRFD misses faces that fill the
    * whole frame (tight 150×150 crops) and finds them once they have context around them. Boxes and landmarks
@@ -77,9 +83,38 @@ export class FaceAnalyzerCore {
     this.fitted = new FittedDetectors(detector);
   }
 
-  /** The detector an image goes through under these options. */
-  detectorFor(image: RgbImage, options: Pick<AnalyzeOptions, 'detInput'> = {}): ScrfdDetector {
-    return (options.detInput ?? this.defaults.detInput) === 'image' ? this.fitted.for(image) : this.detector;
+  /**
+   * The detector sizes in force under these options: the call's, else the analyzer's, else the base detector's
+   * one size; a model with a fixed input size has only its own.
+   */
+  detSizesFor(options: Pick<AnalyzeOptions, 'detSizes'> = {}): number[] {
+    const sizes = options.detSizes ?? this.defaults.detSizes;
+    if (this.detector.fixedInput || !sizes) return [Math.max(this.detector.inputWidth, this.detector.inputHeight)];
+    return checkDetSizes(sizes);
+  }
+
+  /** The detectors an image goes through under these options, one per size, in size order. */
+  detectorsFor(image: RgbImage, options: Pick<AnalyzeOptions, 'detInput' | 'detSizes'> = {}): ScrfdDetector[] {
+    const byImage = (options.detInput ?? this.defaults.detInput) === 'image';
+    const sizes = options.detSizes ?? this.defaults.detSizes;
+    // no list: the base detector as it was made (possibly non-square), as before detSizes existed
+    if (!sizes || this.detector.fixedInput) return [byImage ? this.fitted.for(image) : this.detector];
+    return this.detSizesFor(options).map((s) => (byImage ? this.fitted.for(image, s, s) : this.fitted.at(s, s)));
+  }
+
+  /** The detector an image goes through under these options (the largest, when several sizes run). */
+  detectorFor(image: RgbImage, options: Pick<AnalyzeOptions, 'detInput' | 'detSizes'> = {}): ScrfdDetector {
+    return this.detectorsFor(image, options).at(-1)!;
+  }
+
+  /** Detection at every size in force, merged as InsightFace 1.0 merges them (one size: exactly 0.7.3's). */
+  private async detectAtSizes(image: RgbImage, opts: AnalyzeOptions): Promise<Detection[]> {
+    const detectors = this.detectorsFor(image, opts);
+    if (detectors.length === 1) return detectors[0].detect(image, opts);
+    const perSize = [];
+    for (const d of detectors) perSize.push(d.candidates(await d.forward(image), opts));
+    const { merged, order } = mergeCandidates(perSize);
+    return finishDetections(merged, order, image.width, image.height, opts);
   }
 
   /**
@@ -99,9 +134,9 @@ export class FaceAnalyzerCore {
     this.faceLimit = Math.max(0, Math.floor(limit));
   }
 
-  async detect(image: RgbImage, options: DetectOptions & Pick<AnalyzeOptions, 'detInput'> = {}): Promise<Detection[]> {
+  async detect(image: RgbImage, options: DetectOptions & Pick<AnalyzeOptions, 'detInput' | 'detSizes'> = {}): Promise<Detection[]> {
     this.ensureOpen();
-    return this.limitFaces(await this.detectorFor(image, options).detect(image, { ...this.defaults, ...options }));
+    return this.limitFaces(await this.detectAtSizes(image, { ...this.defaults, ...options }));
   }
 
   /** Detections are in descending score order (InsightFace's), so the cap keeps the best ones. */
@@ -122,7 +157,7 @@ export class FaceAnalyzerCore {
     const sources: { image: RgbImage; face: Face }[] = [];
     for (const image of images) {
       opts.signal?.throwIfAborted();
-      let detections = await this.detectorFor(image, opts).detect(image, opts);
+      let detections = await this.detectAtSizes(image, opts);
       if (detections.length === 0 && opts.padRetry) detections = await this.detectPadded(image, opts);
       detections = this.limitFaces(detections);
       opts.signal?.throwIfAborted();
@@ -195,7 +230,7 @@ export class FaceAnalyzerCore {
   private async detectPadded(image: RgbImage, opts: AnalyzeOptions): Promise<Detection[]> {
     const margin = Math.round(Math.max(image.width, image.height) / 2);
     const padded = padImage(image, margin);
-    const found = await this.detectorFor(padded, opts).detect(padded, opts);
+    const found = await this.detectAtSizes(padded, opts);
     return found.map((d) => ({
       ...d,
       bbox: [d.bbox[0] - margin, d.bbox[1] - margin, d.bbox[2] - margin, d.bbox[3] - margin] as Detection['bbox'],

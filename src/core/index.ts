@@ -6,7 +6,8 @@ export { resizeLinear } from './imgproc/resize.js';
 export { warpAffine, type Affine2x3 } from './imgproc/warp.js';
 export { letterbox, letterboxBlob, letterboxCanvas, letterboxToBlob, normalisationLut } from './detection/letterbox.js';
 export { greedyNms } from './detection/nms.js';
-export { ScrfdDetector, type Detection, type DetectOptions, type ScrfdRawOutputs } from './detection/scrfd.js';
+export { AUTO_DET_SIZES, DET_SIZES_LIMITS, checkDetSizes, detSizesLabel, mergeCandidates } from './detection/multi-size.js';
+export { ScrfdDetector, finishDetections, type Candidates, type Detection, type DetectOptions, type ScrfdRawOutputs } from './detection/scrfd.js';
 export { similarityTransform } from './alignment/similarity.js';
 export { ARCFACE_TEMPLATE_112, estimateNorm, normCrop } from './alignment/norm-crop.js';
 export { ArcFaceRecognizer, normaliseEmbedding, recognizerNormalisation, type Embedding } from './embedding/arcface.js';
@@ -24,7 +25,7 @@ export { HEAD_NAMES, headCrop, headCropMatrix, headNormalisation, invertAffine, 
 export { LandmarkHead, landmarksToImage } from './heads/landmark.js';
 export { GenderAgeHead, genderAge } from './heads/genderage.js';
 export { MEANSHAPE_68, poseFromLandmarks3d68 } from './heads/pose.js';
-export { PlatformAnalyzer, type PipelineOptions } from './platform-analyzer.js';
+export { PlatformAnalyzer, resolveDetection, type PipelineOptions } from './platform-analyzer.js';
 export type { ModelSession, TensorF32, InputTensor, ValueInfo, Dim } from './runtime.js';
 export { ExactIndex, type SearchHit, type ScanLayout, type RowScanner } from './matching/exact-index.js';
 export { Gallery, chooseEnrolmentFace, type PoseGate, type RefusalReason, type AnalyzedImage, type EnrollOptions, type EnrollResult, type Identification, type IdentifyOptions, type Match, type Verification } from './gallery/gallery.js';

@@ -1,10 +1,19 @@
 import type { AnalyzeOptions, Face, FaceAnalyzerCore } from './analyzer.js';
 import type { Detection, DetectOptions } from './detection/scrfd.js';
 import type { RgbImage } from './image.js';
+import { AUTO_DET_SIZES, checkDetSizes } from './detection/multi-size.js';
 
 /** Pipeline settings both FaceAnalyzers take (Node and browser). */
 export interface PipelineOptions {
-  /** Detector input size for dynamic-size detectors; a number means square. Default 640. */
+  /**
+   * Square detector sizes, their candidates merged by one NMS (InsightFace 1.0). Default: [128, 640], InsightFace
+   * 1.0's "Auto" — unless `detSize` is given.
+   */
+  detSizes?: number[];
+  /**
+   * One detector input size (a number means square): InsightFace 0.7.3's single pass, `detSize: 640` exactly
+   * its default. Ignored when `detSizes` is given.
+   */
   detSize?: number | [number, number];
   /**
    * 'model' (default): the detector's fixed square input, bit-exact with InsightFace; 'image': the image's own
@@ -24,6 +33,20 @@ export interface PipelineOptions {
    * work). Default true; false runs the models as shipped, on float32 blobs built in JavaScript.
    */
   uint8Input?: boolean;
+}
+
+/**
+ * The detector's base input size and the size list in force: `detSizes` (base: the largest), else one `detSize`
+ * (no list: the base detector alone, 0.7.3), else Auto.
+ */
+export function resolveDetection(options: Pick<PipelineOptions, 'detSizes' | 'detSize'>): { base: [number, number]; detSizes?: number[] } {
+  if (options.detSizes) {
+    const sizes = checkDetSizes(options.detSizes);
+    const largest = Math.max(...sizes);
+    return { base: [largest, largest], detSizes: sizes };
+  }
+  if (options.detSize !== undefined) return { base: typeof options.detSize === 'number' ? [options.detSize, options.detSize] : options.detSize };
+  return { base: [640, 640], detSizes: [...AUTO_DET_SIZES] };
 }
 
 /**

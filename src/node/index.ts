@@ -1,6 +1,6 @@
 /** faceprint for Node: the core pipeline on onnxruntime-node, images decoded by sharp. */
 import { FaceAnalyzerCore } from '../core/analyzer.js';
-import { PlatformAnalyzer, type PipelineOptions } from '../core/platform-analyzer.js';
+import { PlatformAnalyzer, resolveDetection, type PipelineOptions } from '../core/platform-analyzer.js';
 import { FaceprintError } from '../core/errors.js';
 import type { RgbImage } from '../core/image.js';
 import type { OrtNodeOptions } from '../runtime/ort-node.js';
@@ -104,13 +104,13 @@ export class FaceAnalyzer extends PlatformAnalyzer<ImageInput> {
         heads.set(model.head, model);
       }
       if (!det) throw new FaceprintError('MODEL_MISSING', 'no detector: pass `pack` or `detector`');
-      const size = options.detSize ?? 640;
-      const detector = await makeDetector(det, typeof size === 'number' ? [size, size] : size, { ...ortOptions, uint8Input: options.uint8Input });
+      const detection = resolveDetection(options);
+      const detector = await makeDetector(det, detection.base, { ...ortOptions, uint8Input: options.uint8Input });
       const recognizer = rec ? makeRecognizer(rec, options.maxBatch) : null;
       const faceHeads = [];
       for (const h of heads.values()) faceHeads.push(await makeHead(h, { ...ortOptions, maxBatch: options.maxBatch, uint8Input: options.uint8Input }));
       const core = new FaceAnalyzerCore(detector, recognizer, {
-        scoreThreshold: options.detThresh, detInput: options.detInput,
+        scoreThreshold: options.detThresh, detInput: options.detInput, detSizes: detection.detSizes,
         nmsThreshold: options.nmsThresh,
         maxFaces: options.maxFaces,
       }, faceHeads);

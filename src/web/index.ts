@@ -4,7 +4,7 @@
  * IndexedDB. No image or embedding leaves the page.
  */
 import { FaceAnalyzerCore } from '../core/analyzer.js';
-import { PlatformAnalyzer, type PipelineOptions } from '../core/platform-analyzer.js';
+import { PlatformAnalyzer, resolveDetection, type PipelineOptions } from '../core/platform-analyzer.js';
 import { FaceprintError } from '../core/errors.js';
 import { Gallery } from '../core/gallery/gallery.js';
 import { ImageGallery, type ImagePlatform } from '../core/gallery/image-gallery.js';
@@ -68,8 +68,8 @@ export class FaceAnalyzer extends PlatformAnalyzer<WebImageInput> {
     try {
       const detModel = await openRouted(det.bytes, det.source, open);
       opened.push(detModel);
-      const size = options.detSize ?? 640;
-      const detector = await detectorFrom(detModel, open, typeof size === 'number' ? [size, size] : size, options.uint8Input !== false);
+      const detection = resolveDetection(options);
+      const detector = await detectorFrom(detModel, open, detection.base, options.uint8Input !== false);
       let recognizer = null;
       if (rec) {
         const recModel = await openRouted(rec.bytes, rec.source, open);
@@ -82,7 +82,7 @@ export class FaceAnalyzer extends PlatformAnalyzer<WebImageInput> {
         opened.push(model);
         heads.push(await headFrom(model, open, { maxBatch: options.maxBatch, uint8Input: options.uint8Input !== false }));
       }
-      const core = new FaceAnalyzerCore(detector, recognizer, { scoreThreshold: options.detThresh, detInput: options.detInput, nmsThreshold: options.nmsThresh, maxFaces: options.maxFaces }, heads);
+      const core = new FaceAnalyzerCore(detector, recognizer, { scoreThreshold: options.detThresh, detInput: options.detInput, detSizes: detection.detSizes, nmsThreshold: options.nmsThresh, maxFaces: options.maxFaces }, heads);
       return new FaceAnalyzer(core, rec?.sha256 ?? null, rec ? rec.source.split('/').pop()! : null, { pixelLimit: options.pixelLimit });
     } catch (e) {
       for (const m of opened) await m.session.close().catch(() => undefined);

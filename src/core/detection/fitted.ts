@@ -16,14 +16,19 @@ export class FittedDetectors {
   private readonly bySize = new Map<string, ScrfdDetector>();
   constructor(private readonly base: ScrfdDetector) {}
 
-  for(image: RgbImage): ScrfdDetector {
-    const [w, h] = fittedInputSize(this.base.inputWidth, this.base.inputHeight, image.width, image.height);
-    if (w === this.base.inputWidth && h === this.base.inputHeight) return this.base;
-    const key = `${w}x${h}`;
+  /** The detector whose input fits the image inside maxWidth × maxHeight (default: the base detector's size). */
+  for(image: RgbImage, maxWidth = this.base.inputWidth, maxHeight = this.base.inputHeight): ScrfdDetector {
+    const [w, h] = fittedInputSize(maxWidth, maxHeight, image.width, image.height);
+    return this.at(w, h);
+  }
+
+  /** The detector at exactly this input size (a model with a fixed input size keeps its own). */
+  at(width: number, height: number): ScrfdDetector {
+    if (this.base.fixedInput || (width === this.base.inputWidth && height === this.base.inputHeight)) return this.base;
+    const key = `${width}x${height}`;
     let d = this.bySize.get(key);
     if (!d) {
-      // a model with a fixed input size keeps it: the new detector then equals the base
-      d = new ScrfdDetector(this.base.session, [w, h]);
+      d = new ScrfdDetector(this.base.session, [width, height]);
       if (this.bySize.size >= 16) this.bySize.delete(this.bySize.keys().next().value!);
       this.bySize.set(key, d);
     }

@@ -52,6 +52,8 @@ export class ScrfdDetector {
 
   /** True when the model takes uint8 NHWC pixels and normalises in its graph (see withUint8Input). */
   readonly takesUint8: boolean;
+  /** True when the model's spatial input size is fixed in its graph: it then runs at that one size only. */
+  readonly fixedInput: boolean;
 
   /** inputSize is used when the model's spatial size is dynamic; a fixed model size wins, as in InsightFace. */
   constructor(session: ModelSession, inputSize: [number, number] = [640, 640]) {
@@ -67,9 +69,10 @@ export class ScrfdDetector {
     const shape = session.inputs[0]?.shape ?? [];
     this.takesUint8 = session.inputs[0]?.type === 'uint8';
     const [fixedH, fixedW] = this.takesUint8 ? [shape[1], shape[2]] : [shape[2], shape[3]];
-    if (typeof fixedH === 'number' && typeof fixedW === 'number' && fixedH > 0 && fixedW > 0) {
-      this.inputWidth = fixedW;
-      this.inputHeight = fixedH;
+    this.fixedInput = typeof fixedH === 'number' && typeof fixedW === 'number' && fixedH > 0 && fixedW > 0;
+    if (this.fixedInput) {
+      this.inputWidth = fixedW as number;
+      this.inputHeight = fixedH as number;
     } else {
       const [w, h] = inputSize;
       if (!(w > 0 && h > 0 && w % 32 === 0 && h % 32 === 0)) {
@@ -110,9 +113,19 @@ export class ScrfdDetector {
    * InsightFace's SCRFD.detect, so the same raw outputs give the same boxes bit for bit.
    */
   decode(raw: ScrfdRawOutputs, imageWidth: number, imageHeight: number, options: DetectOptions = {}): Detection[] {
+    const c = this.candidates(raw, options);
+    if (c.scores.length === 0) return [];
+    // argsort()[::-1] twice (detect, then nms): descending score, ties in ascending candidate order.
+    const order = Int32Array.from({ length: c.scores.length }, (_, i) => i).sort((a, b) => c.scores[b] - c.scores[a] || a - b);
+    return finishDetections(c, order, imageWidth, imageHeight, options);
+  }
+
+  /**
+   * The candidates at or above the score threshold, in anchor order (stride by stride), decoded and divided by
+   * the letterbox's scale in float32 — InsightFace's candidates before any sorting or NMS.
+   */
+  candidates(raw: ScrfdRawOutputs, options: DetectOptions = {}): Candidates {
     const threshold = f32(options.scoreThreshold ?? 0.5);
-    const nmsThreshold = options.nmsThreshold ?? 0.4;
-    const maxFaces = options.maxFaces ?? 0;
     const { levels, strides, anchors, kps: hasKps } = this.layout;
     if (raw.outputs.length !== levels * (hasKps ? 3 : 2)) {
       throw new FaceprintError('INFERENCE_FAILED', `${this.session.source}: expected ${levels * (hasKps ? 3 : 2)} outputs, got ${raw.outputs.length}`);
@@ -153,21 +166,12 @@ export class ScrfdDetector {
       }
     }
     const n = scores.length;
-    if (n === 0) return [];
     const scale = f32(raw.scale);
     const boxArr = new Float32Array(n * 4);
     for (let i = 0; i < n * 4; i++) boxArr[i] = boxes[i] / scale;
     const kpsArr = hasKps ? new Float32Array(n * 10) : null;
     if (kpsArr) for (let i = 0; i < n * 10; i++) kpsArr[i] = points[i] / scale;
-    // argsort()[::-1] twice (detect, then nms): descending score, ties in ascending candidate order.
-    const order = Int32Array.from({ length: n }, (_, i) => i).sort((a, b) => scores[b] - scores[a] || a - b);
-    let keep = greedyNms(boxArr, order, nmsThreshold);
-    if (maxFaces > 0 && keep.length > maxFaces) keep = rankForMaxFaces(boxArr, keep, imageWidth, imageHeight).slice(0, maxFaces);
-    return keep.map((i) => ({
-      bbox: [boxArr[4 * i], boxArr[4 * i + 1], boxArr[4 * i + 2], boxArr[4 * i + 3]],
-      kps: kpsArr ? Array.from(kpsArr.subarray(10 * i, 10 * i + 10)) : null,
-      score: scores[i],
-    }));
+    return { scores, boxes: boxArr, kps: kpsArr };
   }
 
   private anchorCentres(rows: number, cols: number, stride: number, anchors: number): Float32Array {
@@ -188,6 +192,25 @@ export class ScrfdDetector {
     }
     return c;
   }
+}
+
+/** Decoded detector candidates: scores, boxes (4 a candidate) and landmarks (10 a candidate, or null). */
+export interface Candidates {
+  scores: number[];
+  boxes: Float32Array;
+  kps: Float32Array | null;
+}
+
+/** Greedy NMS over the candidates in the given order, then the max_num ranking: InsightFace's last steps. */
+export function finishDetections(c: Candidates, order: Int32Array, imageWidth: number, imageHeight: number, options: DetectOptions = {}): Detection[] {
+  const maxFaces = options.maxFaces ?? 0;
+  let keep = greedyNms(c.boxes, order, options.nmsThreshold ?? 0.4);
+  if (maxFaces > 0 && keep.length > maxFaces) keep = rankForMaxFaces(c.boxes, keep, imageWidth, imageHeight).slice(0, maxFaces);
+  return keep.map((i) => ({
+    bbox: [c.boxes[4 * i], c.boxes[4 * i + 1], c.boxes[4 * i + 2], c.boxes[4 * i + 3]],
+    kps: c.kps ? Array.from(c.kps.subarray(10 * i, 10 * i + 10)) : null,
+    score: c.scores[i],
+  }));
 }
 
 /**
