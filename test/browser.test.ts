@@ -53,42 +53,53 @@ test('static page, on-device: models fetched from the static host, no API call, 
   assert.ok(site.requests.every((r) => r.startsWith('GET ') && (!r.startsWith('GET /v1/') || r === 'GET /v1/info')), site.requests.join(', '));
 });
 
-test('the page analyses the 40 golden dev images as Node does: same pixels, all 63 faces, boxes and landmarks < 0.001 px, embeddings cosine ≥ 0.9999', async () => {
-  let faces = 0;
-  let worstPx = 0;
-  let worstScore = 0;
-  let worstCos = 1;
+test('the page holds InsightFace 1.0.1\'s Auto golden (its default) and equals Node with detSizes [640] (0.7.3): same pixels, every face, boxes and landmarks < 0.01 px, scores < 1e-5, cosine ≥ 0.99999', async () => {
+  const auto: { images: { id: string; path: string; faces: { bbox: number[]; kps: number[][]; det_score: number; normed_embedding: number[] }[] }[] } =
+    JSON.parse(readFileSync(join(SHARED, 'golden/dev/auto_insightface_1_0_1.json'), 'utf8'));
+  const single = await FaceAnalyzer.create({ detector: DET_500M, recognizer: MOBILEFACENET, detSize: 640 });
+  const worst = { auto: { px: 0, score: 0, cos: 1, faces: 0 }, single: { px: 0, score: 0, cos: 1, faces: 0 } };
+  const compare = (w: typeof worst.auto, f: { bbox: number[]; kps: number[][]; score: number; embedding: number[] }, e: { bbox: number[]; kps: number[][]; score: number; embedding: ArrayLike<number> }) => {
+    w.px = Math.max(w.px, ...f.bbox.map((v, k) => Math.abs(v - e.bbox[k])), ...f.kps.flat().map((v, k) => Math.abs(v - e.kps.flat()[k])));
+    w.score = Math.max(w.score, Math.abs(f.score - e.score));
+    w.cos = Math.min(w.cos, cosine(Float32Array.from(f.embedding), Float32Array.from(e.embedding)));
+    w.faces++;
+  };
   const mismatched: string[] = [];
-  for (const g of golden.images) {
-    const inPage = await page.evaluate(async (path) => {
-      const fp = (window as any).faceprint;
-      const blob = await (await fetch(`/fixtures/${path}`)).blob();
-      const pixels = await fp.local.analyzer.decode(blob);
-      const found = await fp.local.analyzer.core.analyze(pixels);
-      const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', pixels.data));
-      return {
-        pixels: [...digest].map((b) => b.toString(16).padStart(2, '0')).join(''),
-        faces: found.map((f: any) => ({ bbox: f.bbox, kps: f.kps, score: f.score, embedding: Array.from(f.embedding as Float32Array) })),
-      };
-    }, g.path);
-    const pixels = await node.decode(join(SHARED, g.path));
-    const expected = await node.core.analyze(pixels);
-    if (inPage.pixels !== createHash('sha256').update(pixels.data).digest('hex')) mismatched.push(g.id);
-    assert.equal(inPage.faces.length, expected.length, `${g.id}: face count`);
-    inPage.faces.forEach((f: { bbox: number[]; kps: number[][]; score: number; embedding: number[] }, i: number) => {
-      const e = expected[i];
-      worstPx = Math.max(worstPx, ...f.bbox.map((v, k) => Math.abs(v - e.bbox[k])), ...f.kps.flat().map((v, k) => Math.abs(v - e.kps.flat()[k])));
-      worstScore = Math.max(worstScore, Math.abs(f.score - e.score));
-      worstCos = Math.min(worstCos, cosine(Float32Array.from(f.embedding), e.embedding!));
-      faces++;
-    });
+  try {
+    for (const g of golden.images) {
+      const inPage = await page.evaluate(async (path) => {
+        const fp = (window as any).faceprint;
+        const blob = await (await fetch(`/fixtures/${path}`)).blob();
+        const pixels = await fp.local.analyzer.decode(blob);
+        const json = (found: any[]) => found.map((f: any) => ({ bbox: f.bbox, kps: f.kps, score: f.score, embedding: Array.from(f.embedding as Float32Array) }));
+        const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', pixels.data));
+        return {
+          pixels: [...digest].map((b) => b.toString(16).padStart(2, '0')).join(''),
+          auto: json(await fp.local.analyzer.core.analyze(pixels)),
+          single: json(await fp.local.analyzer.core.analyze(pixels, { detSizes: [640] })),
+        };
+      }, g.path);
+      const pixels = await node.decode(join(SHARED, g.path));
+      if (inPage.pixels !== createHash('sha256').update(pixels.data).digest('hex')) mismatched.push(g.id);
+      const ref = auto.images.find((a) => a.id === g.id)!;
+      assert.equal(inPage.auto.length, ref.faces.length, `${g.id}: face count (Auto)`);
+      inPage.auto.forEach((f, i) => compare(worst.auto, f, { ...ref.faces[i], score: ref.faces[i].det_score, embedding: ref.faces[i].normed_embedding }));
+      const expected = await single.core.analyze(pixels);
+      assert.equal(inPage.single.length, expected.length, `${g.id}: face count (640)`);
+      inPage.single.forEach((f, i) => compare(worst.single, f, { ...expected[i], embedding: expected[i].embedding! }));
+    }
+  } finally {
+    await single.close();
   }
-  console.log(`golden dev in Chromium: ${faces} faces; worst box/landmark ${worstPx.toExponential(2)} px, score ${worstScore.toExponential(2)}, cosine ${worstCos}`);
+  console.log(`golden dev in Chromium: Auto ${JSON.stringify(worst.auto)}; 640 ${JSON.stringify(worst.single)}`);
   assert.deepEqual(mismatched, [], 'Chromium decodes every golden image to the same pixels as sharp');
-  assert.equal(faces, 63);
-  assert.ok(worstPx < 1e-3, `boxes/landmarks off by ${worstPx} px`);
-  assert.ok(worstScore < 1e-4, `scores off by ${worstScore}`);
-  assert.ok(worstCos >= 0.9999, `worst cosine ${worstCos}`);
+  assert.equal(worst.auto.faces, 65);
+  assert.equal(worst.single.faces, 63);
+  for (const w of [worst.auto, worst.single]) {
+    assert.ok(w.px < 0.01, `boxes/landmarks off by ${w.px} px`);
+    assert.ok(w.score < 1e-5, `scores off by ${w.score}`);
+    assert.ok(w.cos >= 0.99999, `worst cosine ${w.cos}`);
+  }
 });
 
 test('?detInput=image&detSize=256 (the speed setting): a 256×192 detector for t1.jpg, the same faces as Node with those options', async () => {

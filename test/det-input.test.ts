@@ -11,8 +11,8 @@ import { countGoldenFaces } from './helpers/golden-faces.js';
 let exact: FaceAnalyzer;
 let fitted: FaceAnalyzer;
 before(async () => {
-  exact = await FaceAnalyzer.create({ detector: DET_500M, recognizer: MOBILEFACENET });
-  fitted = await FaceAnalyzer.create({ detector: DET_500M, recognizer: MOBILEFACENET, detInput: 'image' });
+  exact = await FaceAnalyzer.create({ detector: DET_500M, recognizer: MOBILEFACENET, detSize: 640 });
+  fitted = await FaceAnalyzer.create({ detector: DET_500M, recognizer: MOBILEFACENET, detInput: 'image', detSize: 640 });
 });
 after(async () => {
   await exact.close();

@@ -139,9 +139,10 @@ test('identification on LFW people with ≥5 images (423 people): rank-1 equals 
   const ok = items.flatMap((it, i) => (embedded[i].embedding ? [{ ...it, embedding: embedded[i].embedding! }] : []));
   const { rank1, probes } = await identificationMatchesExhaustive('lfw5', ok, 2);
   console.log(`LFW ≥5 images: ${probes} probes against 423 subjects (2 enrolled images each): rank-1 ${(100 * rank1).toFixed(2)}%`);
-  // the README's figure, exactly: the pipeline is deterministic
-  assert.equal(probes, 5125);
-  assert.equal((100 * rank1).toFixed(2), '99.53', `rank-1 ${rank1}`);
+  // docs/gallery.md's figure, exactly: the pipeline is deterministic (InsightFace 1.0's Auto detection finds a
+  // face in 14 more of these images than one 640 pass: 5,125 probes and 99.53% then)
+  assert.equal(probes, 5139);
+  assert.equal((100 * rank1).toFixed(2), '99.57', `rank-1 ${rank1}`);
 });
 
 test('verify: decisions and margins; thresholds given, from the known-model table, or from a calibration by FAR', async () => {
@@ -149,7 +150,7 @@ test('verify: decisions and margins; thresholds given, from the known-model tabl
   try {
     // the fixture MobileFaceNet is a known model: its LFW threshold applies with no calibration
     const known = await g.verify(amy(1), amy(2));
-    assert.deepEqual([known.threshold, known.thresholdSource, known.same], [0.29, 'known-model', true]);
+    assert.deepEqual([known.threshold, known.thresholdSource, known.same], [0.27, 'known-model', true]);
     assert.match(known.basis, /^known model mobilefacenet\.onnx .*LFW 10-fold/);
     await assert.rejects(g.verify(amy(1), amy(2), { far: 1e-3 }), (e) => code(e) === 'NO_THRESHOLD' && /needs a calibration/.test((e as Error).message));
     const same = await g.verify(amy(1), amy(2), { threshold: 0.29 });

@@ -33,8 +33,8 @@ const f32Sha = (a: Float32Array): string => sha256(new Uint8Array(a.buffer, a.by
 let pack1: FaceAnalyzer;
 let pack2: FaceAnalyzer;
 before(async () => {
-  pack1 = await FaceAnalyzer.create({ detector: DET_500M, recognizer: MOBILEFACENET, headModels: [H3D, H2D, HGA] });
-  pack2 = await FaceAnalyzer.create({ detector: DET_500M, recognizer: MOBILEFACENET, headModels: [H2D_MEANSTD] });
+  pack1 = await FaceAnalyzer.create({ detector: DET_500M, recognizer: MOBILEFACENET, headModels: [H3D, H2D, HGA], detSize: 640 });
+  pack2 = await FaceAnalyzer.create({ detector: DET_500M, recognizer: MOBILEFACENET, headModels: [H2D_MEANSTD], detSize: 640 });
 });
 after(async () => {
   await pack1?.close();
@@ -96,8 +96,8 @@ test('every stage of every head equals InsightFace on the 63 dev faces: matrix, 
 });
 
 test('float32 blobs built in JavaScript (uint8Input: false) give the same bits as the in-graph normalisation', async () => {
-  const plain = await FaceAnalyzer.create({ detector: DET_500M, recognizer: MOBILEFACENET, headModels: [H3D, H2D_MEANSTD, HGA], uint8Input: false });
-  const inGraph = await FaceAnalyzer.create({ detector: DET_500M, recognizer: MOBILEFACENET, headModels: [H3D, H2D_MEANSTD, HGA] });
+  const plain = await FaceAnalyzer.create({ detector: DET_500M, recognizer: MOBILEFACENET, headModels: [H3D, H2D_MEANSTD, HGA], uint8Input: false, detSize: 640 });
+  const inGraph = await FaceAnalyzer.create({ detector: DET_500M, recognizer: MOBILEFACENET, headModels: [H3D, H2D_MEANSTD, HGA], detSize: 640 });
   try {
     assert.equal(plain.core.heads[0].session.inputs[0].type, 'float32');
     assert.equal(inGraph.core.heads[0].session.inputs[0].type, 'uint8');

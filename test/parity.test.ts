@@ -5,7 +5,8 @@ import { DET_500M, MOBILEFACENET, golden, imagePath, matchByIou, sha256 } from '
 
 let fa: FaceAnalyzer;
 before(async () => {
-  fa = await FaceAnalyzer.create({ detector: DET_500M, recognizer: MOBILEFACENET });
+  // the 0.7.3 goldens: one 640×640 pass (detSize 640); InsightFace 1.0's Auto is held by parity-auto.test.ts
+  fa = await FaceAnalyzer.create({ detector: DET_500M, recognizer: MOBILEFACENET, detSize: 640 });
 });
 after(() => fa.close());
 
@@ -80,7 +81,7 @@ test('analyzeMany embeds crops of several images in one batch, equal to one imag
 });
 
 test('the uint8 in-graph normalisation and the JavaScript float blob give identical results', async () => {
-  const plain = await FaceAnalyzer.create({ detector: DET_500M, recognizer: MOBILEFACENET, uint8Input: false });
+  const plain = await FaceAnalyzer.create({ detector: DET_500M, recognizer: MOBILEFACENET, uint8Input: false, detSize: 640 });
   try {
     assert.equal(plain.core.detector.takesUint8, false);
     assert.equal(fa.core.detector.takesUint8, true);

@@ -24,7 +24,7 @@ const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floo
 let crops: RgbImage[];
 let reference: Embedding[];
 before(async () => {
-  const fa = await FaceAnalyzer.create({ detector: DET_500M, recognizer: MOBILEFACENET });
+  const fa = await FaceAnalyzer.create({ detector: DET_500M, recognizer: MOBILEFACENET, detSize: 640 });
   crops = [];
   for (const g of golden.images) for (const f of g.faces) crops.push(await decodeImage(join(GOLDEN_DIR, f.crop.png)));
   reference = await fa.core.recognizer!.embed(crops);
@@ -32,7 +32,7 @@ before(async () => {
 });
 
 async function agreement(file: string): Promise<{ median: number; min: number }> {
-  const fa = await FaceAnalyzer.create({ detector: DET_500M, recognizer: file });
+  const fa = await FaceAnalyzer.create({ detector: DET_500M, recognizer: file, detSize: 640 });
   try {
     const emb = await fa.core.recognizer!.embed(crops);
     const cos = emb.map((e, i) => cosine(e.embedding, reference[i].embedding));
@@ -127,8 +127,8 @@ test('static INT8 detector: the same face count on 40/40 golden images, all 63 f
   const out = join(tmp, 'det.int8.onnx');
   // the calibration bench/quantize.ts uses for the README's figures
   await quantizeModelFile(DET_500M, out, { mode: 'int8', calibrate: join(SHARED, 'faces/groups'), maxImages: 100 });
-  const a = await FaceAnalyzer.create({ detector: DET_500M });
-  const b = await FaceAnalyzer.create({ detector: out });
+  const a = await FaceAnalyzer.create({ detector: DET_500M, detSize: 640 });
+  const b = await FaceAnalyzer.create({ detector: out, detSize: 640 });
   try {
     let same = 0;
     let matched = 0;

@@ -177,7 +177,7 @@ describe('clips from the fixture photos', () => {
     const summary = lines.pop();
     assert.equal(summary.type, 'summary');
     assert.deepEqual(summary.tracks.map((t: { subject: { name: string } }) => t.subject.name).sort(), ['amy', 'penny']);
-    assert.equal(summary.threshold, 0.29);
+    assert.equal(summary.threshold, 0.27);
     assert.ok(lines.every((e) => ['track-started', 'identified', 'label-changed', 'track-resumed', 'track-ended'].includes(e.type) && Number.isInteger(e.frame) && e.bbox.length === 4));
     assert.equal(lines.filter((e) => e.type === 'identified').length, 2);
     const { stdout } = await run('ffprobe', ['-v', 'error', '-count_frames', '-select_streams', 'v:0', '-show_entries', 'stream=nb_read_frames,width,height', '-of', 'csv=p=0', out]);
@@ -234,7 +234,7 @@ describe('POST /v1/video', () => {
       assert.deepEqual(res.body.tracks.map((t: { subject: { name: string } }) => t.subject.name), ['amy', 'penny']);
       assert.equal(res.body.stats.cuts, 1);
       assert.equal(res.body.stats.detectorRuns, 46); // every other frame, and the frame of the cut
-      assert.equal(res.body.threshold, 0.29);
+      assert.equal(res.body.threshold, 0.27);
       assert.ok(res.body.events.some((e: { type: string; reason?: string }) => e.type === 'track-ended' && e.reason === 'cut'));
       const form = new FormData();
       form.append('video', new Blob([readFileSync(clip)]), 'cut.mp4');

@@ -72,13 +72,13 @@ test('first hour: the threshold fields show the known model\'s threshold in forc
     await fresh.goto(s.url + '/');
     await fresh.waitForSelector('body[data-ready="true"]');
     await fresh.waitForFunction(() => (document.getElementById('identify-threshold') as HTMLInputElement).value !== '');
-    assert.equal(await fresh.inputValue('#identify-threshold'), '0.29');
-    assert.equal(await fresh.inputValue('#compare-threshold'), '0.29');
-    assert.equal(await fresh.inputValue('#cluster-distance'), '0.71');
-    assert.match((await fresh.textContent('#threshold-basis')) ?? '', /^threshold 0\.29: known model mobilefacenet\.onnx/);
+    assert.equal(await fresh.inputValue('#identify-threshold'), '0.27');
+    assert.equal(await fresh.inputValue('#compare-threshold'), '0.27');
+    assert.equal(await fresh.inputValue('#cluster-distance'), '0.73');
+    assert.match((await fresh.textContent('#threshold-basis')) ?? '', /^threshold 0\.27: known model mobilefacenet\.onnx .*Auto detection/);
     await fresh.setInputFiles('#identify-file', photo('penny', 4));
     await fresh.waitForFunction(() => /penny|unknown|no face|:/.test(document.getElementById('identify-result')!.textContent ?? ''));
-    assert.match((await fresh.textContent('#identify-result')) ?? '', /^penny 0\.\d\d \(threshold 0\.29, known model\)$/);
+    assert.match((await fresh.textContent('#identify-result')) ?? '', /^penny 0\.\d\d \(threshold 0\.27, known model\)$/);
     // an enrolment whose photos are all refused explains itself and leaves no empty person behind
     const refused = await enrolThroughPage(fresh, 'ghost', [join(SHARED, 'faces/negatives/debian/apple.jpg')]);
     assert.match(refused, /^ENROLL_REFUSED: no usable face to enrol "ghost"/);

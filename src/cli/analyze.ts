@@ -1,20 +1,11 @@
 import { describeHeads, faceToJson } from '../core/face-json.js';
-import type { HeadName } from '../core/heads/head.js';
 import { FaceprintError } from '../core/errors.js';
 import { FaceAnalyzer } from '../node/index.js';
+import type { ModelCliOptions } from './eval.js';
 
-export interface AnalyzeCliOptions {
-  pack?: string;
-  detector?: string;
-  recognizer?: string;
-  detSize?: number;
-  detThresh?: number;
-  detInput?: 'model' | 'image';
+export interface AnalyzeCliOptions extends ModelCliOptions {
   maxFaces?: number;
   json?: boolean;
-  threads?: number;
-  heads?: HeadName[];
-  head?: string[];
 }
 
 /** Runs `faceprint analyze`; returns the process exit code (1 when any image failed). */
@@ -27,6 +18,7 @@ export async function runAnalyze(images: string[], opts: AnalyzeCliOptions, out:
     detector: opts.detector,
     recognizer: opts.recognizer,
     detSize: opts.detSize,
+    detSizes: opts.detSizes,
     detThresh: opts.detThresh,
     detInput: opts.detInput,
     maxFaces: opts.maxFaces,

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import cliProgress from 'cli-progress';
 import { FaceprintError } from '../core/errors.js';
-import { FaceAnalyzer } from '../node/index.js';
+import { AUTO_DET_SIZES, checkDetSizes, FaceAnalyzer } from '../node/index.js';
 import { HEAD_NAMES, type HeadName } from '../core/heads/head.js';
 import { checkHeadNames } from '../node/models.js';
 import { readIdentityDir, readLfwPairs, readPairsCsv, type LabelledPair } from '../node/eval/datasets.js';
@@ -14,6 +14,7 @@ export interface ModelCliOptions {
   detector?: string;
   recognizer?: string;
   detSize?: number;
+  detSizes?: number[];
   detThresh?: number;
   detInput?: 'model' | 'image';
   threads?: number;
@@ -43,7 +44,7 @@ export async function openAnalyzer(opts: ModelCliOptions): Promise<FaceAnalyzer>
   if (!opts.pack && !opts.detector) throw new FaceprintError('MODEL_MISSING', 'give --pack DIR, or --detector FILE and --recognizer FILE');
   return FaceAnalyzer.create({
     pack: opts.pack, detector: opts.detector, recognizer: opts.recognizer,
-    detSize: opts.detSize, detThresh: opts.detThresh, detInput: opts.detInput, intraOpNumThreads: opts.threads, heads: opts.heads, headModels: opts.head,
+    detSize: opts.detSize, detSizes: opts.detSizes, detThresh: opts.detThresh, detInput: opts.detInput, intraOpNumThreads: opts.threads, heads: opts.heads, headModels: opts.head,
   });
 }
 
@@ -62,11 +63,20 @@ export function progressBar(label: string, unit = 'images'): { update: (done: nu
   };
 }
 
+/** A size list as the reference it follows. */
+export function detectionInWords(sizes: readonly number[]): string {
+  const label = sizes.join(',');
+  if (label === AUTO_DET_SIZES.join(',')) return `${label} (InsightFace 1.0's default "Auto"; --det-size 640 for 0.7.3's)`;
+  if (label === '640') return '640 (InsightFace 0.7.3\'s single pass; the default is 1.0\'s Auto, 128,640)';
+  return label;
+}
+
 const pct = (x: number): string => `${(100 * x).toFixed(2)}%`;
 
 function formatVerification(r: VerificationReport, title: string): string {
   const lines = [
     `${title}: ${r.evaluatedPairs}/${r.pairs} pairs, ${r.images} images, ${r.seconds.toFixed(1)} s`,
+    `detection: ${detectionInWords(r.detSizes)}`,
     `accuracy ${pct(r.accuracy.mean)} ± ${pct(r.accuracy.std)} (${r.folds.length}-fold; threshold chosen on the other folds)`,
     `  fold thresholds (cosine): ${r.folds.map((f) => f.thresholdCosine.toFixed(2)).join(' ')}`,
     `AUC ${r.auc.toFixed(5)}   EER ${pct(r.eer)}   best global threshold cosine ${r.bestThreshold.cosine} (${pct(r.bestThreshold.accuracy)})`,
@@ -95,13 +105,24 @@ function formatIdentification(r: IdentificationReport): string {
 /** --pack/--detector/--recognizer and the detector settings, shared by every command that loads models. */
 export function addAnalyzerOptions(cmd: Command, int: (v: string) => number, float: (v: string) => number): Command {
   return addHeadOptions(cmd)
-    .option('--pack <dir>', 'model pack directory')
+    .option('--pack <dir|name>', 'model pack: a directory (*.onnx routed by shape, as InsightFace) or a known name (buffalo_l, …) pulled once')
     .option('--detector <file>', 'SCRFD detector ONNX')
     .option('--recognizer <file>', 'recognizer ONNX')
-    .option('--det-size <n>', 'detector input size', int, 640)
+    .option('--det-sizes <list>', `detector sizes, comma-separated, merged by one NMS (InsightFace 1.0; default ${AUTO_DET_SIZES.join(',')}, its "Auto")`, sizeList)
+    .option('--det-size <n>', 'one detector size (square): InsightFace 0.7.3\'s single pass; 640 is exactly its default', int)
     .option('--det-thresh <x>', 'detection score threshold', float, 0.5)
     .option('--det-input <mode>', 'model: the detector\'s fixed square (InsightFace-exact); image: sized to each image, never up (faster on small photos)', detInputMode, 'model')
     .option('--threads <n>', 'onnxruntime intra-op threads', int);
+}
+
+/** --det-sizes: "128,640". */
+export function sizeList(v: string): number[] {
+  const sizes = v.split(',').map((x) => Number(x.trim()));
+  try {
+    return checkDetSizes(sizes);
+  } catch (e) {
+    throw new InvalidArgumentError((e as Error).message);
+  }
 }
 
 export function detInputMode(v: string): 'model' | 'image' {

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { FaceprintError } from '../core/errors.js';
 import { runAnalyze } from './analyze.js';
-import { addEvalCommands, addHeadOptions, detInputMode } from './eval.js';
+import { addAnalyzerOptions, addEvalCommands } from './eval.js';
 import { addGalleryCommands } from './gallery.js';
 import { addBenchCommand } from './bench.js';
 import { addModelsCommands } from './models.js';
@@ -35,16 +35,9 @@ function buildProgram(out: (line: string) => void = (l) => process.stdout.write(
     .command('analyze')
     .description('detect, align and embed every face in each image')
     .argument('<images...>', 'image files (JPEG, PNG, WebP, GIF, TIFF, AVIF; format read from the content)')
-    .option('--pack <dir>', 'model pack directory (*.onnx routed by shape, as InsightFace)')
-    .option('--detector <file>', 'SCRFD detector ONNX')
-    .option('--recognizer <file>', 'ArcFace-style recognizer ONNX')
-    .option('--det-size <n>', 'detector input size (square) for dynamic-size detectors', number('int'), 640)
-    .option('--det-thresh <x>', 'detection score threshold', number('float'), 0.5)
-    .option('--det-input <mode>', 'model: the detector\'s fixed square (InsightFace-exact); image: sized to each image, never up', detInputMode, 'model')
     .option('--max-faces <n>', 'at most this many faces per image (0 = all)', number('int'), 0)
-    .option('--threads <n>', 'onnxruntime intra-op threads', number('int'))
     .option('--json', 'one JSON object per image per line');
-  addHeadOptions(analyze)
+  addAnalyzerOptions(analyze, number('int'), number('float'))
     .action(async (images: string[], opts) => {
       process.exitCode = await runAnalyze(images, opts, out);
     });

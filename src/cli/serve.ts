@@ -52,7 +52,7 @@ export function addServeCommands(program: Command, out: PrintLine, int: Parse, f
       throw new FaceprintError('INVALID_INPUT', `no API key in ${opts.keys}: create one with \`faceprint keys create --name me --scope admin\`, or run on localhost with --single-user`);
     }
     const analyzer = await FaceAnalyzer.create({
-      pack: opts.pack, detector: opts.detector, recognizer: opts.recognizer, detSize: opts.detSize, detThresh: opts.detThresh, detInput: opts.detInput,
+      pack: opts.pack, detector: opts.detector, recognizer: opts.recognizer, detSize: opts.detSize, detSizes: opts.detSizes, detThresh: opts.detThresh, detInput: opts.detInput,
       intraOpNumThreads: opts.threads, pixelLimit: opts.pixelLimit, maxBatch: Math.max(opts.maxBatch, 1), heads: opts.heads, headModels: opts.head,
     });
     let server: Awaited<ReturnType<typeof createServer>>;

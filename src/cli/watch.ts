@@ -50,6 +50,8 @@ export function addWatchCommand(program: Command, out: PrintLine, int: Parse, fl
         const report = await watchVideo(analyzer.core, source, {
           detEvery: opts.detEvery, fps: opts.fps, width: opts.width, maxTracks: opts.maxFaces, maxFrames: opts.maxFrames, realtime: opts.realtime,
           out: opts.out, sheet: opts.sheet, identifier, signal: stop.signal,
+          // video's default is one pass at the frame's shape; sizes given on the command line replace it
+          detSizes: opts.detSizes ?? (cmd.getOptionValueSource('detSize') === 'cli' ? [opts.detSize] : undefined),
           onEvent: (e) => out(JSON.stringify(e)),
           onFrame: (r, info) => bar?.update(r.frame + 1, Math.max(r.frame + 1, opts.maxFrames ?? info.frames ?? r.frame + 1)),
         });

@@ -3,7 +3,8 @@ import { faceToJson } from '../core/face-json.js';
 import { MAX_NAME_LENGTH } from '../core/gallery/store-rules.js';
 import { jsonObjectParam, oneImage, type RouteContext } from './context.js';
 import { readImages } from './images.js';
-import { clusterReportSchema, clustersSchema, errorResponses, faceSchema, identifySchema, imageBody, subjectSchema, thresholdSchema, verificationSchema } from './schemas.js';
+import { clusterReportSchema, clustersSchema, detSizesQuery, detSizesSchema, errorResponses, faceSchema, identifySchema, imageBody, subjectSchema, thresholdSchema, verificationSchema } from './schemas.js';
+import { checkDetSizes } from '../core/detection/multi-size.js';
 
 const thresholdQuery = {
   threshold: { type: 'number', minimum: -1, maximum: 1, description: 'decision threshold (cosine); default: the gallery calibration, else the known model\'s (GET /v1/threshold)' },
@@ -17,12 +18,17 @@ const thresholdQuery = {
  */
 export const MIN_DET_THRESH = 0.1;
 
+/** ?detSizes=128,640 → the checked list (400 outside the limits); none: undefined. */
+export function detSizesParam(text: string | undefined): number[] | undefined {
+  return text ? checkDetSizes(text.split(',').map(Number)) : undefined;
+}
+
 /** analyze, verify, identify, cluster: the routes that run the models. */
 export function registerRecognitionRoutes(app: FastifyInstance, ctx: RouteContext): void {
   const { analyzer, gallery } = ctx;
 
   ctx.documentBody('post', '/v1/analyze', imageBody('image', 'one image'));
-  app.post<{ Querystring: { embeddings?: boolean; maxFaces?: number; detThresh?: number; padRetry?: boolean } }>('/v1/analyze', {
+  app.post<{ Querystring: { embeddings?: boolean; maxFaces?: number; detThresh?: number; detSizes?: string; padRetry?: boolean } }>('/v1/analyze', {
     config: { scope: 'read' },
     schema: {
       tags: ['recognition'], summary: 'every face in an image: box, landmarks, score, what the pack\'s heads add (106/68 landmarks, pose, gender, age), and the embedding on request',
@@ -30,19 +36,21 @@ export function registerRecognitionRoutes(app: FastifyInstance, ctx: RouteContex
         type: 'object',
         properties: {
           embeddings: { type: 'boolean', default: false }, maxFaces: { type: 'integer', minimum: 0, default: 0, description: 'keep this many faces, InsightFace\'s ranking (0: all, up to the server\'s faces-per-image cap)' },
-          detThresh: { type: 'number', minimum: MIN_DET_THRESH, maximum: 1, description: 'detection score threshold (default 0.5)' }, padRetry: { type: 'boolean', default: false, description: 'retry a face-less image on a padded canvas (tight crops)' },
+          detThresh: { type: 'number', minimum: MIN_DET_THRESH, maximum: 1, description: 'detection score threshold (default 0.5)' },
+          detSizes: detSizesQuery, padRetry: { type: 'boolean', default: false, description: 'retry a face-less image on a padded canvas (tight crops)' },
         },
       },
-      response: { 200: { type: 'object', properties: { width: { type: 'integer' }, height: { type: 'integer' }, faces: { type: 'array', items: faceSchema } } }, ...errorResponses },
+      response: { 200: { type: 'object', properties: { width: { type: 'integer' }, height: { type: 'integer' }, detSizes: detSizesSchema, faces: { type: 'array', items: faceSchema } } }, ...errorResponses },
     },
   }, async (req) => {
-    const image = oneImage((await readImages(req, ctx.images, { fields: ['image'] })).images);
     const q = req.query;
+    const detSizes = detSizesParam(q.detSizes) ?? gallery.detSizes;
+    const image = oneImage((await readImages(req, ctx.images, { fields: ['image'] })).images);
     return ctx.work(req, [image], async (signal) => {
       const pixels = await analyzer.decode(image.data);
       signal.throwIfAborted();
-      const faces = await analyzer.core.analyze(pixels, { maxFaces: q.maxFaces, scoreThreshold: q.detThresh, padRetry: q.padRetry, signal });
-      return { width: pixels.width, height: pixels.height, faces: faces.map((f) => faceToJson(f, { embedding: !!q.embeddings })) };
+      const faces = await analyzer.core.analyze(pixels, { maxFaces: q.maxFaces, scoreThreshold: q.detThresh, padRetry: q.padRetry, detSizes, signal });
+      return { width: pixels.width, height: pixels.height, detSizes, faces: faces.map((f) => faceToJson(f, { embedding: !!q.embeddings })) };
     });
   });
 
@@ -60,11 +68,11 @@ export function registerRecognitionRoutes(app: FastifyInstance, ctx: RouteContex
     const choice = { threshold: q.threshold, far: q.far };
     if (q.subject) {
       const image = oneImage(images, ['image', 'a']);
-      return ctx.work(req, [image], () => gallery.verifySubject({ data: image.data, source: image.source }, q.subject!, choice));
+      return { ...(await ctx.work(req, [image], () => gallery.verifySubject({ data: image.data, source: image.source }, q.subject!, choice))), detSizes: gallery.detSizes };
     }
     const a = oneImage(images, ['a']);
     const b = oneImage(images, ['b']);
-    return ctx.work(req, [a, b], () => gallery.verify({ data: a.data, source: a.source }, { data: b.data, source: b.source }, choice));
+    return { ...(await ctx.work(req, [a, b], () => gallery.verify({ data: a.data, source: a.source }, { data: b.data, source: b.source }, choice))), detSizes: gallery.detSizes };
   });
 
   ctx.documentBody('post', '/v1/identify', imageBody('image', 'one image; every face in it is identified'));
@@ -83,7 +91,7 @@ export function registerRecognitionRoutes(app: FastifyInstance, ctx: RouteContex
     const q = req.query;
     const where = jsonObjectParam(q.where, 'where');
     const faces = await ctx.work(req, [image], () => gallery.identify({ data: image.data, source: image.source }, { k: q.k, threshold: q.threshold, far: q.far, where }));
-    return { faces };
+    return { detSizes: gallery.detSizes, faces };
   });
 
   ctx.documentBody('post', '/v1/cluster', imageBody('images', 'photos whose faces join the unassigned pool (none: just re-run the clustering)'));
@@ -107,7 +115,7 @@ export function registerRecognitionRoutes(app: FastifyInstance, ctx: RouteContex
     },
   }, async () => {
     const t = await gallery.gallery.resolveThreshold();
-    return { threshold: t.threshold, thresholdSource: t.source, basis: t.basis, maxDistance: 1 - t.threshold };
+    return { threshold: t.threshold, thresholdSource: t.source, basis: t.basis, detSizes: gallery.detSizes, maxDistance: 1 - t.threshold };
   });
 
   app.get('/v1/clusters', {

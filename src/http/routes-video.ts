@@ -8,7 +8,8 @@ import { watchVideo } from '../node/video/watch.js';
 import type { RouteContext } from './context.js';
 import { ClientGoneError } from './admission.js';
 import { ApiError } from './errors.js';
-import { errorResponses } from './schemas.js';
+import { detSizesQuery, errorResponses } from './schemas.js';
+import { detSizesParam } from './routes-recognition.js';
 
 /** Longest clip accepted (declared, and counted as frames are decoded), and the widest frame analysed. */
 const MAX_SECONDS = 120;
@@ -57,7 +58,7 @@ export function registerVideoRoute(app: FastifyInstance, ctx: RouteContext): voi
       'multipart/form-data': { schema: { type: 'object', properties: { video: { type: 'string', format: 'binary' } } } },
     },
   });
-  app.post<{ Querystring: { detEvery?: number; fps?: number; threshold?: number; far?: number; identify?: boolean } }>('/v1/video', {
+  app.post<{ Querystring: { detEvery?: number; fps?: number; threshold?: number; far?: number; identify?: boolean; detSizes?: string } }>('/v1/video', {
     config: { scope: 'read' },
     schema: {
       tags: ['recognition'], summary: 'a clip (within the body limit): faces tracked across frames, recognised per track; the tracks and their events',
@@ -69,11 +70,13 @@ export function registerVideoRoute(app: FastifyInstance, ctx: RouteContext): voi
           threshold: { type: 'number', minimum: -1, maximum: 1 },
           far: { type: 'number', exclusiveMinimum: 0, maximum: 1 },
           identify: { type: 'boolean', default: true, description: 'label tracks from the gallery' },
+          detSizes: { ...detSizesQuery, description: 'detector sizes merged per frame (each fitted to the frame); default: one pass at the frame\'s shape' },
         },
       },
       response: { 200: { type: 'object', additionalProperties: true }, ...errorResponses },
     },
   }, async (req) => {
+    const detSizes = detSizesParam(req.query.detSizes);
     const clip = await readClip(req);
     const dir = await mkdtemp(join(tmpdir(), 'faceprint-clip-'));
     try {
@@ -92,11 +95,13 @@ export function registerVideoRoute(app: FastifyInstance, ctx: RouteContext): voi
       const identifier = q.identify === false ? null : await galleryIdentifier(ctx.gallery.gallery, { threshold: q.threshold, far: q.far });
       const memory = (width ?? info.width) * height * VIDEO_BYTES_PER_PIXEL + info.width * info.height * FFMPEG_BYTES_PER_SOURCE_PIXEL;
       const report = await ctx.work(req, [], (signal) => watchVideo(ctx.analyzer.core, path, {
-        detEvery: q.detEvery, fps: q.fps, width, identifier, signal, untrusted: true, maxFrames, decodeThreads: DECODE_THREADS,
+        detEvery: q.detEvery, fps: q.fps, width, identifier, signal, untrusted: true, maxFrames, decodeThreads: DECODE_THREADS, detSizes,
       }), memory);
       if (report.ended === 'aborted' && req.clientGone.aborted) throw new ClientGoneError();
       return {
         source: report.source, threshold: identifier?.threshold ?? null, thresholdSource: identifier?.source ?? null,
+        // null: one detector pass at the frame's own shape (the video default)
+        detSizes: detSizes ?? null,
         // partial results say so: the deadline stopped the analysis, or the clip held more frames than allowed
         truncated: report.ended !== 'end',
         ...(report.ended !== 'end' ? { truncatedBy: TRUNCATED_BY[report.ended] } : {}),

@@ -53,10 +53,22 @@ const thresholdSource = {
   description: 'where the threshold came from: the request, the gallery calibration, or the known-model table (by the recognizer\'s sha256)',
 } as const;
 
+/** The detection an answer was made with: SCRFD's square input sizes, merged by one NMS when several. */
+export const detSizesSchema = {
+  type: 'array', items: { type: 'integer' },
+  description: 'the detector sizes in force ([128, 640]: InsightFace 1.0\'s Auto; [640]: InsightFace 0.7.3\'s single pass)',
+} as const;
+
+/** ?detSizes=128,640 on the routes that detect. */
+export const detSizesQuery = {
+  type: 'string', pattern: '^\\d+(,\\d+){0,3}$',
+  description: 'detector sizes, comma-separated (multiples of 32, 32–2048, at most 4); default: the gallery\'s',
+} as const;
+
 /** GET /v1/threshold: the threshold in force without a request's own. */
 export const thresholdSchema = {
   type: 'object', required: ['threshold', 'thresholdSource', 'basis'],
-  properties: { threshold: { type: 'number' }, thresholdSource, basis: { type: 'string' }, maxDistance: { type: 'number', description: 'the clustering default: 1 − threshold' } },
+  properties: { threshold: { type: 'number' }, thresholdSource, basis: { type: 'string' }, detSizes: detSizesSchema, maxDistance: { type: 'number', description: 'the clustering default: 1 − threshold' } },
 } as const;
 
 const match = { type: 'object', properties: { subjectId: { type: 'string' }, name: { type: 'string' }, score: { type: 'number' } } } as const;
@@ -66,13 +78,14 @@ export const verificationSchema = {
   required: ['score', 'threshold', 'thresholdSource', 'same', 'margin', 'basis'],
   properties: {
     score: { type: 'number', description: 'cosine similarity' }, threshold: { type: 'number' }, thresholdSource, basis: { type: 'string' },
-    same: { type: 'boolean' }, margin: { type: 'number', description: 'score − threshold' }, subject: subjectSchema,
+    same: { type: 'boolean' }, margin: { type: 'number', description: 'score − threshold' }, subject: subjectSchema, detSizes: detSizesSchema,
   },
 } as const;
 
 export const identifySchema = {
   type: 'object',
   properties: {
+    detSizes: detSizesSchema,
     faces: {
       type: 'array',
       items: {

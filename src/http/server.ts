@@ -26,6 +26,7 @@ import { ServiceMetrics } from './metrics.js';
 import { registerRecognitionRoutes } from './routes-recognition.js';
 import { registerGalleryRoutes } from './routes-gallery.js';
 import { registerVideoRoute } from './routes-video.js';
+import { detSizesSchema } from './schemas.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -300,12 +301,13 @@ export async function createServer(options: ServeOptions): Promise<FaceprintServ
     config: { rateLimit: false, guarded: true },
     schema: {
       tags: ['health'], summary: 'how to talk to this server: auth mode and the recognizer\'s file name', security: [],
-      response: { 200: { type: 'object', properties: { auth: { type: 'string', enum: ['keys', 'single-user'] }, recognizer: { type: 'string' }, embeddingSize: { type: 'integer' } } } },
+      response: { 200: { type: 'object', properties: { auth: { type: 'string', enum: ['keys', 'single-user'] }, recognizer: { type: 'string' }, embeddingSize: { type: 'integer' }, detSizes: detSizesSchema } } },
     },
   }, async () => ({
     auth: options.singleUser ? 'single-user' : 'keys',
     recognizer: basename(options.analyzer.recognizerPath ?? ''),
     embeddingSize: options.analyzer.embeddingSize,
+    detSizes: options.gallery.detSizes,
   }));
   app.get('/metrics', { config: { scope: 'admin' }, schema: { tags: ['health'], summary: 'Prometheus metrics (admin scope)' } }, async (_req, reply) => {
     reply.header('content-type', metrics.registry.contentType);

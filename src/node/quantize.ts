@@ -58,7 +58,8 @@ async function calibrationBlobs(modelPath: string, bytes: Uint8Array, opts: Quan
   const blobs: ModelInput[] = [];
   if (kind === 'recognizer') {
     if (!opts.detector) throw new FaceprintError('INVALID_INPUT', 'calibrating a recognizer needs --detector FILE to align the faces');
-    const fa = await FaceAnalyzer.create({ detector: opts.detector });
+    // calibration crops from one 640 pass, as the published INT8 figures (docs/models.md) were calibrated
+    const fa = await FaceAnalyzer.create({ detector: opts.detector, detSize: 640 });
     const size = Number(session.inputs[0].shape[2]);
     const norm = recognizerNormalisation(onnxFirstNodeNames(bytes, modelPath));
     const shaper = new ArcFaceRecognizer({ ...session, source: modelPath }, norm);

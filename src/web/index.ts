@@ -98,13 +98,13 @@ export class FaceAnalyzer extends PlatformAnalyzer<WebImageInput> {
     return 'data' in input && input.data instanceof Uint8Array && !(typeof ImageData !== 'undefined' && input instanceof ImageData);
   }
 
-  /** What a gallery binds to: the recognizer's sha256 and embedding size. */
+  /** What a gallery binds to: the recognizer's sha256 and embedding size, and the detector sizes in force. */
   async binding(): Promise<ModelBinding> {
     const rec = this.core.recognizer;
     if (!rec || !this.recognizerSha256) throw new FaceprintError('MODEL_MISSING', 'a gallery needs a recognizer model');
     let dim = rec.embeddingSize;
     if (!dim) dim = (await rec.embedRaw([{ width: rec.inputSize, height: rec.inputSize, data: new Uint8Array(rec.inputSize ** 2 * 3) }]))[0].length;
-    return { recognizerSha256: this.recognizerSha256, dim, recognizerName: this.recognizerName ?? 'recognizer' };
+    return { recognizerSha256: this.recognizerSha256, dim, recognizerName: this.recognizerName ?? 'recognizer', detSizes: this.core.detSizesFor() };
   }
 
 }

@@ -193,8 +193,10 @@ async function loadLocal(): Promise<string> {
     numThreads: params.has('threads') ? Number(params.get('threads')) : Math.min(4, navigator.hardwareConcurrency || 1),
     // ?detInput=image: the detector sized to each photo (faster on small photos; not bit-exact with InsightFace)
     detInput: params.get('detInput') === 'image' ? 'image' : 'model',
-    // ?detSize=N: the detector's largest input side (default 640); small values suit one large face a photo
+    // ?detSize=N: one detector size (InsightFace 0.7.3's single pass at 640); small values suit one large face a photo
     ...(params.has('detSize') ? { detSize: Number(params.get('detSize')) } : {}),
+    // ?detSizes=128,640: sizes merged by one NMS; the default without either is InsightFace 1.0's Auto (128,640)
+    ...(params.has('detSizes') ? { detSizes: params.get('detSizes')!.split(',').map(Number) } : {}),
     executionProviders: params.get('ep') === 'webgpu' ? ['webgpu', 'wasm'] : ['wasm'],
     onProgress: (_model, loaded, total) => {
       progress.value = total ? loaded / total : 0;

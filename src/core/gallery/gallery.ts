@@ -108,6 +108,9 @@ export interface GalleryOptions {
 const DEFAULT_MIN_SCORE = 0.6;
 const DEFAULT_MIN_SIZE = 40;
 
+/** The detection of a gallery written before faceprint knew InsightFace 1.0's Auto: one 640×640 pass. */
+const LEGACY_DET_SIZES: readonly number[] = [640];
+
 /**
  * Enrol, verify, identify and cluster over a store. The records live in the store; this keeps an in-memory exact
  * index of subject templates (for identify) and of unassigned faces (for clustering), caught up from the store's
@@ -120,6 +123,8 @@ export class Gallery {
   readonly unassigned: ExactIndex;
   /** The recognizer's entry in the known-model table (its threshold applies without a calibration), or null. */
   readonly knownModel: KnownRecognizer | null;
+  /** The detector sizes this gallery's faces were found with, as recorded in the store (older stores: [640]). */
+  readonly detSizes: readonly number[];
   private readonly subjectInfo = new Map<string, { name: string; metadata: Record<string, unknown> }>();
   private readonly clusterOf = new Map<string, string | null>();
   private seq = 0;
@@ -133,7 +138,8 @@ export class Gallery {
     this.binding = binding;
     this.templates = templates;
     this.unassigned = unassigned;
-    this.knownModel = knownRecognizer(binding.recognizerSha256);
+    this.detSizes = binding.detSizes ?? LEGACY_DET_SIZES;
+    this.knownModel = knownRecognizer(binding.recognizerSha256, this.detSizes);
   }
 
   /** The threshold a decision takes with this choice: given, calibrated or the known model's (NO_THRESHOLD if none). */
@@ -141,9 +147,14 @@ export class Gallery {
     return resolveThreshold(choice, await this.store.calibration(), this.knownModel);
   }
 
-  /** Opens a gallery bound to a recognizer (binding an empty store to it); another recognizer is an error. */
+  /**
+   * Opens a gallery bound to a recognizer (binding an empty store to it, with the detection in `binding`); another
+   * recognizer is an error. A store already bound keeps the detection it recorded.
+   */
   static async open(store: GalleryStore, binding: ModelBinding, options: GalleryOptions = {}): Promise<Gallery> {
     await store.bind(binding);
+    const recorded = await store.binding();
+    binding = { ...binding, detSizes: [...(recorded?.detSizes ?? LEGACY_DET_SIZES)] };
     const calibration = await store.calibration();
     if (calibration?.recognizerSha256 && calibration.recognizerSha256 !== binding.recognizerSha256) {
       throw new FaceprintError('GALLERY_MODEL_MISMATCH', `the gallery's calibration (${calibration.source}) was measured on another recognizer than ${binding.recognizerName}`);

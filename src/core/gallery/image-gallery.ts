@@ -37,6 +37,8 @@ export type AnalysisOutcome = { ok: true; image: AnalyzedImage } | { ok: false; 
 export interface ImageGalleryOptions {
   /** Retry images without a detection on a padded canvas (tight face crops; default true). */
   padRetry?: boolean;
+  /** Detector sizes for this session's analyses; default: the ones the gallery recorded. */
+  detSizes?: readonly number[];
 }
 
 /**
@@ -51,12 +53,15 @@ export class ImageGallery<Input> {
   readonly gallery: Gallery;
   protected readonly platform: ImagePlatform<Input>;
   protected readonly padRetry: boolean;
+  /** The detector sizes its images go through: the gallery's recorded ones unless the options said otherwise. */
+  readonly detSizes: readonly number[];
 
   constructor(pipeline: FaceAnalyzerCore, gallery: Gallery, platform: ImagePlatform<Input>, options: ImageGalleryOptions = {}) {
     this.pipeline = pipeline;
     this.gallery = gallery;
     this.platform = platform;
     this.padRetry = options.padRetry ?? true;
+    this.detSizes = options.detSizes ?? gallery.detSizes;
   }
 
   /** Reads, decodes and analyses images; each outcome is the analysis or that image's error. */
@@ -75,7 +80,7 @@ export class ImageGallery<Input> {
     }));
     const good = loaded.filter((l) => l.ok);
     signal?.throwIfAborted();
-    const faces = await this.pipeline.analyzeMany(good.map((l) => l.pixels), { padRetry: this.padRetry, maxFaces, signal });
+    const faces = await this.pipeline.analyzeMany(good.map((l) => l.pixels), { padRetry: this.padRetry, maxFaces, signal, detSizes: this.detSizes });
     let next = 0;
     return loaded.map((l) => (l.ok ? { ok: true, image: { imageSha256: l.imageSha256, source: l.source, faces: faces[next++] } } : l));
   }

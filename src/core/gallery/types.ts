@@ -6,6 +6,11 @@ export interface ModelBinding {
   dim: number;
   /** File name of the recognizer, for messages. */
   recognizerName: string;
+  /**
+   * The detector sizes the gallery's faces were found with (InsightFace 1.0's Auto: [128, 640]); later analyses
+   * use the same unless told otherwise. Absent in stores written before faceprint knew Auto: those are [640].
+   */
+  detSizes?: number[];
 }
 
 export interface Subject {

@@ -23,6 +23,12 @@ export interface VideoAnalyzerOptions extends TrackerOptions {
    * input, as for still images; or [width, height]. Models with a fixed input size always use theirs.
    */
   detectorSize?: 'frame' | 'model' | [number, number];
+  /**
+   * Several detector sizes merged by one NMS (InsightFace 1.0; [128, 640] its Auto), each fitted to the frame's
+   * shape unless detectorSize is 'model'. Default: one pass (detectorSize) — the 128 pass costs time per frame
+   * and the tracker already carries faces between detections.
+   */
+  detSizes?: readonly number[];
 }
 
 /** A tracked face on a frame. */
@@ -74,6 +80,7 @@ export class VideoAnalyzer {
   private frame = 0;
   private readonly detectorSize: 'frame' | 'model' | [number, number];
   private detector: ScrfdDetector | null = null;
+  private readonly detSizes: readonly number[] | undefined;
 
   constructor(core: FaceAnalyzerCore, options: VideoAnalyzerOptions = {}) {
     this.core = core;
@@ -82,6 +89,7 @@ export class VideoAnalyzer {
     this.cutThreshold = options.cutThreshold ?? 0.5;
     this.identifier = options.identifier ?? null;
     this.detectorSize = options.detectorSize ?? 'frame';
+    this.detSizes = options.detSizes ? core.detSizesFor({ detSizes: options.detSizes }) : undefined;
   }
 
   /** The detector for this video's frames: the analyzer's own, or one on the same session at the frame's shape. */
@@ -106,7 +114,10 @@ export class VideoAnalyzer {
     let detections = null;
     if (detect) {
       this.core.ensureOpen();
-      const found = await this.detectorFor(image).detect(image, { scoreThreshold: this.tracker.options.lowScore });
+      const scoreThreshold = this.tracker.options.lowScore;
+      const found = this.detSizes
+        ? await this.core.detect(image, { scoreThreshold, detSizes: this.detSizes, detInput: this.detectorSize === 'model' ? 'model' : 'image' })
+        : await this.detectorFor(image).detect(image, { scoreThreshold });
       detections = found.map((d) => ({
         bbox: d.bbox,
         kps: d.kps ? Array.from({ length: d.kps.length / 2 }, (_, i) => [d.kps![2 * i], d.kps![2 * i + 1]] as [number, number]) : undefined,

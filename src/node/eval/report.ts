@@ -30,6 +30,8 @@ export interface VerificationReport {
   misses: string[];
   errors: { path: string; code: string; message: string }[];
   models: { detector: string; recognizer: string | null };
+  /** The detector sizes the faces were found with ([128, 640]: InsightFace 1.0's Auto; [640]: 0.7.3's). */
+  detSizes: number[];
   /** Thresholds for a gallery (`faceprint calibrate --report`): FAR → cosine on this set's impostor pairs. */
   calibration: Omit<Calibration, 'recognizerSha256'> & { recognizerSha256: string | null };
   seconds: number;
@@ -71,6 +73,7 @@ export async function evaluatePairs(fa: FaceAnalyzer, pairs: LabelledPair[], opt
     misses: embedded.filter((e) => e.source === 'fallback').map((e) => e.path),
     errors: embedded.filter((e) => e.source === 'error').map((e) => ({ path: e.path, code: e.error!.code, message: e.error!.message })),
     models: { detector: fa.detectorPath, recognizer: fa.recognizerPath },
+    detSizes: fa.core.detSizesFor(),
     calibration: await pairCalibration(fa, scores, same, options.label ?? 'pairs', roc),
     seconds: (performance.now() - t0) / 1000,
   };

@@ -35,6 +35,11 @@ export interface FaceGalleryOptions {
   usearch?: boolean | UsearchOptions;
   /** Identify's first stage: 'exact' (default) or 'sketch' (1-bit sketches; see GalleryOptions.search). */
   search?: 'exact' | 'sketch';
+  /**
+   * Detector sizes for this session's analyses. Default: what the gallery recorded (a new gallery records the
+   * analyzer's sizes; a gallery from before faceprint knew Auto, [640]).
+   */
+  detSizes?: number[];
 }
 
 
@@ -64,7 +69,7 @@ export async function recognizerBinding(analyzer: FaceAnalyzer): Promise<ModelBi
     const [raw] = await rec.embedRaw([{ width: s, height: s, data: new Uint8Array(s * s * 3) }]);
     dim = raw.length;
   }
-  return { recognizerSha256: await modelSha256(analyzer.recognizerPath), dim, recognizerName: basename(analyzer.recognizerPath) };
+  return { recognizerSha256: await modelSha256(analyzer.recognizerPath), dim, recognizerName: basename(analyzer.recognizerPath), detSizes: analyzer.core.detSizesFor() };
 }
 
 /** Node's platform for the core ImageGallery: files and buffers, decoded by sharp, hashed by node:crypto. */
@@ -86,20 +91,20 @@ export class FaceGallery extends ImageGallery<GalleryImage> {
   private readonly workers: ScanWorkers | null;
   private accelerator: UsearchAccelerator | null = null;
 
-  private constructor(analyzer: FaceAnalyzer, gallery: Gallery, padRetry: boolean, workers: ScanWorkers | null) {
-    super(analyzer.core, gallery, nodePlatform(analyzer), { padRetry });
+  private constructor(analyzer: FaceAnalyzer, gallery: Gallery, options: FaceGalleryOptions, workers: ScanWorkers | null) {
+    super(analyzer.core, gallery, nodePlatform(analyzer), { padRetry: options.padRetry ?? true, detSizes: options.detSizes });
     this.analyzer = analyzer;
     this.workers = workers;
   }
 
   static async open(options: FaceGalleryOptions): Promise<FaceGallery> {
-    const binding = await recognizerBinding(options.analyzer);
+    const binding = { ...(await recognizerBinding(options.analyzer)), ...(options.detSizes ? { detSizes: options.detSizes } : {}) };
     const store = typeof options.store === 'string' ? await openStore(options.store) : options.store;
     try {
       const threads = options.searchThreads ?? 1;
       const gallery = await Gallery.open(store, binding, { sharedIndex: threads > 1, search: options.search });
       const workers = threads > 1 ? await ScanWorkers.start(gallery.templates, threads) : null;
-      const fg = new FaceGallery(options.analyzer, gallery, options.padRetry ?? true, workers);
+      const fg = new FaceGallery(options.analyzer, gallery, options, workers);
       if (options.usearch) {
         const given = typeof options.usearch === 'object' ? options.usearch : {};
         const cachePath = given.cachePath ?? (typeof options.store === 'string' && !/^postgres/i.test(options.store) ? `${options.store.replace(/^sqlite:(\/\/)?/i, '')}.usearch` : undefined);
