@@ -1,7 +1,7 @@
 // The default detection follows today's InsightFace (1.0's Auto: 128 and 640), one size gives exactly 0.7.3's,
 // and a gallery keeps the detection its faces were found with — one made by the previous release keeps 640.
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdtempSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -135,5 +135,33 @@ describe('a gallery records its detection', () => {
         await fresh.close();
       }
     });
+  });
+});
+
+describe('over HTTP', () => {
+  test('answers name the detection in force; ?detSizes= chooses another; sizes outside the limits are a 400', async () => {
+    const { startTestServer, api, assertError } = await import('./helpers/server.js');
+    const s = await startTestServer({ rateLimitPerMinute: 0 });
+    const single640 = await FaceAnalyzer.create({ detector: DET_500M, detSize: 640 });
+    try {
+      const lfw = readFileSync(join(SHARED, 'lfw/images/Lindsay_Davenport/Lindsay_Davenport_0005.jpg'));
+      const info = await api(s.url, 'GET', '/v1/info');
+      assert.deepEqual(info.body.detSizes, [128, 640]);
+      assert.deepEqual((await api(s.url, 'GET', '/v1/threshold', { key: s.key.read })).body.detSizes, [128, 640]);
+      const auto = await api(s.url, 'POST', '/v1/analyze', { key: s.key.read, raw: lfw, type: 'image/jpeg' });
+      assert.deepEqual(auto.body.detSizes, [128, 640]);
+      const single = await api(s.url, 'POST', '/v1/analyze?detSizes=640', { key: s.key.read, raw: lfw, type: 'image/jpeg' });
+      assert.deepEqual(single.body.detSizes, [640]);
+      const [expected] = await single640.analyze(lfw);
+      assert.deepEqual(single.body.faces[0].bbox, expected.bbox);
+      assert.notDeepEqual(auto.body.faces[0].bbox, expected.bbox);
+      assert.deepEqual((await api(s.url, 'POST', '/v1/identify', { key: s.key.read, raw: lfw, type: 'image/jpeg' })).body.detSizes, [128, 640]);
+      for (const bad of ['100', '16', '4096', '32,64,96,128,160', 'abc']) {
+        assertError(await api(s.url, 'POST', `/v1/analyze?detSizes=${bad}`, { key: s.key.read, raw: lfw, type: 'image/jpeg' }), 400, 'INVALID_INPUT');
+      }
+    } finally {
+      await s.close();
+      await single640.close();
+    }
   });
 });
