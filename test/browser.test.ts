@@ -130,8 +130,10 @@ test('?detInput=image&detSize=256 (the speed setting): a 256×192 detector for t
   }
 });
 
-test('a static host without COOP/COEP: the page isolates itself through its service worker (one reload) and runs WASM threads', async () => {
-  const plain = await startStaticServer([], { isolation: false });
+test('a static host without COOP/COEP: the page isolates itself through its service worker (one reload) and runs WASM threads; other documents in its scope are left alone', async () => {
+  const otherApp = mkdtempSync(join(tmpdir(), 'faceprint-other-app-'));
+  writeFileSync(join(otherApp, 'index.html'), '<!doctype html><title>another app on the same host</title><p>hello</p>');
+  const plain = await startStaticServer([['/other/', otherApp]], { isolation: false });
   const ctx = await browser.newContext();
   try {
     await ctx.addInitScript('globalThis.__name = (f) => f');
@@ -151,6 +153,12 @@ test('a static host without COOP/COEP: the page isolates itself through its serv
     await again.waitForSelector('body[data-ready="true"]', { state: 'attached', timeout: 60_000 });
     assert.equal(await again.evaluate(() => self.crossOriginIsolated), true);
     assert.equal(plain.requests.filter((r) => r === 'GET /').length, 3);
+    // another document under the worker's scope, opened in the same profile: served as the host serves it
+    const other = await ctx.newPage();
+    const response = await other.goto(`${plain.url}/other/index.html`);
+    assert.equal(await other.textContent('p'), 'hello');
+    assert.equal(await other.evaluate(() => self.crossOriginIsolated), false);
+    assert.equal(response?.headers()['cross-origin-opener-policy'], undefined);
   } finally {
     await ctx.close();
     await plain.close();

@@ -35,8 +35,11 @@ export function addServeCommands(program: Command, out: PrintLine, int: Parse, f
     .option('--max-images <n>', 'images per request', int, 32)
     .option('--max-faces-per-image <n>', 'faces kept per image, the highest-scoring (bounds the work of one crowd photo)', int, 256)
     .option('--max-urls <n>', 'image URLs fetched per request', int, 4)
+    .option('--trust-proxy <addrs>', 'comma-separated proxy addresses or CIDR ranges whose X-Forwarded-For gives the client address (rate limits, auth failures, logs)', list)
     .option('--allowed-hosts <hosts>', 'comma-separated host names the server answers to besides loopback names and --host (e.g. behind a proxy)', list)
     .option('--request-timeout-ms <ms>', 'time allowed to receive a request', int, 30_000)
+    .option('--headers-timeout-ms <ms>', 'time allowed to receive a request\'s headers', int, 10_000)
+    .option('--max-connections-per-address <n>', 'open connections one client address may hold', int, 512)
     .option('--body-limit-mb <mb>', 'largest request body', float, 20)
     .option('--pixel-limit <n>', 'largest image in pixels (checked before decoding)', int, 40_000_000)
     .option('--rate-limit <n>', 'requests per minute per key (0: none)', int, 600)
@@ -61,7 +64,7 @@ export function addServeCommands(program: Command, out: PrintLine, int: Parse, f
       server = await createServer({
         analyzer, gallery, keys, singleUser: !!opts.singleUser,
         maxBatch: opts.maxBatch, maxWaitMs: opts.maxWaitMs, concurrency: opts.concurrency, maxQueue: opts.maxQueue,
-        deadlineMs: opts.deadlineMs, memoryBudget: Math.round(opts.memoryBudgetMb * 2 ** 20), maxImages: opts.maxImages, maxFacesPerImage: opts.maxFacesPerImage, maxUrls: opts.maxUrls, allowedHosts: opts.allowedHosts, requestTimeoutMs: opts.requestTimeoutMs, bodyLimit: Math.round(opts.bodyLimitMb * 1024 * 1024),
+        deadlineMs: opts.deadlineMs, memoryBudget: Math.round(opts.memoryBudgetMb * 2 ** 20), maxImages: opts.maxImages, maxFacesPerImage: opts.maxFacesPerImage, maxUrls: opts.maxUrls, allowedHosts: opts.allowedHosts, trustProxy: opts.trustProxy, requestTimeoutMs: opts.requestTimeoutMs, headersTimeoutMs: opts.headersTimeoutMs, maxConnectionsPerAddress: opts.maxConnectionsPerAddress, bodyLimit: Math.round(opts.bodyLimitMb * 1024 * 1024),
         rateLimitPerMinute: opts.rateLimit, corsOrigins: opts.cors, fetchHosts: opts.fetchHosts, logger: { level: opts.logLevel, pretty: process.stdout.isTTY === true }, // JSON lines when not a terminal
       });
     } catch (e) {

@@ -31,7 +31,8 @@ export type FaceprintErrorCode =
   | 'STORE_UNAVAILABLE'
   | 'FFMPEG_MISSING'
   | 'VIDEO_UNREADABLE'
-  | 'VIDEO_WRITE_FAILED';
+  | 'VIDEO_WRITE_FAILED'
+  | 'TIMED_OUT';
 
 export class FaceprintError extends Error {
   readonly code: FaceprintErrorCode;

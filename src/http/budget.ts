@@ -8,12 +8,37 @@ import { ApiError } from './errors.js';
  */
 export class MemoryBudget {
   private used = 0;
+  private bodies = 0;
   private readonly waiting: { need: number; grant: () => void }[] = [];
 
   constructor(readonly bytes: number) {}
 
   get inUse(): number {
     return this.used;
+  }
+
+  /** Bytes held by request bodies being received or kept. */
+  get bodyBytes(): number {
+    return this.bodies;
+  }
+
+  /**
+   * Holds a request body's bytes now, or says no (null) before the body is read: bodies may fill at most half
+   * the budget, so the decoding their requests then need always has room to run.
+   */
+  tryHoldBody(need: number): (() => void) | null {
+    if (need <= 0) return () => undefined;
+    if (this.bodies + need > this.bytes / 2 || this.used + need > this.bytes) return null;
+    this.used += need;
+    this.bodies += need;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.used -= need;
+      this.bodies -= need;
+      this.grantWaiting();
+    };
   }
 
   /** Resolves to the release function once `need` bytes are held. */

@@ -36,6 +36,7 @@ const STATUS_OF: Partial<Record<FaceprintErrorCode, number>> = {
   STORE_UNAVAILABLE: 503,
   FFMPEG_MISSING: 503,
   VIDEO_UNREADABLE: 415,
+  TIMED_OUT: 503,
 };
 
 /** Fastify's own errors that are the caller's doing, by their code. */
@@ -67,6 +68,7 @@ const UNAVAILABLE_MESSAGE: Partial<Record<FaceprintErrorCode, string>> = {
   CLOSED: 'the server is shutting down',
   STORE_UNAVAILABLE: 'the gallery store is unavailable',
   FFMPEG_MISSING: 'this server cannot decode video: its ffmpeg is not installed',
+  TIMED_OUT: 'the request\'s deadline passed while it worked; retry, or send less',
 };
 
 /**

@@ -2,7 +2,9 @@ import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import { BlockList, isIP } from 'node:net';
 import type { FastifyRequest } from 'fastify';
 import { Agent, request as undiciRequest } from 'undici';
+import { OverloadedError } from './admission.js';
 import { ApiError } from './errors.js';
+import { imageSourceName } from '../core/gallery/store-rules.js';
 
 /** An uploaded image: its bytes and a label (file name or field), never logged with its content. */
 export interface UploadedImage {
@@ -70,7 +72,7 @@ export async function readImages(req: FastifyRequest, options: ImageInputOptions
     if (urls > 0 && options.fetchHosts.length === 0) throw new ApiError(400, 'URL_FETCH_DISABLED', 'fetching images by URL is off on this server (start it with --fetch-hosts)');
     if (urls > options.maxUrls) throw new ApiError(413, 'TOO_MANY_URLS', `at most ${options.maxUrls} image URLs per request`);
     const fetchBudget = { left: options.maxBytes };
-    for (const p of pending) images.push(await jsonImage(p, options, fetchBudget, req.clientGone));
+    for (const p of pending) images.push(await jsonImage(p, options, fetchBudget, req.clientGone, req.deadline));
     return { images, fields };
   }
   if (body === undefined || body === null) return { images, fields };
@@ -93,7 +95,7 @@ async function readMultipart(req: FastifyRequest, options: ImageInputOptions, ac
       total += data.length;
       // each file is capped by the multipart limits; all of them together by the body limit
       if (total > options.maxBytes) throw new ApiError(413, 'BODY_TOO_LARGE', `the uploaded files exceed ${options.maxBytes} bytes in all`);
-      images.push({ field: part.fieldname, data, source: part.filename || part.fieldname });
+      images.push({ field: part.fieldname, data, source: imageSourceName(part.filename || part.fieldname) });
     } else {
       fields[part.fieldname] = String(part.value);
     }
@@ -101,13 +103,13 @@ async function readMultipart(req: FastifyRequest, options: ImageInputOptions, ac
 }
 
 
-async function jsonImage({ field, value, label }: Pending, options: ImageInputOptions, budget: { left: number }, signal?: AbortSignal): Promise<UploadedImage> {
+async function jsonImage({ field, value, label }: Pending, options: ImageInputOptions, budget: { left: number }, signal?: AbortSignal, deadline?: number): Promise<UploadedImage> {
   if (typeof value === 'string') return { field, data: fromBase64(value, label, options), source: label };
   if (value && typeof value === 'object') {
     const v = value as { base64?: unknown; url?: unknown; name?: unknown };
-    const source = typeof v.name === 'string' ? v.name : label;
+    const source = typeof v.name === 'string' ? imageSourceName(v.name) : label;
     if (typeof v.base64 === 'string') return { field, data: fromBase64(v.base64, label, options), source };
-    if (typeof v.url === 'string') return { field, data: await fetchImage(v.url, label, options, budget, signal), source };
+    if (typeof v.url === 'string') return { field, data: await fetchImage(v.url, label, options, budget, signal, deadline), source };
   }
   throw new ApiError(400, 'INVALID_INPUT', `${label}: give a base64 string, {"base64": …} or {"url": …}`);
 }
@@ -128,6 +130,18 @@ for (const [net, bits] of [['0.0.0.0', 8], ['10.0.0.0', 8], ['100.64.0.0', 10], 
   INTERNAL.addSubnet(net, bits, 'ipv4');
 }
 for (const [net, bits] of [['::', 127], ['fc00::', 7], ['fe80::', 10], ['ff00::', 8], ['::ffff:0:0', 96]] as const) INTERNAL.addSubnet(net, bits, 'ipv6');
+
+/**
+ * A host[:port] as URL parsing writes it, so that an allowlist entry matches the URLs it means: an IPv4-mapped
+ * IPv6 address `[::ffff:127.0.0.1]` is written `[::ffff:7f00:1]`, names are lower-cased, default ports dropped.
+ */
+export function normaliseHost(host: string): string {
+  try {
+    return new URL(`http://${host}`).host;
+  } catch {
+    return host;
+  }
+}
 
 /** Whether a resolved address may be connected to for a host name (not an address) on the allowlist. */
 export function isPublicAddress(address: string): boolean {
@@ -167,17 +181,20 @@ function fetchFailure(e: unknown): string {
  * the list is taken as meant), no redirects, one time limit for the whole fetch, a cap on the bytes of all of a
  * request's fetches.
  */
-async function fetchImage(url: string, label: string, options: ImageInputOptions, budget: { left: number }, signal?: AbortSignal): Promise<Uint8Array> {
+async function fetchImage(url: string, label: string, options: ImageInputOptions, budget: { left: number }, signal?: AbortSignal, deadline = Infinity): Promise<Uint8Array> {
   let parsed: URL;
   try {
     parsed = new URL(url);
   } catch {
     throw new ApiError(400, 'INVALID_INPUT', `${label}: not a URL`);
   }
-  if (!/^https?:$/.test(parsed.protocol) || !options.fetchHosts.includes(parsed.host)) {
+  if (!/^https?:$/.test(parsed.protocol) || !options.fetchHosts.map(normaliseHost).includes(parsed.host)) {
     throw new ApiError(400, 'URL_NOT_ALLOWED', `${label}: ${parsed.protocol}//${parsed.host} is not an allowed image host`);
   }
-  const timeout = AbortSignal.timeout(options.fetchTimeoutMs);
+  // the fetch's own limit, or the request's deadline if that comes first: every stage answers by the deadline
+  const untilDeadline = deadline - Date.now();
+  if (untilDeadline <= 0) throw new OverloadedError('the request\'s deadline passed while its images were fetched', 2);
+  const timeout = AbortSignal.timeout(Math.min(options.fetchTimeoutMs, untilDeadline));
   const stop = signal ? AbortSignal.any([timeout, signal]) : timeout;
   try {
     const res = await undiciRequest(parsed, { method: 'GET', dispatcher: fetchAgent, maxRedirections: 0, signal: stop });
@@ -198,6 +215,7 @@ async function fetchImage(url: string, label: string, options: ImageInputOptions
   } catch (e) {
     if (e instanceof ApiError) throw e;
     if (signal?.aborted) throw e;
+    if (timeout.aborted && Date.now() >= deadline) throw new OverloadedError('the request\'s deadline passed while its images were fetched', 2);
     throw new ApiError(400, 'URL_FETCH_FAILED', `${label}: ${fetchFailure(timeout.aborted ? timeout.reason : e)}`);
   }
 }

@@ -47,7 +47,7 @@ export function registerRecognitionRoutes(app: FastifyInstance, ctx: RouteContex
     const detSizes = detSizesParam(q.detSizes) ?? gallery.detSizes;
     const image = oneImage((await readImages(req, ctx.images, { fields: ['image'] })).images);
     return ctx.work(req, [image], async (signal) => {
-      const pixels = await analyzer.decode(image.data);
+      const pixels = await analyzer.decode(image.data, { signal });
       signal.throwIfAborted();
       const faces = await analyzer.core.analyze(pixels, { maxFaces: q.maxFaces, scoreThreshold: q.detThresh, padRetry: q.padRetry, detSizes, signal });
       return { width: pixels.width, height: pixels.height, detSizes, faces: faces.map((f) => faceToJson(f, { embedding: !!q.embeddings })) };
@@ -68,11 +68,11 @@ export function registerRecognitionRoutes(app: FastifyInstance, ctx: RouteContex
     const choice = { threshold: q.threshold, far: q.far };
     if (q.subject) {
       const image = oneImage(images, ['image', 'a']);
-      return { ...(await ctx.work(req, [image], () => gallery.verifySubject({ data: image.data, source: image.source }, q.subject!, choice))), detSizes: gallery.detSizes };
+      return { ...(await ctx.work(req, [image], (signal) => gallery.verifySubject({ data: image.data, source: image.source }, q.subject!, { ...choice, signal }))), detSizes: gallery.detSizes };
     }
     const a = oneImage(images, ['a']);
     const b = oneImage(images, ['b']);
-    return { ...(await ctx.work(req, [a, b], () => gallery.verify({ data: a.data, source: a.source }, { data: b.data, source: b.source }, choice))), detSizes: gallery.detSizes };
+    return { ...(await ctx.work(req, [a, b], (signal) => gallery.verify({ data: a.data, source: a.source }, { data: b.data, source: b.source }, { ...choice, signal }))), detSizes: gallery.detSizes };
   });
 
   ctx.documentBody('post', '/v1/identify', imageBody('image', 'one image; every face in it is identified'));
@@ -90,7 +90,7 @@ export function registerRecognitionRoutes(app: FastifyInstance, ctx: RouteContex
     const image = oneImage((await readImages(req, ctx.images, { fields: ['image'] })).images);
     const q = req.query;
     const where = jsonObjectParam(q.where, 'where');
-    const faces = await ctx.work(req, [image], () => gallery.identify({ data: image.data, source: image.source }, { k: q.k, threshold: q.threshold, far: q.far, where }));
+    const faces = await ctx.work(req, [image], (signal) => gallery.identify({ data: image.data, source: image.source }, { k: q.k, threshold: q.threshold, far: q.far, where, signal }));
     return { detSizes: gallery.detSizes, faces };
   });
 

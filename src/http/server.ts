@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import { existsSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,7 +17,7 @@ import { FaceprintError } from '../core/errors.js';
 import type { FaceAnalyzer } from '../node/index.js';
 import type { FaceGallery } from '../node/gallery/index.js';
 import { imageSize } from '../node/decode.js';
-import { Admission, ClientGoneError } from './admission.js';
+import { Admission, ClientGoneError, OverloadedError } from './admission.js';
 import { MemoryBudget } from './budget.js';
 import type { RouteContext } from './context.js';
 import { AuthFailureLimiter, BrowserGuard, setSecurityHeaders, validRequestId } from './guard.js';
@@ -74,12 +76,21 @@ export interface ServeOptions {
   maxUrls?: number;
   /** Host names the server answers to besides loopback names and its listening address (DNS rebinding). */
   allowedHosts?: string[];
+  /**
+   * Proxies whose X-Forwarded-For is believed for the client's address (rate limits, auth failure counts, logs):
+   * addresses or CIDR ranges, or true for any (Fastify's trustProxy). Default: none, the socket's address.
+   */
+  trustProxy?: boolean | string[];
   /** Failed authentications per client address per minute before 429 (default 20). */
   authFailuresPerMinute?: number;
   /** Largest request body (bytes); images in JSON count in base64. */
   bodyLimit?: number;
-  /** Time allowed to receive a whole request. */
+  /** Time allowed to receive a whole request (default 30 s). */
   requestTimeoutMs?: number;
+  /** Time allowed to receive a request's headers (default 10 s): a slowloris client is cut off after it. */
+  headersTimeoutMs?: number;
+  /** Open connections one client address may hold (default 512); more are closed at once. */
+  maxConnectionsPerAddress?: number;
   /** Requests per minute per key (per address in single-user mode); 0 = no limit. */
   rateLimitPerMinute?: number;
   /** Origins allowed by CORS, and the only other origins whose pages may call the API; none: CORS is off. */
@@ -117,6 +128,8 @@ const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
  * (RGB/RGBA), our RGB copy, and the padded canvas of a face-less image's retry.
  */
 const DECODE_BYTES_PER_PIXEL = 16;
+/** Memory a buffered body holds per byte received: Fastify's chunks and their concatenation. */
+const BODY_BYTES_PER_BYTE = 2;
 
 /** The package's built web page (dist/page), from src/http or dist/http alike. */
 function defaultWebRoot(): string {
@@ -160,7 +173,13 @@ export async function createServer(options: ServeOptions): Promise<FaceprintServ
       },
     },
     bodyLimit,
+    trustProxy: options.trustProxy ?? false,
     requestTimeout: options.requestTimeoutMs ?? 30_000,
+    serverFactory: (handler) => boundedHttpServer(handler, {
+      requestTimeoutMs: options.requestTimeoutMs ?? 30_000,
+      headersTimeoutMs: options.headersTimeoutMs ?? 10_000,
+      maxConnectionsPerAddress: options.maxConnectionsPerAddress ?? 512,
+    }),
     // a client's X-Request-Id is kept when it is short and plain, else replaced (it reaches logs and headers)
     requestIdHeader: false,
     genReqId: (req) => validRequestId(req.headers['x-request-id']) ?? randomUUID(),
@@ -208,10 +227,12 @@ export async function createServer(options: ServeOptions): Promise<FaceprintServ
     if (options.singleUser) {
       req.principal = { keyId: 'single-user', name: 'single-user', scopes: new Set<Scope>(['read', 'write', 'admin']) };
     } else {
-      authFailures.check(req.ip);
+      // the key is checked first: a valid key works whatever others from its address (a NAT, a proxy) got wrong;
+      // only failures are throttled, so a guesser gets 429s, not more answers
       try {
         req.principal = await authenticate(req, options.keys!);
       } catch (e) {
+        authFailures.check(req.ip);
         authFailures.failed(req.ip);
         throw e;
       }
@@ -231,6 +252,20 @@ export async function createServer(options: ServeOptions): Promise<FaceprintServ
       errorResponseBuilder: (_req, ctx) => new ApiError(429, 'RATE_LIMITED', `rate limit of ${ctx.max} requests a minute reached; retry in ${ctx.after}`, { 'retry-after': String(Math.ceil(ctx.ttl / 1000)) }),
     });
   }
+  // A body is held against the memory budget from before it is read until the answer is sent (what Fastify
+  // buffers: the chunks, then their concatenation); one that does not fit now is refused unread.
+  app.addHook('preParsing', async (req, reply, payload) => {
+    const declared = Number(req.headers['content-length']);
+    const length = Number.isFinite(declared) ? Math.min(declared, bodyLimit) : req.headers['transfer-encoding'] ? bodyLimit : 0;
+    const release = budget.tryHoldBody(length * BODY_BYTES_PER_BYTE);
+    if (!release) {
+      metrics.refused.inc({ reason: 'BODY_MEMORY' });
+      throw new OverloadedError(`server busy: request bodies fill their share of the memory budget (${Math.round(budget.bodyBytes / 2 ** 20)} MiB); retry`, 1);
+    }
+    // the response's socket side closes however the request ends: answered, failed, or its client gone
+    reply.raw.once('close', release);
+    return payload;
+  });
   app.addHook('onResponse', async (req, reply) => {
     const route = req.routeOptions.url ?? 'unmatched';
     metrics.requests.inc({ method: req.method, route, status: String(reply.statusCode) });
@@ -327,10 +362,12 @@ export async function createServer(options: ServeOptions): Promise<FaceprintServ
 
   options.analyzer.core.useEmbedder(batcher);
   options.analyzer.core.useFaceLimit(options.maxFacesPerImage ?? 256);
+  options.analyzer.useDecodeTimeout(deadlineMs);
   app.addHook('onClose', async () => {
     await batcher.drain();
     options.analyzer.core.useEmbedder(null);
     options.analyzer.core.useFaceLimit(0);
+    options.analyzer.useDecodeTimeout(0);
     await options.gallery.close();
   });
 
@@ -366,6 +403,35 @@ export async function createServer(options: ServeOptions): Promise<FaceprintServ
       }
     },
   };
+}
+
+/**
+ * Node's HTTP server with its clocks tight enough to mean what they say: it checks header and request time every
+ * second (Node's default of 30 s let a body drip run twice its limit), and one address holds at most so many
+ * open connections (a slowloris from one host cannot fill the server's sockets).
+ */
+function boundedHttpServer(handler: (req: IncomingMessage, res: ServerResponse) => void, limits: { requestTimeoutMs: number; headersTimeoutMs: number; maxConnectionsPerAddress: number }): Server {
+  const server = createHttpServer({
+    connectionsCheckingInterval: 1000,
+    requestTimeout: limits.requestTimeoutMs,
+    headersTimeout: Math.min(limits.headersTimeoutMs, limits.requestTimeoutMs || limits.headersTimeoutMs),
+  }, handler);
+  const open = new Map<string, number>();
+  server.on('connection', (socket: Socket) => {
+    const address = socket.remoteAddress ?? '';
+    const count = (open.get(address) ?? 0) + 1;
+    if (count > limits.maxConnectionsPerAddress) {
+      socket.destroy();
+      return;
+    }
+    open.set(address, count);
+    socket.once('close', () => {
+      const left = (open.get(address) ?? 1) - 1;
+      if (left <= 0) open.delete(address);
+      else open.set(address, left);
+    });
+  });
+  return server;
 }
 
 async function authenticate(req: FastifyRequest, keys: KeyStore): Promise<Principal> {

@@ -16,6 +16,10 @@ export type ImageInput = string | Uint8Array | RawPixels;
 export interface DecodeOptions {
   /** Refuse images with more pixels than this before decoding them (header check). Default 100 M. */
   pixelLimit?: number;
+  /** libvips stops decoding after this long (sharp's timeout, whole seconds, rounded up). */
+  timeoutMs?: number;
+  /** The caller stops waiting when this aborts (its reason is thrown); libvips ends by timeoutMs. */
+  signal?: AbortSignal;
 }
 
 export const DEFAULT_PIXEL_LIMIT = 100_000_000;
@@ -36,15 +40,26 @@ export async function decodeImage(input: ImageInput, options: DecodeOptions = {}
   const limit = options.pixelLimit ?? DEFAULT_PIXEL_LIMIT;
   try {
     // libvips casts 16-bit samples to their high byte on 8-bit output, as libpng's strip_16 does for OpenCV.
-    const { data, info } = await sharp(bytes, { limitInputPixels: limit, failOn: 'error', pages: 1, ignoreIcc: true })
-      .rotate()
-      .raw()
-      .toBuffer({ resolveWithObject: true });
+    let pipeline = sharp(bytes, { limitInputPixels: limit, failOn: 'error', pages: 1, ignoreIcc: true }).rotate().raw();
+    if (options.timeoutMs) pipeline = pipeline.timeout({ seconds: Math.max(1, Math.ceil(options.timeoutMs / 1000)) });
+    const decoding = pipeline.toBuffer({ resolveWithObject: true });
+    const { data, info } = options.signal ? await untilAborted(decoding, options.signal) : await decoding;
     return toRgb(data, info.width, info.height, info.channels);
   } catch (e) {
-    if (e instanceof FaceprintError) throw e;
+    if (e instanceof FaceprintError || (options.signal?.aborted && e === options.signal.reason)) throw e;
     throw mapSharpError(e, label, limit);
   }
+}
+
+/** The promise's value, or the signal's reason as soon as it aborts (the work itself goes on until it ends). */
+function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  signal.throwIfAborted();
+  work.catch(() => undefined);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
 }
 
 /** The raster formats faceprint decodes, by their first bytes. */
@@ -141,6 +156,7 @@ function fromRaw(raw: RawPixels): RgbImage {
 
 function mapSharpError(e: unknown, label: string, limit: number): FaceprintError {
   const msg = String((e as Error)?.message ?? e);
+  if (/^timeout/i.test(msg)) return new FaceprintError('TIMED_OUT', `${label}: decoding took too long`, { cause: e });
   if (/pixel limit/i.test(msg)) {
     return new FaceprintError('IMAGE_TOO_LARGE', `${label}: more than ${limit} pixels (set pixelLimit to allow it)`, { cause: e });
   }

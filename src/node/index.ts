@@ -121,8 +121,17 @@ export class FaceAnalyzer extends PlatformAnalyzer<ImageInput> {
     }
   }
 
-  decode(input: ImageInput): Promise<RgbImage> {
-    return decodeImage(input, this.decodeOptions);
+  /** Decodes with this analyzer's pixel limit (and decode time limit, if set); `signal` stops the wait. */
+  decode(input: ImageInput, options: Pick<DecodeOptions, 'timeoutMs' | 'signal'> = {}): Promise<RgbImage> {
+    return decodeImage(input, { ...this.decodeOptions, ...options });
+  }
+
+  /**
+   * A time limit for every decode of this analyzer (0: none): a service sets its deadline, so that an image that
+   * takes libvips longer (a large AVIF) ends instead of working on after its request has been answered.
+   */
+  useDecodeTimeout(ms: number): void {
+    this.decodeOptions.timeoutMs = ms > 0 ? ms : undefined;
   }
 
   protected isPixels(input: ImageInput | RgbImage): input is RgbImage {

@@ -156,9 +156,28 @@ export class PostgresGalleryStore implements GalleryStore {
     return (await this.subject(intoId))!;
   }
 
+  async createSubjectWithFaces(name: string, metadata: Record<string, unknown>, faces: NewFace[]): Promise<{ subject: Subject; added: StoredFace[]; duplicates: NewFace[] }> {
+    name = subjectName(name);
+    checkMetadata(metadata);
+    const id = crypto.randomUUID();
+    const result = await this.write(async (c) => {
+      if ((await c.query('SELECT 1 FROM faceprint_subjects WHERE name = $1', [name])).rowCount) throw subjectNameTaken(name);
+      await c.query('INSERT INTO faceprint_subjects (id, name, metadata, created_at, updated_at) VALUES ($1, $2, $3, now(), now())', [id, name, metadata]);
+      return this.insertFaces(c, id, faces);
+    });
+    return { subject: (await this.subject(id))!, ...result };
+  }
+
   async addFaces(subjectId: string | null, faces: NewFace[]): Promise<{ added: StoredFace[]; duplicates: NewFace[] }> {
     return this.write(async (c) => {
       if (subjectId !== null && !(await c.query('SELECT 1 FROM faceprint_subjects WHERE id = $1', [subjectId])).rowCount) throw new FaceprintError('SUBJECT_NOT_FOUND', `no subject ${subjectId}`);
+      return this.insertFaces(c, subjectId, faces);
+    });
+  }
+
+  /** Inside a write: the faces inserted (an image already enrolled for the subject skipped), its template refreshed. */
+  private async insertFaces(c: pg.PoolClient, subjectId: string | null, faces: NewFace[]): Promise<{ added: StoredFace[]; duplicates: NewFace[] }> {
+    {
       const added: StoredFace[] = [];
       const duplicates: NewFace[] = [];
       for (const f of faces) {
@@ -177,7 +196,7 @@ export class PostgresGalleryStore implements GalleryStore {
       }
       if (subjectId !== null && added.length) await this.refreshTemplate(c, subjectId);
       return { added, duplicates };
-    });
+    }
   }
 
   async face(id: string): Promise<StoredFace | null> {

@@ -156,10 +156,30 @@ export class SqliteGalleryStore implements GalleryStore {
     return (await this.subject(intoId))!;
   }
 
+  async createSubjectWithFaces(name: string, metadata: Record<string, unknown>, faces: NewFace[]): Promise<{ subject: Subject; added: StoredFace[]; duplicates: NewFace[] }> {
+    name = subjectName(name);
+    checkMetadata(metadata);
+    const id = crypto.randomUUID();
+    const now = new Date().toISOString();
+    const result = this.write(() => {
+      if (this.db.prepare('SELECT 1 FROM subjects WHERE name = ?').get(name)) throw subjectNameTaken(name);
+      this.db.prepare('INSERT INTO subjects (id, name, metadata, created_at, updated_at) VALUES (?, ?, ?, ?, ?)').run(id, name, JSON.stringify(metadata), now, now);
+      return this.insertFaces(id, faces, now);
+    });
+    return { subject: (await this.subject(id))!, ...result };
+  }
+
   async addFaces(subjectId: string | null, faces: NewFace[]): Promise<{ added: StoredFace[]; duplicates: NewFace[] }> {
     const now = new Date().toISOString();
     return this.write(() => {
       if (subjectId !== null && !this.db.prepare('SELECT 1 FROM subjects WHERE id = ?').get(subjectId)) throw new FaceprintError('SUBJECT_NOT_FOUND', `no subject ${subjectId}`);
+      return this.insertFaces(subjectId, faces, now);
+    });
+  }
+
+  /** Inside a write: the faces inserted (an image already enrolled for the subject skipped), its template refreshed. */
+  private insertFaces(subjectId: string | null, faces: NewFace[], now: string): { added: StoredFace[]; duplicates: NewFace[] } {
+    {
       const insert = this.db.prepare(
         `INSERT INTO faces (id, subject_id, cluster_id, embedding, image_sha256, bbox, score, quality, source, created_at)
          VALUES (?, ?, NULL, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
@@ -178,7 +198,7 @@ export class SqliteGalleryStore implements GalleryStore {
       }
       if (subjectId !== null && added.length) this.refreshTemplate(subjectId);
       return { added, duplicates };
-    });
+    }
   }
 
   async face(id: string): Promise<StoredFace | null> {

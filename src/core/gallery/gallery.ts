@@ -256,9 +256,15 @@ export class Gallery {
       if (chosen.length === 0) {
         throw new FaceprintError('ENROLL_REFUSED', `no usable face to enrol ${JSON.stringify(subjectRef)}: ${refused.map((r) => `${r.source ?? 'image'}: ${r.message}`).join('; ')}`);
       }
-      subject = await this.createSubjectOrReuse(subjectRef, options.metadata);
+      const created = await this.createSubjectWithFacesOrAdd(subjectRef, options.metadata, chosen);
+      subject = created.subject;
+      return this.enrolled(subject, created, refused);
     }
-    const { added, duplicates } = chosen.length ? await this.store.addFaces(subject.id, chosen) : { added: [], duplicates: [] };
+    const written = chosen.length ? await this.store.addFaces(subject.id, chosen) : { added: [], duplicates: [] };
+    return this.enrolled(subject, written, refused);
+  }
+
+  private async enrolled(subject: Subject, { added, duplicates }: { added: StoredFace[]; duplicates: NewFace[] }, refused: EnrollResult['refused']): Promise<EnrollResult> {
     for (const d of duplicates) refused.push({ source: d.source, reason: 'DUPLICATE_IMAGE', message: 'this image is already enrolled for this subject' });
     return {
       subject: (await this.store.subject(subject.id)) ?? subject,
@@ -272,12 +278,15 @@ export class Gallery {
     return this.store.createSubject(name, metadata);
   }
 
-  private async createSubjectOrReuse(name: string, metadata?: Record<string, unknown>): Promise<Subject> {
+  /** A new subject with its faces in one transaction; if another process created it meanwhile, the faces join theirs. */
+  private async createSubjectWithFacesOrAdd(name: string, metadata: Record<string, unknown> | undefined, faces: NewFace[]): Promise<{ subject: Subject; added: StoredFace[]; duplicates: NewFace[] }> {
     try {
-      return await this.store.createSubject(name, metadata);
+      return await this.store.createSubjectWithFaces(name, metadata ?? {}, faces);
     } catch (e) {
-      // another process created it between our lookup and insert: use theirs
-      if (e instanceof FaceprintError && e.code === 'SUBJECT_EXISTS') return this.subject(name);
+      if (e instanceof FaceprintError && e.code === 'SUBJECT_EXISTS') {
+        const subject = await this.subject(name);
+        return { subject, ...(await this.store.addFaces(subject.id, faces)) };
+      }
       throw e;
     }
   }

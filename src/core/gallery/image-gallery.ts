@@ -19,7 +19,7 @@ export interface ImagePlatform<Input> {
   /** Reads an input; failures are FaceprintErrors (IMAGE_NOT_FOUND, …). */
   read(input: Input): Promise<ReadImage>;
   /** Decodes encoded bytes as the reference does. */
-  decode(bytes: Uint8Array): Promise<RgbImage>;
+  decode(bytes: Uint8Array, signal?: AbortSignal): Promise<RgbImage>;
   /** sha256 hex of bytes: an image's identity is the sha256 of its encoded bytes (of its pixels when it has none). */
   sha256(data: Uint8Array): Promise<string>;
   /** A label for an input that could not even be read (e.g. its path). */
@@ -70,7 +70,7 @@ export class ImageGallery<Input> {
       signal?.throwIfAborted();
       try {
         const read = await this.platform.read(input);
-        const pixels = read.pixels ?? (await this.platform.decode(read.bytes!));
+        const pixels = read.pixels ?? (await this.platform.decode(read.bytes!, signal));
         const imageSha256 = await this.platform.sha256(read.bytes ?? pixels.data);
         return { ok: true as const, pixels, source: read.source, imageSha256 };
       } catch (e) {
@@ -119,19 +119,19 @@ export class ImageGallery<Input> {
   }
 
   /** 1:1 between the primary faces of two images. */
-  async verify(a: Input, b: Input, choice: ThresholdChoice = {}): Promise<Verification> {
-    const [ea, eb] = await Promise.all([this.primaryEmbedding(a), this.primaryEmbedding(b)]);
+  async verify(a: Input, b: Input, choice: ThresholdChoice & { signal?: AbortSignal } = {}): Promise<Verification> {
+    const [ea, eb] = await Promise.all([this.primaryEmbedding(a, choice.signal), this.primaryEmbedding(b, choice.signal)]);
     return this.gallery.verify(ea, eb, choice);
   }
 
   /** 1:1 between an image's primary face and an enrolled subject. */
-  async verifySubject(image: Input, subject: string, choice: ThresholdChoice = {}): Promise<Verification & { subject: Subject }> {
-    return this.gallery.verifySubject(await this.primaryEmbedding(image), subject, choice);
+  async verifySubject(image: Input, subject: string, choice: ThresholdChoice & { signal?: AbortSignal } = {}): Promise<Verification & { subject: Subject }> {
+    return this.gallery.verifySubject(await this.primaryEmbedding(image, choice.signal), subject, choice);
   }
 
   /** 1:N for every face in the image. */
-  async identify(image: Input, options: IdentifyOptions = {}): Promise<FaceIdentification[]> {
-    const [analyzed] = await this.analyzeImages([image]);
+  async identify(image: Input, options: IdentifyOptions & { signal?: AbortSignal } = {}): Promise<FaceIdentification[]> {
+    const [analyzed] = await this.analyzeImages([image], options.signal);
     const out: FaceIdentification[] = [];
     for (const f of analyzed.faces) {
       if (!f.embedding) continue;
@@ -155,8 +155,8 @@ export class ImageGallery<Input> {
   }
 
   /** The embedding of the image's primary face: the largest and most central (InsightFace's max_num=1 ranking). */
-  async primaryEmbedding(image: Input): Promise<Float32Array> {
-    const [o] = await this.analyzeEach([image], 1);
+  async primaryEmbedding(image: Input, signal?: AbortSignal): Promise<Float32Array> {
+    const [o] = await this.analyzeEach([image], 1, signal);
     if (!o.ok) throw new FaceprintError(o.code, o.message);
     const face = o.image.faces[0];
     if (!face?.embedding) throw new FaceprintError('NO_FACE', `no face found in ${o.image.source ?? 'the image'}`);

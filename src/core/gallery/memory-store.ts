@@ -188,9 +188,29 @@ export class MemoryGalleryStore implements GalleryStore {
     });
   }
 
+  async createSubjectWithFaces(name: string, metadata: Record<string, unknown>, faces: NewFace[]): Promise<{ subject: Subject; added: StoredFace[]; duplicates: NewFace[] }> {
+    name = subjectName(name);
+    checkMetadata(metadata);
+    const result = await this.r.write(() => {
+      this.assertNameFree(name);
+      const now = new Date().toISOString();
+      const s: SubjectRecord = { id: crypto.randomUUID(), name, metadata, faceCount: 0, createdAt: now, updatedAt: now, template: null };
+      this.r.subjects.set(s.id, s);
+      return { id: s.id, ...this.insertFaces(s.id, faces) };
+    });
+    return { subject: publicSubject(this.find(result.id)!), added: result.added, duplicates: result.duplicates };
+  }
+
   async addFaces(subjectId: string | null, faces: NewFace[]): Promise<{ added: StoredFace[]; duplicates: NewFace[] }> {
     return this.r.write(() => {
       if (subjectId !== null) this.mustSubject(subjectId);
+      return this.insertFaces(subjectId, faces);
+    });
+  }
+
+  /** Inside a write: the faces stored (an image already enrolled for the subject skipped), its template refreshed. */
+  private insertFaces(subjectId: string | null, faces: NewFace[]): { added: StoredFace[]; duplicates: NewFace[] } {
+    {
       const taken = new Set(subjectId === null ? [] : [...this.r.faces.values()].filter((f) => f.subjectId === subjectId).map((f) => f.imageSha256));
       const now = new Date().toISOString();
       const added: StoredFace[] = [];
@@ -208,7 +228,7 @@ export class MemoryGalleryStore implements GalleryStore {
       }
       if (subjectId !== null && added.length) this.refreshTemplate(subjectId);
       return { added, duplicates };
-    });
+    }
   }
 
   async face(id: string): Promise<StoredFace | null> {

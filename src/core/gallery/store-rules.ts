@@ -27,6 +27,24 @@ export function subjectName(name: unknown): string {
   return normal;
 }
 
+/** Longest image name (a face's `source`) kept: a file name's usual limit. */
+export const MAX_SOURCE_LENGTH = 255;
+
+/**
+ * An image's name as a face keeps it (its `source`): the same rules as subject names — NFC, no control, bidi or
+ * zero-width characters (a newline would split a CLI line) — and at most MAX_SOURCE_LENGTH characters.
+ */
+export function imageSourceName(name: string): string {
+  const normal = name.normalize('NFC');
+  if ([...normal].length > MAX_SOURCE_LENGTH) throw new FaceprintError('INVALID_INPUT', `an image name must be at most ${MAX_SOURCE_LENGTH} characters`);
+  const bad = HIDDEN_CHARS.exec(normal);
+  if (bad) {
+    const code = bad[0].codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0');
+    throw new FaceprintError('INVALID_INPUT', `an image name cannot contain control, bidi or zero-width characters (U+${code})`);
+  }
+  return normal;
+}
+
 /** Metadata limits: a JSON object, at most 16 levels deep and 16 KiB as JSON (deeper input is an attack, not data). */
 export const MAX_METADATA_DEPTH = 16;
 export const MAX_METADATA_BYTES = 16 * 1024;

@@ -101,6 +101,11 @@ export interface GalleryStore {
   /** Moves every face of `fromId` to `intoId` and deletes `fromId`. */
   mergeSubjects(intoId: string, fromId: string): Promise<Subject>;
 
+  /**
+   * A new subject and its first faces in one transaction (SUBJECT_EXISTS when the name is taken): a crash can
+   * leave neither or both, never a subject without its faces.
+   */
+  createSubjectWithFaces(name: string, metadata: Record<string, unknown>, faces: NewFace[]): Promise<{ subject: Subject; added: StoredFace[]; duplicates: NewFace[] }>;
   /** Adds faces in one transaction; a face whose image is already enrolled for that subject is skipped. */
   addFaces(subjectId: string | null, faces: NewFace[]): Promise<{ added: StoredFace[]; duplicates: NewFace[] }>;
   face(id: string): Promise<StoredFace | null>;

@@ -76,7 +76,7 @@ export async function recognizerBinding(analyzer: FaceAnalyzer): Promise<ModelBi
 function nodePlatform(analyzer: FaceAnalyzer): ImagePlatform<GalleryImage> {
   return {
     read: loadImage,
-    decode: (bytes) => analyzer.decode(bytes),
+    decode: (bytes, signal) => analyzer.decode(bytes, { signal }),
     sha256: async (data) => createHash('sha256').update(data).digest('hex'),
     label: (input) => (typeof input === 'string' ? input : input.source),
   };

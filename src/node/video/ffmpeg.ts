@@ -68,7 +68,12 @@ function run(tool: string, args: string[], timeoutMs: number): Promise<{ code: n
 export async function probeVideo(source: string, timeoutMs = 15_000, untrusted = false): Promise<VideoInfo> {
   const args = ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'stream=width,height,avg_frame_rate,r_frame_rate,nb_frames,duration:format=duration', '-of', 'json'];
   const { code, stdout, stderr } = await run('ffprobe', [...args, ...inputArgs(source, untrusted)], timeoutMs);
-  const stream = code === 0 ? (JSON.parse(stdout) as { streams?: Record<string, string | number>[]; format?: { duration?: string } }) : null;
+  let stream: { streams?: Record<string, string | number>[]; format?: { duration?: string } } | null = null;
+  try {
+    if (code === 0) stream = JSON.parse(stdout);
+  } catch {
+    // cut short: as unreadable as no answer
+  }
   const s = stream?.streams?.[0];
   if (!s?.width || !s?.height) {
     // someone else's upload: said in our words, without the server's temp path or ffprobe's text
