@@ -148,7 +148,7 @@ test('store contract: in memory, persisted whole after each write (the browser s
     saves++;
   });
   await storeContract(async () => new MemoryGalleryStore(records));
-  assert.ok(saves >= 60, `${saves} saves`); // one per write: 30 subjects created and enrolled, edits, imports, clusters
+  assert.ok(saves >= 50, `${saves} saves`); // one per write: 30 subjects created with their faces, edits, imports, clusters
   // what was persisted reopens to the same gallery
   const reopened = await Gallery.open(new MemoryGalleryStore(new GalleryRecords(saved)), binding);
   assert.equal((await reopened.identify(faceOf(51, 9), { threshold: 0.5 })).subject?.name, 'bulk51');

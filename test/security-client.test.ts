@@ -214,13 +214,15 @@ describe('a hostile client: keys', () => {
     }
   });
 
-  test('failed authentications are rate-limited per address: past 20 a minute, 429 with Retry-After — even for a good key', async () => {
+  test('failed authentications are rate-limited per address: past 20 a minute, 429 with Retry-After — a good key still works', async () => {
     const s = await startTestServer({ authFailuresPerMinute: 20 });
     try {
       for (let i = 0; i < 20; i++) assertError(await api(s.url, 'GET', '/v1/subjects', { key: `fp_0000000${i % 10}_${'A'.repeat(43)}` }), 401, 'UNAUTHORIZED');
-      const blocked = await api(s.url, 'GET', '/v1/subjects', { key: s.key.read });
+      const blocked = await api(s.url, 'GET', '/v1/subjects', { key: `fp_00000001_${'B'.repeat(43)}` });
       assertError(blocked, 429, 'TOO_MANY_AUTH_FAILURES');
       assert.ok(Number(blocked.headers.get('retry-after')) > 0);
+      // the throttle is for guesses: behind one NAT, a colleague's valid key is not locked out
+      assert.equal((await api(s.url, 'GET', '/v1/subjects', { key: s.key.read })).status, 200);
     } finally {
       await s.close();
     }
