@@ -18,11 +18,16 @@ export function subjectName(name: unknown): string {
   if (typeof name !== 'string') throw new FaceprintError('INVALID_INPUT', 'a subject name must be a string');
   const normal = name.normalize('NFC');
   if (normal.trim() === '') throw new FaceprintError('INVALID_INPUT', 'a subject name cannot be blank');
-  if ([...normal].length > MAX_NAME_LENGTH) throw new FaceprintError('INVALID_INPUT', `a subject name must be at most ${MAX_NAME_LENGTH} characters`);
+  return visibleText(normal, 'a subject name', MAX_NAME_LENGTH);
+}
+
+/** NFC text of at most `max` characters with no control, bidi or zero-width character, else INVALID_INPUT. */
+function visibleText(normal: string, what: string, max: number): string {
+  if ([...normal].length > max) throw new FaceprintError('INVALID_INPUT', `${what} must be at most ${max} characters`);
   const bad = HIDDEN_CHARS.exec(normal);
   if (bad) {
     const code = bad[0].codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0');
-    throw new FaceprintError('INVALID_INPUT', `a subject name cannot contain control, bidi or zero-width characters (U+${code})`);
+    throw new FaceprintError('INVALID_INPUT', `${what} cannot contain control, bidi or zero-width characters (U+${code})`);
   }
   return normal;
 }
@@ -35,14 +40,7 @@ export const MAX_SOURCE_LENGTH = 255;
  * zero-width characters (a newline would split a CLI line) — and at most MAX_SOURCE_LENGTH characters.
  */
 export function imageSourceName(name: string): string {
-  const normal = name.normalize('NFC');
-  if ([...normal].length > MAX_SOURCE_LENGTH) throw new FaceprintError('INVALID_INPUT', `an image name must be at most ${MAX_SOURCE_LENGTH} characters`);
-  const bad = HIDDEN_CHARS.exec(normal);
-  if (bad) {
-    const code = bad[0].codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0');
-    throw new FaceprintError('INVALID_INPUT', `an image name cannot contain control, bidi or zero-width characters (U+${code})`);
-  }
-  return normal;
+  return visibleText(name.normalize('NFC'), 'an image name', MAX_SOURCE_LENGTH);
 }
 
 /** Metadata limits: a JSON object, at most 16 levels deep and 16 KiB as JSON (deeper input is an attack, not data). */
