@@ -235,13 +235,13 @@ function heldUpload(url: string, key: string, body: Buffer, sent: number): { fin
 }
 
 describe('MEDIUM: bodies, video streams, auth failures, truncated answers', () => {
-  test('request bodies hold memory budget from before they are read: one that does not fit is refused unread', async () => {
+  test('request bodies hold memory budget as they arrive: one that cannot fit is refused unread, a slow sender holds only what it sent', async () => {
     // 64 MiB budget: bodies may hold 32 MiB, and a 12 MB body holds 24 MB (chunks + their concatenation)
     const s = await startTestServer({ rateLimitPerMinute: 0, memoryBudget: 64 * 2 ** 20, bodyLimit: 20 * 2 ** 20 });
     try {
       const big = await paddedJpeg(12_000_000);
-      const first = heldUpload(s.url, s.key.read, big, 1_000_000);
-      await waitFor('the first body to hold its share', () => s.server.budget.bodyBytes > 0);
+      const first = heldUpload(s.url, s.key.read, big, 11_000_000);
+      await waitFor('the first body to hold 22 MB', () => s.server.budget.bodyBytes >= 22_000_000);
       const second = await api(s.url, 'POST', '/v1/identify', { key: s.key.read, raw: big, type: 'image/jpeg' });
       assertError(second, 503, 'OVERLOADED');
       assert.match(second.body.error.message, /request bodies/);
@@ -249,11 +249,13 @@ describe('MEDIUM: bodies, video streams, auth failures, truncated answers', () =
       const answer = await first.finish();
       assert.equal(answer.status, 200, answer.text);
       await waitFor('the body share to be given back', () => s.server.budget.bodyBytes === 0 && s.server.budget.inUse === 0);
+      // a drip that has sent 1 MB holds 2 MB: the next upload goes through beside it
+      const slow = heldUpload(s.url, s.key.read, big, 1_000_000);
+      await waitFor('the slow body', () => s.server.budget.bodyBytes >= 2_000_000);
+      assert.ok(s.server.budget.bodyBytes < 3_000_000, `${s.server.budget.bodyBytes} bytes held for 1 MB sent`);
       assert.equal((await api(s.url, 'POST', '/v1/identify', { key: s.key.read, raw: big, type: 'image/jpeg' })).status, 200);
       // a client that leaves with its body half sent gives its share back
-      const gone = heldUpload(s.url, s.key.read, big, 500_000);
-      await waitFor('the held body', () => s.server.budget.bodyBytes > 0);
-      gone.abort();
+      slow.abort();
       await waitFor('the share of the client that left', () => s.server.budget.bodyBytes === 0);
     } finally {
       await s.close();

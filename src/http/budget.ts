@@ -22,22 +22,34 @@ export class MemoryBudget {
     return this.bodies;
   }
 
+  /** What request bodies together may hold: half the budget, so the decoding they then need always has room. */
+  get bodyShare(): number {
+    return this.bytes / 2;
+  }
+
   /**
-   * Holds a request body's bytes now, or says no (null) before the body is read: bodies may fill at most half
-   * the budget, so the decoding their requests then need always has room to run.
+   * A request body's hold on the budget, grown as its bytes arrive (a slow client holds only what it has sent):
+   * `grow` says false when the next bytes do not fit the bodies' share; `release` gives all of it back.
    */
-  tryHoldBody(need: number): (() => void) | null {
-    if (need <= 0) return () => undefined;
-    if (this.bodies + need > this.bytes / 2 || this.used + need > this.bytes) return null;
-    this.used += need;
-    this.bodies += need;
+  holdBody(): { grow: (bytes: number) => boolean; release: () => void } {
+    let held = 0;
     let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      this.used -= need;
-      this.bodies -= need;
-      this.grantWaiting();
+    return {
+      grow: (bytes) => {
+        if (released) return false;
+        if (this.bodies + bytes > this.bodyShare || this.used + bytes > this.bytes) return false;
+        this.used += bytes;
+        this.bodies += bytes;
+        held += bytes;
+        return true;
+      },
+      release: () => {
+        if (released) return;
+        released = true;
+        this.used -= held;
+        this.bodies -= held;
+        this.grantWaiting();
+      },
     };
   }
 

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import { Transform } from 'node:stream';
 import { existsSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -252,19 +253,25 @@ export async function createServer(options: ServeOptions): Promise<FaceprintServ
       errorResponseBuilder: (_req, ctx) => new ApiError(429, 'RATE_LIMITED', `rate limit of ${ctx.max} requests a minute reached; retry in ${ctx.after}`, { 'retry-after': String(Math.ceil(ctx.ttl / 1000)) }),
     });
   }
-  // A body is held against the memory budget from before it is read until the answer is sent (what Fastify
-  // buffers: the chunks, then their concatenation); one that does not fit now is refused unread.
+  // A body holds memory budget for what Fastify buffers of it (the chunks, then their concatenation) from its
+  // first byte until the answer is sent; bytes arriving past the bodies' share stop it with 503, and one whose
+  // declared length cannot fit now is refused before any of it is read. A slow sender holds only what it sent.
   app.addHook('preParsing', async (req, reply, payload) => {
-    const declared = Number(req.headers['content-length']);
-    const length = Number.isFinite(declared) ? Math.min(declared, bodyLimit) : req.headers['transfer-encoding'] ? bodyLimit : 0;
-    const release = budget.tryHoldBody(length * BODY_BYTES_PER_BYTE);
-    if (!release) {
+    const busy = () => {
       metrics.refused.inc({ reason: 'BODY_MEMORY' });
-      throw new OverloadedError(`server busy: request bodies fill their share of the memory budget (${Math.round(budget.bodyBytes / 2 ** 20)} MiB); retry`, 1);
-    }
+      return new OverloadedError(`server busy: request bodies fill their share of the memory budget (${Math.round(budget.bodyBytes / 2 ** 20)} MiB); retry`, 1);
+    };
+    const declared = Number(req.headers['content-length']);
+    if (Number.isFinite(declared) && budget.bodyBytes + Math.min(declared, bodyLimit) * BODY_BYTES_PER_BYTE > budget.bodyShare) throw busy();
+    const hold = budget.holdBody();
     // the response's socket side closes however the request ends: answered, failed, or its client gone
-    reply.raw.once('close', release);
-    return payload;
+    reply.raw.once('close', hold.release);
+    return payload.pipe(new Transform({
+      transform(chunk: Buffer, _encoding, done) {
+        if (hold.grow(chunk.length * BODY_BYTES_PER_BYTE)) done(null, chunk);
+        else done(busy());
+      },
+    }));
   });
   app.addHook('onResponse', async (req, reply) => {
     const route = req.routeOptions.url ?? 'unmatched';
