@@ -35,7 +35,11 @@ async function withGallery<T>(opts: Record<string, any>, fn: (g: FaceGallery) =>
   const analyzer = await openAnalyzer(opts);
   let gallery: FaceGallery;
   try {
-    gallery = await FaceGallery.open({ analyzer, store, padRetry: opts.padRetry !== false, usearch: opts.usearch ? { expansionSearch: opts.usearchEf } : false, searchThreads: opts.searchThreads, search: opts.sketch ? 'sketch' : 'exact' });
+    gallery = await FaceGallery.open({
+      analyzer, store, padRetry: opts.padRetry !== false, usearch: opts.usearch ? { expansionSearch: opts.usearchEf } : false, searchThreads: opts.searchThreads, search: opts.sketch ? 'sketch' : 'exact',
+      // sizes given on the command line win over the ones the gallery recorded, for this run
+      detSizes: opts.detSizes ?? (opts.detSize !== undefined ? [opts.detSize] : undefined),
+    });
   } catch (e) {
     await analyzer.close();
     throw e;
@@ -149,7 +153,7 @@ export function addGalleryCommands(program: Command, out: PrintLine, int: Parse,
     const store = opts.subject || named ? opts.store : new MemoryGalleryStore();
     await withGallery(opts, async (g) => {
       const v = opts.subject ? await g.verifySubject(image, opts.subject, choiceOf(opts)) : await g.verify(image, other!, choiceOf(opts));
-      if (opts.json) out(JSON.stringify(v));
+      if (opts.json) out(JSON.stringify({ ...v, detSizes: g.detSizes }));
       else out(`${v.same ? 'same person' : 'different people'}: cosine ${v.score.toFixed(4)}, threshold ${v.threshold.toFixed(4)} (${v.basis}), margin ${v.margin >= 0 ? '+' : ''}${v.margin.toFixed(4)}`);
       // exit 0: same person, 1: different people (2: an error)
       if (!v.same) process.exitCode = 1;
@@ -173,7 +177,7 @@ export function addGalleryCommands(program: Command, out: PrintLine, int: Parse,
       for (const image of images) {
         const faces = await g.identify(image, { ...choiceOf(opts), k: opts.top, where });
         if (opts.json) {
-          out(JSON.stringify({ image, faces }));
+          out(JSON.stringify({ image, detSizes: g.detSizes, faces }));
           continue;
         }
         out(`${image}: ${faces.length} face${faces.length === 1 ? '' : 's'}`);
