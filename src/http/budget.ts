@@ -31,10 +31,13 @@ export class MemoryBudget {
    * A request body's hold on the budget, grown as its bytes arrive (a slow client holds only what it has sent):
    * `grow` says false when the next bytes do not fit the bodies' share; `release` gives all of it back.
    */
-  holdBody(): { grow: (bytes: number) => boolean; release: () => void } {
+  holdBody(): { grow: (bytes: number) => boolean; release: () => void; readonly released: boolean } {
     let held = 0;
     let released = false;
     return {
+      get released() {
+        return released;
+      },
       grow: (bytes) => {
         if (released) return false;
         if (this.bodies + bytes > this.bodyShare || this.used + bytes > this.bytes) return false;

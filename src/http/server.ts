@@ -255,7 +255,8 @@ export async function createServer(options: ServeOptions): Promise<FaceprintServ
   }
   // A body holds memory budget for what Fastify buffers of it (the chunks, then their concatenation) from its
   // first byte until the answer is sent; bytes arriving past the bodies' share stop it with 503, and one whose
-  // declared length cannot fit now is refused before any of it is read. A slow sender holds only what it sent.
+  // declared length cannot fit now is refused before any of it is read. A slow sender holds only what it sent
+  // (a multipart body, read by its plugin from the raw request, holds its declared length from the start).
   app.addHook('preParsing', async (req, reply, payload) => {
     const busy = () => {
       metrics.refused.inc({ reason: 'BODY_MEMORY' });
@@ -266,12 +267,23 @@ export async function createServer(options: ServeOptions): Promise<FaceprintServ
     const hold = budget.holdBody();
     // the response's socket side closes however the request ends: answered, failed, or its client gone
     reply.raw.once('close', hold.release);
-    return payload.pipe(new Transform({
+    // (req.isMultipart() is only known after parsing: the header says it now)
+    if (/^multipart\//i.test(req.headers['content-type'] ?? '')) {
+      // @fastify/multipart reads the raw request itself: its body is held at its declared length (or the limit)
+      if (!hold.grow((Number.isFinite(declared) ? Math.min(declared, bodyLimit) : bodyLimit) * BODY_BYTES_PER_BYTE)) throw busy();
+      return payload;
+    }
+    const counted = new Transform({
       transform(chunk: Buffer, _encoding, done) {
-        if (hold.grow(chunk.length * BODY_BYTES_PER_BYTE)) done(null, chunk);
+        // answered already (e.g. 413 on its declared length): the rest is read and dropped, never held
+        if (hold.released) done();
+        else if (hold.grow(chunk.length * BODY_BYTES_PER_BYTE)) done(null, chunk);
         else done(busy());
       },
-    }));
+    });
+    // Fastify listens while it reads the body; an error after it stopped reading must not go unhandled
+    counted.on('error', () => undefined);
+    return payload.pipe(counted);
   });
   app.addHook('onResponse', async (req, reply) => {
     const route = req.routeOptions.url ?? 'unmatched';
