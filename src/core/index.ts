@@ -40,4 +40,4 @@ export { VideoAnalyzer, type VideoAnalyzerOptions, type VideoIdentifier, type Fr
 export { galleryIdentifier } from './video/gallery-identifier.js';
 export { BoxKalman } from './video/kalman.js';
 export { assign, iou } from './video/assignment.js';
-export { frameHistogram, histogramDistance } from './video/shot-cut.js';
+export { ShotCutDetector, contentChange, frameSignature, type ShotCutOptions, type ShotCutVerdict } from './video/shot-cut.js';

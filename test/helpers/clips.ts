@@ -109,10 +109,18 @@ export const SCENES = {
   cut: (): FrameSpec[] => Array.from({ length: 90 }, (_, i) => (i < 45
     ? { background: GREY, faces: [{ person: 'amy', x: 250, y: 110, size: 140 }] }
     : { background: [40, 60, 170] as [number, number, number], faces: [{ person: 'penny', x: 250, y: 110, size: 140 }] })),
-  /** amy drifts slowly; frames 40–49 a grey board hides her face completely. */
-  occlusion: (): FrameSpec[] => Array.from({ length: 90 }, (_, i) => ({
-    background: GREY,
-    faces: [{ person: 'amy', x: lerp(200, 300, i / 89), y: 110, size: 140 }],
-    occluders: i >= 40 && i < 50 ? [{ x: 150, y: 60, w: 300, h: 260 }] : [],
-  })),
+  /**
+   * amy drifts slowly; a board passes in front at walking pace (30 px a frame: in over frames 25–39 from the
+   * left, out over 50–64 to the right) and hides her face completely for frames 40–49 — as something passing in
+   * front of a camera does (a board covering a third of the picture from one frame to the next is, by content, a
+   * shot cut).
+   */
+  occlusion: (): FrameSpec[] => Array.from({ length: 90 }, (_, i) => {
+    const x = i < 40 ? lerp(-300, 150, (i - 24) / 15) : i < 50 ? 150 : lerp(150, 640, (i - 49) / 15);
+    return {
+      background: GREY,
+      faces: [{ person: 'amy', x: lerp(200, 300, i / 89), y: 110, size: 140 }],
+      occluders: i >= 25 && i < 65 ? [{ x: Math.round(x), y: 60, w: 300, h: 260 }] : [],
+    };
+  }),
 };

@@ -29,8 +29,15 @@ export class BoxKalman {
     return [(box[0] + box[2]) / 2, (box[1] + box[3]) / 2, box[2] - box[0], box[3] - box[1]];
   }
 
-  /** Moves the state `frames` frames ahead. */
-  predict(frames = 1): void {
+  /**
+   * Moves the state `frames` frames ahead. `freezeSize`: the box keeps its size (a face out of sight is not
+   * extrapolated to grow or shrink, as ByteTrack holds a lost track's height).
+   */
+  predict(frames = 1, freezeSize = false): void {
+    if (freezeSize) {
+      this.v[2] = 0;
+      this.v[3] = 0;
+    }
     const scale = Math.max(1, this.p[3]);
     const q0 = (this.noise.position * scale) ** 2;
     const q1 = (this.noise.velocity * scale) ** 2;

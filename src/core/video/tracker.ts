@@ -93,6 +93,8 @@ export interface Track {
   lastSeenTimeMs: number;
   /** This frame's matched detection (null when not seen on it). */
   detection: TrackedDetection | null;
+  /** The last box the detector gave it: what events report once it is out of sight. */
+  lastBox: [number, number, number, number];
   embeddings: Float32Array[];
   embedRuns: number;
   template: Float32Array | null;
@@ -156,6 +158,8 @@ export class FaceTracker {
   /** track-started events held until the frame's embeddings are in: a re-attached track resumes instead. */
   private starting: Track[] = [];
   private nextId = 1;
+  /** The frame's width and height: event boxes are kept inside it (Infinity: unknown). */
+  frameSize: [number, number] = [Infinity, Infinity];
   private frame = -1;
   private timeMs = 0;
 
@@ -181,7 +185,8 @@ export class FaceTracker {
     this.timeMs = timeMs;
     if (cut) for (const t of [...this.live]) this.end(t, 'cut');
     for (const t of this.live) {
-      t.kalman.predict(steps);
+      // a face unseen on the last frame keeps its size; only its position is extrapolated
+      t.kalman.predict(steps, t.detection === null);
       t.detection = null;
     }
     if (detections) this.associate(detections);
@@ -220,7 +225,7 @@ export class FaceTracker {
       if (this.live.length >= o.maxTracks) break;
       const t: Track = {
         id: this.nextId++, state: 'tentative', kalman: new BoxKalman(d.bbox), hits: 1, detections: 1, firstFrame: this.frame, firstTimeMs: this.timeMs,
-        lastSeenFrame: this.frame, lastSeenTimeMs: this.timeMs, detection: d, embeddings: [], embedRuns: 0, template: null, lastEmbedFrame: -Infinity,
+        lastSeenFrame: this.frame, lastSeenTimeMs: this.timeMs, detection: d, lastBox: [...d.bbox], embeddings: [], embedRuns: 0, template: null, lastEmbedFrame: -Infinity,
         bestQuality: 0, best: null, subject: null, score: null, labelledAtFrame: null, pending: null,
       };
       this.live.push(t);
@@ -231,6 +236,7 @@ export class FaceTracker {
   private hit(t: Track, d: TrackedDetection): void {
     t.kalman.update(d.bbox);
     t.detection = d;
+    t.lastBox = [...d.bbox];
     t.detections++;
     t.hits = t.lastSeenFrame === this.frame ? t.hits : t.hits + 1;
     t.lastSeenFrame = this.frame;
@@ -286,7 +292,7 @@ export class FaceTracker {
         this.live.splice(this.live.indexOf(t), 1);
         best.state = 'confirmed';
         best.kalman.update(t.detection!.bbox);
-        Object.assign(best, { detection: t.detection, lastSeenFrame: this.frame, lastSeenTimeMs: this.timeMs, detections: best.detections + t.detections });
+        Object.assign(best, { detection: t.detection, lastBox: t.lastBox, lastSeenFrame: this.frame, lastSeenTimeMs: this.timeMs, detections: best.detections + t.detections });
         this.emit('track-resumed', best);
         t = best;
       }
@@ -399,7 +405,9 @@ export class FaceTracker {
   private emit(type: TrackEventType, t: Track, extra: Pick<TrackEvent, 'previous' | 'reason'> = {}): void {
     // a track is announced before anything else is said of it
     if (type !== 'track-started') this.announce(t);
-    const bbox = t.detection?.bbox ?? t.kalman.box();
+    // the last observed box (never an extrapolation), inside the frame when its size is known
+    const [fw, fh] = this.frameSize;
+    const bbox = (t.detection?.bbox ?? t.lastBox).map((v, i) => Math.min(Math.max(v, 0), i % 2 === 0 ? fw : fh));
     const ended = type === 'track-ended';
     this.events.push({
       type, trackId: t.id, frame: ended ? t.lastSeenFrame : this.frame, timeMs: Math.round((ended ? t.lastSeenTimeMs : this.timeMs) * 10) / 10,

@@ -1,7 +1,7 @@
 import type { FaceAnalyzerCore } from '../analyzer.js';
 import { ScrfdDetector } from '../detection/scrfd.js';
 import type { RgbImage } from '../image.js';
-import { frameHistogram, histogramDistance } from './shot-cut.js';
+import { ShotCutDetector, type ShotCutOptions } from './shot-cut.js';
 import { FaceTracker, type SubjectRef, type TrackEvent, type TrackerOptions, type TrackState, type TrackSummary } from './tracker.js';
 
 /** Who a face is: the gallery behind a video (its best subject for an embedding, and the threshold in force). */
@@ -13,8 +13,11 @@ export interface VideoIdentifier {
 export interface VideoAnalyzerOptions extends TrackerOptions {
   /** Run the detector on every n-th frame; between, tracks move by their prediction. Default 1. */
   detEvery?: number;
-  /** Colour-histogram distance between consecutive frames that counts as a shot cut (0–1). Default 0.5. */
-  cutThreshold?: number;
+  /**
+   * Shot-cut detection (an adaptive content detector, see ShotCutDetector): its settings, or false for none.
+   * At a cut every track ends: a face in the new shot is a new track, never the old one's continuation.
+   */
+  cuts?: ShotCutOptions | false;
   /** Who faces are; none: tracks stay unlabelled (embeddings are still taken, for re-attachment). */
   identifier?: VideoIdentifier | null;
   /**
@@ -47,7 +50,9 @@ export interface FrameResult {
   timeMs: number;
   /** Whether the detector ran on this frame. */
   detected: boolean;
+  /** A shot cut was confirmed on this frame; `cutFrame` is the new shot's first frame (the one before, held back). */
   cut: boolean;
+  cutFrame?: number;
   /** Confirmed tracks (in sight or briefly predicted). */
   faces: TrackedFace[];
   events: TrackEvent[];
@@ -74,9 +79,8 @@ export class VideoAnalyzer {
   readonly stats: VideoStats = { frames: 0, detectorRuns: 0, recognizerRuns: 0, cuts: 0, faceFrames: 0 };
   private readonly core: FaceAnalyzerCore;
   private readonly detEvery: number;
-  private readonly cutThreshold: number;
+  private readonly cuts: ShotCutDetector | null;
   private readonly identifier: VideoIdentifier | null;
-  private previousHistogram: Float32Array | null = null;
   private frame = 0;
   private readonly detectorSize: 'frame' | 'model' | [number, number];
   private detector: ScrfdDetector | null = null;
@@ -86,7 +90,7 @@ export class VideoAnalyzer {
     this.core = core;
     this.tracker = new FaceTracker(options);
     this.detEvery = Math.max(1, Math.floor(options.detEvery ?? 1));
-    this.cutThreshold = options.cutThreshold ?? 0.5;
+    this.cuts = options.cuts === false ? null : new ShotCutDetector(options.cuts ?? {});
     this.identifier = options.identifier ?? null;
     this.detectorSize = options.detectorSize ?? 'frame';
     this.detSizes = options.detSizes ? core.detSizesFor({ detSizes: options.detSizes }) : undefined;
@@ -106,11 +110,14 @@ export class VideoAnalyzer {
   async push(image: RgbImage, timeMs?: number): Promise<FrameResult> {
     const frame = this.frame++;
     const time = timeMs ?? (frame * 1000) / 30;
-    const histogram = frameHistogram(image);
-    const cut = this.previousHistogram !== null && histogramDistance(histogram, this.previousHistogram) > this.cutThreshold;
-    this.previousHistogram = histogram;
+    this.tracker.frameSize = [image.width, image.height];
+    const verdict = this.cuts?.push(image, time);
+    // a frame that changed like a cut is not matched to anything until the next frame says whether it was one
+    // (a flash returns to the picture before it): no face of a new shot is ever taken for an old track
+    const held = verdict?.candidate ?? false;
+    const cut = verdict?.confirmed ?? false;
     // after a cut the detector runs at once: the new shot's faces should not wait for the schedule
-    const detect = cut || frame % this.detEvery === 0;
+    const detect = !held && (cut || frame % this.detEvery === 0);
     let detections = null;
     if (detect) {
       this.core.ensureOpen();
@@ -127,7 +134,7 @@ export class VideoAnalyzer {
     }
     this.tracker.step(frame, time, detections, cut);
     if (cut) this.stats.cuts++;
-    await this.embedWanted(image);
+    if (!held) await this.embedWanted(image);
     this.stats.frames++;
     const faces: TrackedFace[] = this.tracker.tracks
       .filter((t) => t.state === 'confirmed')
@@ -135,7 +142,7 @@ export class VideoAnalyzer {
         trackId: t.id, state: t.state, bbox: t.detection?.bbox ?? t.kalman.box(), detected: t.detection !== null, subject: t.subject, score: t.score,
       }));
     this.stats.faceFrames += faces.length;
-    return { frame, timeMs: time, detected: detect, cut, faces, events: this.tracker.drainEvents() };
+    return { frame, timeMs: time, detected: detect, cut, ...(cut ? { cutFrame: frame - 1 } : {}), faces, events: this.tracker.drainEvents() };
   }
 
   private async embedWanted(image: RgbImage): Promise<void> {

@@ -1,0 +1,68 @@
+// Video on real footage: clips cut from ../shared/fixtures/video/crowd_walk_1080p.mp4 (a real 1080p crowd, 25 fps)
+// with ffmpeg in the test, scaled to 640×360 — a jump cut within the clip (same set, other people in place), a
+// camera switch (a cut to a zoomed crop), a cut between two dark tinted shots, a lighting ramp and a one-frame
+// flash within one shot. Each cut is found within one frame, no track spans one, and nothing else is a cut.
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { after, before, describe, test } from 'node:test';
+import { FaceAnalyzer } from '../src/node/index.js';
+import { watchVideo } from '../src/node/video/watch.js';
+import { DET_500M, MOBILEFACENET, SHARED } from './fixtures.js';
+
+const run = promisify(execFile);
+const CROWD = join(SHARED, 'video/crowd_walk_1080p.mp4');
+const dir = mkdtempSync(join(tmpdir(), 'faceprint-footage-'));
+
+/** A clip from the crowd footage through an ffmpeg filter graph ([0:v] in, [out] out), H.264 at 640×360. */
+async function clip(name: string, graph: string): Promise<string> {
+  const path = join(dir, name);
+  await run('ffmpeg', ['-loglevel', 'error', '-y', '-i', CROWD, '-filter_complex', graph, '-map', '[out]', '-an', '-c:v', 'libx264', '-preset', 'ultrafast', '-crf', '18', path]);
+  return path;
+}
+
+const SCALE = 'scale=640:360';
+/** The crowd footage from a to b seconds, scaled. */
+const part = (label: string, a: number, b: number, extra = '') => `[${label}]trim=${a}:${b},setpts=PTS-STARTPTS,${SCALE}${extra ? `,${extra}` : ''}`;
+
+const CLIPS = {
+  // 0–0.4 s, then 3.0–4.2 s: the same arcade, the crowd further on; the cut is frame 10
+  jump: { graph: `[0:v]split[a][b];${part('a', 0, 0.4)}[x];${part('b', 3.0, 4.2)}[y];[x][y]concat=n=2:v=1[out]`, cut: 10 },
+  // a wide shot, then a 2× zoomed crop of its centre: frame 40
+  switch: { graph: `[0:v]split[a][b];${part('a', 0, 1.6)}[x];[b]trim=1.6:3.2,setpts=PTS-STARTPTS,crop=iw/2:ih/2:iw/4:ih/4,${SCALE}[y];[x][y]concat=n=2:v=1[out]`, cut: 40 },
+  // two shots darkened to about a quarter and tinted, blue then orange: frame 40
+  dark: { graph: `[0:v]split[a][b];${part('a', 0, 1.6, 'colorchannelmixer=rr=0.15:gg=0.2:bb=0.35')}[x];${part('b', 2.4, 4.0, 'colorchannelmixer=rr=0.35:gg=0.22:bb=0.12')}[y];[x][y]concat=n=2:v=1[out]`, cut: 40 },
+  // the light coming up over one second within the shot: no cut
+  ramp: { graph: `[0:v]${SCALE},eq=brightness='-0.35+0.35*clip((t-1.0)/1.0,0,1)':eval=frame[out]`, cut: null },
+  // one frame (50) flashed white-ish: no cut
+  flash: { graph: `[0:v]${SCALE},eq=brightness='if(eq(n,50),0.6,0)':eval=frame[out]`, cut: null },
+} as const;
+
+let fa: FaceAnalyzer;
+before(async () => {
+  fa = await FaceAnalyzer.create({ detector: DET_500M, recognizer: MOBILEFACENET });
+});
+after(() => fa.close());
+
+describe('shot cuts on real footage', () => {
+  for (const [name, spec] of Object.entries(CLIPS)) {
+    test(`${name}: ${spec.cut === null ? 'no cut' : `a cut at frame ${spec.cut}, found within one frame; no track spans it`}`, async () => {
+      const path = await clip(`${name}.mp4`, spec.graph);
+      const cuts: { at: number; found: number }[] = [];
+      const report = await watchVideo(fa.core, path, { onFrame: (r) => { if (r.cut) cuts.push({ at: r.cutFrame!, found: r.frame }); } });
+      if (spec.cut === null) {
+        assert.deepEqual(cuts, [], `${name}: no cut`);
+        assert.equal(report.stats.cuts, 0);
+        return;
+      }
+      assert.equal(cuts.length, 1, JSON.stringify(cuts));
+      assert.equal(cuts[0].at, spec.cut);
+      assert.ok(cuts[0].found - spec.cut <= 1, `found at frame ${cuts[0].found}`);
+      for (const t of report.tracks) assert.ok(t.lastFrame < spec.cut || t.firstFrame >= spec.cut, `track ${t.id} spans the cut: frames ${t.firstFrame}–${t.lastFrame}`);
+      assert.ok(report.tracks.some((t) => t.lastFrame < spec.cut) && report.tracks.some((t) => t.firstFrame >= spec.cut), 'faces tracked on both sides');
+    });
+  }
+});
