@@ -66,3 +66,33 @@ describe('shot cuts on real footage', () => {
     });
   }
 });
+
+describe('a name never passes from one person to another', () => {
+  test('a same-place swap of two fixture people (no cut, same background): the swapped-in person never carries the first one\'s name', async () => {
+    const { makeClip } = await import('./helpers/clips.js');
+    const { FaceGallery } = await import('../src/node/gallery/index.js');
+    const { galleryIdentifier } = await import('../src/core/video/gallery-identifier.js');
+    // amy at one place for 45 frames, then penny at exactly the same place (the same grey room)
+    const path = join(dir, 'swap.mp4');
+    await makeClip(path, Array.from({ length: 90 }, (_, i) => ({ background: [128, 128, 128] as [number, number, number], faces: [{ person: i < 45 ? 'amy' : 'penny', x: 250, y: 110, size: 140 }] })));
+    const gallery = await FaceGallery.open({ analyzer: fa, store: join(dir, 'swap.db') });
+    try {
+      for (const p of ['amy', 'penny']) await gallery.enroll(p, [1, 2, 3].map((n) => join(SHARED, `faces/identities/bbt/${p}/${p}${n}.png`)), { create: true });
+      const identifier = await galleryIdentifier(gallery.gallery);
+      const wrong: number[] = [];
+      const report = await watchVideo(fa.core, path, {
+        identifier,
+        onFrame: (r) => { if (r.frame >= 45 && r.faces.some((f) => f.subject?.name === 'amy')) wrong.push(r.frame); },
+      });
+      assert.deepEqual(wrong, [], 'frames where penny is shown under amy\'s name');
+      assert.equal(report.stats.cuts, 0, 'not a shot cut: the picture barely changes');
+      const amy = report.tracks.find((t) => t.subject?.name === 'amy')!;
+      const penny = report.tracks.find((t) => t.subject?.name === 'penny')!;
+      assert.equal(amy.endReason, 'identity');
+      assert.ok(amy.lastFrame <= 45 && penny.firstFrame >= 45, JSON.stringify(report.tracks));
+      assert.ok(report.events.some((e) => e.type === 'track-ended' && e.reason === 'identity' && e.trackId === amy.id));
+    } finally {
+      await gallery.close();
+    }
+  });
+});

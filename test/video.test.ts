@@ -130,7 +130,8 @@ describe('clips from the fixture photos', () => {
     const amyEnd = ends.find((e) => e.subject?.name === 'amy')!;
     const pennyEnd = ends.find((e) => e.subject?.name === 'penny')!;
     assert.ok(amyEnd.bbox[0] > 400 && pennyEnd.bbox[0] < 200, JSON.stringify(ends));
-    assert.ok(r.stats.recognizerRuns <= 6);
+    // the crossing is a discontinuity for both tracks: each face is checked again after it, within the 5% budget
+    assert.ok(r.stats.recognizerRuns <= 0.05 * r.stats.faceFrames, `${r.stats.recognizerRuns} runs for ${r.stats.faceFrames} face-frames`);
   });
 
   test('a face leaving and coming back is re-attached to its track by appearance', () => {

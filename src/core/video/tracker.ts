@@ -27,10 +27,13 @@ export interface TrackEvent {
   /** The track's label after the event (null: unknown). */
   subject: SubjectRef | null;
   score: number | null;
-  /** label-changed: the label before; track-ended: why (lost, cut, end). */
+  /** label-changed: the label before; track-ended: why (lost, cut, end, or identity: its face became someone else's). */
   previous?: SubjectRef | null;
-  reason?: 'lost' | 'cut' | 'end';
+  reason?: EndReason;
 }
+
+/** Why a track ended: out of sight too long, a shot cut, the video's end, or another person under its box. */
+export type EndReason = 'lost' | 'cut' | 'end' | 'identity';
 
 export interface TrackerOptions {
   /** Detections at or above this score start tracks and match first (ByteTrack's high set). Default 0.5. */
@@ -42,18 +45,24 @@ export interface TrackerOptions {
   minIouLow?: number;
   /** Consecutive detection frames before a track is confirmed. Default 3. */
   minHits?: number;
-  /** Frames a track may go unseen and still be matched by position. Default 30. */
-  maxLostFrames?: number;
-  /** Frames a lost track may still be re-attached by appearance (a new track's first embedding). Default 150. */
-  reattachFrames?: number;
-  /** Cosine between a new track's embedding and a lost track's template to re-attach it. Default 0.5. */
-  reattachCosine?: number;
+  /** How long a track may go unseen and still be matched by position. Default 1000 ms. */
+  maxLostMs?: number;
+  /** How long a lost track may still be re-attached by appearance (a new track's first embedding). Default 5000 ms. */
+  reattachMs?: number;
+  /**
+   * Cosine between a new track's embedding and a lost track's template to re-attach it, and below which a track's
+   * new embedding is someone else (the track splits). The video analyzer sets both to the recognizer's decision
+   * threshold when a gallery is given. Default 0.3.
+   */
+  sameFaceCosine?: number;
+  /** A confirmed track is embedded again at least this often (its face checked to still be its person). Default 2000 ms. */
+  reembedMs?: number;
   /** Tracks at once; detections past this are not followed. Default 16. */
   maxTracks?: number;
   /** Re-embed a track only when its face is this much better (quality ratio) … Default 1.25. */
   improveRatio?: number;
-  /** … and at least this many frames after its last embedding. Default 15. */
-  minEmbedGap?: number;
+  /** … and at least this long after its last embedding. Default 500 ms. */
+  minEmbedGapMs?: number;
   /** Embeddings kept per track (its template is their mean). Default 5. */
   maxEmbeddings?: number;
   /** Hysteresis: a label changes only on a score this far past the threshold, twice in a row. Default 0.05. */
@@ -76,7 +85,7 @@ export interface TrackSummary {
   score: number | null;
   /** Frame at which it was first labelled with a subject. */
   labelledAtFrame: number | null;
-  endReason?: 'lost' | 'cut' | 'end';
+  endReason?: EndReason;
   /** Its best face: the frame and box of the embedding with the highest quality. */
   best: { frame: number; bbox: [number, number, number, number]; quality: number } | null;
 }
@@ -98,14 +107,16 @@ export interface Track {
   embeddings: Float32Array[];
   embedRuns: number;
   template: Float32Array | null;
-  lastEmbedFrame: number;
+  lastEmbedTimeMs: number;
+  /** The face under the box may not be the same one (a jump, a size change, a new look): embed it again now. */
+  discontinuity: boolean;
   bestQuality: number;
   best: TrackSummary['best'];
   subject: SubjectRef | null;
   score: number | null;
   labelledAtFrame: number | null;
   pending: { subject: SubjectRef | null; count: number } | null;
-  endReason?: 'lost' | 'cut' | 'end';
+  endReason?: EndReason;
 }
 
 /**
@@ -126,6 +137,9 @@ export function faceQuality(d: TrackedDetection, yawDegrees?: number): number {
 
 /** Frames a track must have been out of sight before a new track can take it over by appearance. */
 const REATTACH_MIN_GAP = 5;
+/** A match below this overlap with the track's predicted box, or this area ratio, is a discontinuity. */
+const DISCONTINUITY_IOU = 0.5;
+const DISCONTINUITY_AREA = 1.5;
 
 function normalisedMean(vectors: readonly Float32Array[]): Float32Array {
   const out = new Float32Array(vectors[0].length);
@@ -165,8 +179,8 @@ export class FaceTracker {
 
   constructor(options: TrackerOptions = {}) {
     this.options = {
-      highScore: 0.5, lowScore: 0.2, minIou: 0.2, minIouLow: 0.5, minHits: 3, maxLostFrames: 30, reattachFrames: 150, reattachCosine: 0.5,
-      maxTracks: 16, improveRatio: 1.25, minEmbedGap: 15, maxEmbeddings: 5, margin: 0.05, ...options,
+      highScore: 0.5, lowScore: 0.2, minIou: 0.2, minIouLow: 0.5, minHits: 3, maxLostMs: 1000, reattachMs: 5000, sameFaceCosine: 0.3,
+      reembedMs: 2000, maxTracks: 16, improveRatio: 1.25, minEmbedGapMs: 500, maxEmbeddings: 5, margin: 0.05, ...options,
     };
   }
 
@@ -192,10 +206,10 @@ export class FaceTracker {
     if (detections) this.associate(detections);
     const o = this.options;
     for (const t of [...this.live]) {
-      const unseen = frame - t.lastSeenFrame;
-      if (t.state === 'tentative' && unseen > 0 && detections) this.drop(t);
-      else if (t.state === 'confirmed' && unseen > o.maxLostFrames) t.state = 'lost';
-      else if (t.state === 'lost' && unseen > o.reattachFrames) this.end(t, 'lost');
+      const unseenMs = timeMs - t.lastSeenTimeMs;
+      if (t.state === 'tentative' && frame > t.lastSeenFrame && detections) this.drop(t);
+      else if (t.state === 'confirmed' && unseenMs > o.maxLostMs) t.state = 'lost';
+      else if (t.state === 'lost' && unseenMs > o.reattachMs) this.end(t, 'lost');
     }
   }
 
@@ -211,7 +225,7 @@ export class FaceTracker {
       const usedTracks = new Set<Track>();
       const usedDets = new Set<TrackedDetection>();
       for (const [i, j] of pairs) {
-        this.hit(tracks[i], dets[j]);
+        this.hit(tracks[i], dets[j], boxes.get(tracks[i])!);
         usedTracks.add(tracks[i]);
         usedDets.add(dets[j]);
       }
@@ -225,7 +239,7 @@ export class FaceTracker {
       if (this.live.length >= o.maxTracks) break;
       const t: Track = {
         id: this.nextId++, state: 'tentative', kalman: new BoxKalman(d.bbox), hits: 1, detections: 1, firstFrame: this.frame, firstTimeMs: this.timeMs,
-        lastSeenFrame: this.frame, lastSeenTimeMs: this.timeMs, detection: d, lastBox: [...d.bbox], embeddings: [], embedRuns: 0, template: null, lastEmbedFrame: -Infinity,
+        lastSeenFrame: this.frame, lastSeenTimeMs: this.timeMs, detection: d, lastBox: [...d.bbox], embeddings: [], embedRuns: 0, template: null, lastEmbedTimeMs: -Infinity, discontinuity: false,
         bestQuality: 0, best: null, subject: null, score: null, labelledAtFrame: null, pending: null,
       };
       this.live.push(t);
@@ -233,7 +247,11 @@ export class FaceTracker {
     }
   }
 
-  private hit(t: Track, d: TrackedDetection): void {
+  private hit(t: Track, d: TrackedDetection, predicted: readonly number[]): void {
+    // a match far from where the face was going, or of another size, may be another face: check it
+    const area = (b: readonly number[]) => Math.max(1, (b[2] - b[0]) * (b[3] - b[1]));
+    const grew = area(d.bbox) / area(predicted);
+    if (iou(predicted as [number, number, number, number], d.bbox) < DISCONTINUITY_IOU || grew > DISCONTINUITY_AREA || grew < 1 / DISCONTINUITY_AREA) t.discontinuity = true;
     t.kalman.update(d.bbox);
     t.detection = d;
     t.lastBox = [...d.bbox];
@@ -254,7 +272,15 @@ export class FaceTracker {
     this.starting.push(t);
   }
 
-  /** The tracks that want an embedding of this frame's face: newly confirmed, or clearly better than before. */
+  /** Marks a track whose face looks different on this frame (the analyzer compares the pixels under its box). */
+  markDiscontinuity(t: Track): void {
+    t.discontinuity = true;
+  }
+
+  /**
+   * The tracks that want an embedding of this frame's face: newly confirmed; a discontinuity (it may be someone
+   * else now); due for its periodic check; or clearly better than before.
+   */
   wantsEmbedding(): { track: Track; detection: TrackedDetection; quality: number }[] {
     const o = this.options;
     const out: { track: Track; detection: TrackedDetection; quality: number }[] = [];
@@ -263,8 +289,10 @@ export class FaceTracker {
       if (t.state !== 'confirmed' || !d?.kps || d.score < o.highScore) continue;
       const quality = faceQuality(d);
       const first = t.embeddings.length === 0;
-      const better = quality > t.bestQuality * o.improveRatio && this.frame - t.lastEmbedFrame >= o.minEmbedGap && t.embedRuns < o.maxEmbeddings * 2;
-      if (first || better) out.push({ track: t, detection: d, quality });
+      const since = this.timeMs - t.lastEmbedTimeMs;
+      const due = since >= o.reembedMs;
+      const better = quality > t.bestQuality * o.improveRatio && since >= o.minEmbedGapMs && t.embedRuns < o.maxEmbeddings * 2;
+      if (first || t.discontinuity || due || better) out.push({ track: t, detection: d, quality });
     }
     return out;
   }
@@ -277,7 +305,7 @@ export class FaceTracker {
     const o = this.options;
     if (t.embeddings.length === 0 && this.starting.includes(t)) {
       let best: Track | null = null;
-      let bestCos = o.reattachCosine;
+      let bestCos = o.sameFaceCosine;
       for (const l of this.live) {
         // a track out of sight for a while (lost, or confirmed but unseen): the face may be back under a new track
         if (l === t || !l.template || l.state === 'tentative' || this.frame - l.lastSeenFrame <= REATTACH_MIN_GAP) continue;
@@ -297,8 +325,12 @@ export class FaceTracker {
         t = best;
       }
     }
+    // someone else under the box (a swap in place, a track that jumped faces): the old track ends here and the face
+    // starts its own; a name never passes from one person to another
+    else if (t.template && dot(t.template, embedding) < o.sameFaceCosine) t = this.split(t);
     t.embedRuns++;
-    t.lastEmbedFrame = this.frame;
+    t.lastEmbedTimeMs = this.timeMs;
+    t.discontinuity = false;
     if (quality > t.bestQuality) {
       t.bestQuality = quality;
       t.best = { frame: this.frame, bbox: [...(t.detection?.bbox ?? t.kalman.box())] as [number, number, number, number], quality };
@@ -379,13 +411,27 @@ export class FaceTracker {
     }));
   }
 
+  /** Ends `t` (identity) and gives its current detection a new, confirmed track of its own. */
+  private split(t: Track): Track {
+    const d = t.detection!;
+    this.end(t, 'identity');
+    const n: Track = {
+      id: this.nextId++, state: 'confirmed', kalman: new BoxKalman(d.bbox), hits: this.options.minHits, detections: 1, firstFrame: this.frame, firstTimeMs: this.timeMs,
+      lastSeenFrame: this.frame, lastSeenTimeMs: this.timeMs, detection: d, lastBox: [...d.bbox], embeddings: [], embedRuns: 0, template: null, lastEmbedTimeMs: -Infinity,
+      discontinuity: false, bestQuality: 0, best: null, subject: null, score: null, labelledAtFrame: null, pending: null,
+    };
+    this.live.push(n);
+    this.starting.push(n);
+    return n;
+  }
+
   private drop(t: Track): void {
     this.live.splice(this.live.indexOf(t), 1);
     const s = this.starting.indexOf(t);
     if (s >= 0) this.starting.splice(s, 1);
   }
 
-  private end(t: Track, reason: 'lost' | 'cut' | 'end'): void {
+  private end(t: Track, reason: EndReason): void {
     if (t.state === 'tentative') return this.drop(t);
     this.live.splice(this.live.indexOf(t), 1);
     t.state = 'ended';

@@ -68,6 +68,35 @@ export interface VideoStats {
   faceFrames: number;
 }
 
+/** Mean RGB difference (0–255) between face patches past which the face under a box is taken to have changed. */
+const PATCH_CHANGE = 25;
+const PATCH_GRID = 8;
+
+/** A face box's central 80% sampled on an 8×8 grid, RGB. */
+export function facePatch(image: RgbImage, bbox: readonly number[]): Uint8Array {
+  const out = new Uint8Array(PATCH_GRID * PATCH_GRID * 3);
+  const w = bbox[2] - bbox[0];
+  const h = bbox[3] - bbox[1];
+  let k = 0;
+  for (let gy = 0; gy < PATCH_GRID; gy++) {
+    const y = Math.min(image.height - 1, Math.max(0, Math.floor(bbox[1] + h * (0.1 + (0.8 * (gy + 0.5)) / PATCH_GRID))));
+    for (let gx = 0; gx < PATCH_GRID; gx++) {
+      const x = Math.min(image.width - 1, Math.max(0, Math.floor(bbox[0] + w * (0.1 + (0.8 * (gx + 0.5)) / PATCH_GRID))));
+      const o = (y * image.width + x) * 3;
+      out[k++] = image.data[o];
+      out[k++] = image.data[o + 1];
+      out[k++] = image.data[o + 2];
+    }
+  }
+  return out;
+}
+
+export function patchChange(a: Uint8Array, b: Uint8Array): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += Math.abs(a[i] - b[i]);
+  return s / a.length;
+}
+
 /**
  * Video on raw frames, the way real-time trackers work: detect often, embed rarely, decide per track. Each
  * pushed frame is detected (every `detEvery`-th), associated to tracks, and only the tracks that need one get an
@@ -85,10 +114,13 @@ export class VideoAnalyzer {
   private readonly detectorSize: 'frame' | 'model' | [number, number];
   private detector: ScrfdDetector | null = null;
   private readonly detSizes: readonly number[] | undefined;
+  /** Each track's face patch on its last detection. */
+  private readonly patches = new Map<number, Uint8Array>();
 
   constructor(core: FaceAnalyzerCore, options: VideoAnalyzerOptions = {}) {
     this.core = core;
-    this.tracker = new FaceTracker(options);
+    // with a gallery, "the same face" means what the recognizer's decision threshold means
+    this.tracker = new FaceTracker({ ...(options.identifier ? { sameFaceCosine: options.identifier.threshold } : {}), ...options });
     this.detEvery = Math.max(1, Math.floor(options.detEvery ?? 1));
     this.cuts = options.cuts === false ? null : new ShotCutDetector(options.cuts ?? {});
     this.identifier = options.identifier ?? null;
@@ -134,6 +166,7 @@ export class VideoAnalyzer {
     }
     this.tracker.step(frame, time, detections, cut);
     if (cut) this.stats.cuts++;
+    if (detections) this.checkFacePatches(image);
     if (!held) await this.embedWanted(image);
     this.stats.frames++;
     const faces: TrackedFace[] = this.tracker.tracks
@@ -143,6 +176,23 @@ export class VideoAnalyzer {
       }));
     this.stats.faceFrames += faces.length;
     return { frame, timeMs: time, detected: detect, cut, ...(cut ? { cutFrame: frame - 1 } : {}), faces, events: this.tracker.drainEvents() };
+  }
+
+  /**
+   * The pixels under each matched box against the same track's on its last detection: a face that changed
+   * suddenly (another person stepped into the same place) is a discontinuity, embedded again at once.
+   */
+  private checkFacePatches(image: RgbImage): void {
+    const seen = new Set<number>();
+    for (const t of this.tracker.tracks) {
+      if (!t.detection) continue;
+      seen.add(t.id);
+      const patch = facePatch(image, t.detection.bbox);
+      const before = this.patches.get(t.id);
+      this.patches.set(t.id, patch);
+      if (before && t.state === 'confirmed' && patchChange(patch, before) > PATCH_CHANGE) this.tracker.markDiscontinuity(t);
+    }
+    for (const id of this.patches.keys()) if (!seen.has(id) && !this.tracker.tracks.some((t) => t.id === id)) this.patches.delete(id);
   }
 
   private async embedWanted(image: RgbImage): Promise<void> {
