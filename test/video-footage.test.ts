@@ -96,3 +96,36 @@ describe('a name never passes from one person to another', () => {
     }
   });
 });
+
+describe('the untouched crowd footage', () => {
+  test('the three people walking toward the camera in the middle keep one track id each, first detection to the end', async () => {
+    // face centres read off frames 10 and 100 of the 1920×1080 footage (viewed at 960×540, doubled): the boy in
+    // the blue hoodie, the red-haired young man on the left, the older man in the black jacket behind them
+    const people = {
+      boy: { 10: [968, 690], 100: [788, 734] },
+      redhead: { 10: [763, 614], 100: [427, 640] },
+      olderMan: { 10: [1119, 662], 100: [1144, 695] },
+    } as const;
+    const seen: Record<string, Record<number, number>> = { boy: {}, redhead: {}, olderMan: {} };
+    const report = await watchVideo(fa.core, CROWD, {
+      onFrame: (r) => {
+        if (r.frame !== 10 && r.frame !== 100) return;
+        for (const [who, at] of Object.entries(people)) {
+          const [x, y] = at[r.frame as 10 | 100];
+          const near = r.faces.filter((f) => Math.hypot((f.bbox[0] + f.bbox[2]) / 2 - x, (f.bbox[1] + f.bbox[3]) / 2 - y) < 30);
+          assert.equal(near.length, 1, `${who} at frame ${r.frame}: ${JSON.stringify(r.faces.map((f) => f.bbox.map(Math.round)))}`);
+          seen[who][r.frame] = near[0].trackId;
+        }
+      },
+    });
+    assert.equal(report.source.width, 1920);
+    for (const [who, ids] of Object.entries(seen)) {
+      assert.equal(ids[10], ids[100], `${who}: track ${ids[10]} at frame 10, ${ids[100]} at frame 100`);
+      const track = report.tracks.find((t) => t.id === ids[10])!;
+      assert.ok(track.firstFrame <= 10 && track.lastFrame === 104 && track.endReason === 'end', `${who}: ${JSON.stringify(track)}`);
+    }
+    assert.equal(new Set(Object.values(seen).map((s) => s[10])).size, 3);
+    // the recognizer runs rarely: at most 5% of the face-frames
+    assert.ok(report.stats.recognizerRuns <= 0.05 * report.stats.faceFrames, `${report.stats.recognizerRuns} runs for ${report.stats.faceFrames} face-frames`);
+  });
+});

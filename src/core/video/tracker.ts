@@ -110,6 +110,8 @@ export interface Track {
   lastEmbedTimeMs: number;
   /** The face under the box may not be the same one (a jump, a size change, a new look): embed it again now. */
   discontinuity: boolean;
+  /** The pixels under the box changed as when another face takes its place (the strongest discontinuity). */
+  faceChanged: boolean;
   bestQuality: number;
   best: TrackSummary['best'];
   subject: SubjectRef | null;
@@ -140,6 +142,16 @@ const REATTACH_MIN_GAP = 5;
 /** A match below this overlap with the track's predicted box, or this area ratio, is a discontinuity. */
 const DISCONTINUITY_IOU = 0.5;
 const DISCONTINUITY_AREA = 1.5;
+const DISCONTINUITY_GAP_MS = 400;
+/** An embedding decides that a track's face is someone else's only from a face this big and this good (share of its best). */
+const SPLIT_MIN_FACE_PX = 64;
+const SPLIT_MIN_QUALITY = 0.5;
+/**
+ * … and only when it is clearly below the same-face bound, unless the pixels under the box also changed as when
+ * another face takes its place: a face looking down or half turned scores a little under it (0.22 against 0.3 on
+ * the crowd footage) with its pixels changing gradually; a person stepping into another's place changes both.
+ */
+const SPLIT_MARGIN = 0.1;
 
 function normalisedMean(vectors: readonly Float32Array[]): Float32Array {
   const out = new Float32Array(vectors[0].length);
@@ -239,7 +251,7 @@ export class FaceTracker {
       if (this.live.length >= o.maxTracks) break;
       const t: Track = {
         id: this.nextId++, state: 'tentative', kalman: new BoxKalman(d.bbox), hits: 1, detections: 1, firstFrame: this.frame, firstTimeMs: this.timeMs,
-        lastSeenFrame: this.frame, lastSeenTimeMs: this.timeMs, detection: d, lastBox: [...d.bbox], embeddings: [], embedRuns: 0, template: null, lastEmbedTimeMs: -Infinity, discontinuity: false,
+        lastSeenFrame: this.frame, lastSeenTimeMs: this.timeMs, detection: d, lastBox: [...d.bbox], embeddings: [], embedRuns: 0, template: null, lastEmbedTimeMs: -Infinity, discontinuity: false, faceChanged: false,
         bestQuality: 0, best: null, subject: null, score: null, labelledAtFrame: null, pending: null,
       };
       this.live.push(t);
@@ -272,9 +284,13 @@ export class FaceTracker {
     this.starting.push(t);
   }
 
-  /** Marks a track whose face looks different on this frame (the analyzer compares the pixels under its box). */
-  markDiscontinuity(t: Track): void {
+  /**
+   * Marks a track whose face looks different on this frame (the analyzer compares the pixels under its box);
+   * `changed`: so different that another face may have taken its place.
+   */
+  markDiscontinuity(t: Track, changed = false): void {
     t.discontinuity = true;
+    if (changed) t.faceChanged = true;
   }
 
   /**
@@ -292,7 +308,10 @@ export class FaceTracker {
       const since = this.timeMs - t.lastEmbedTimeMs;
       const due = since >= o.reembedMs;
       const better = quality > t.bestQuality * o.improveRatio && since >= o.minEmbedGapMs && t.embedRuns < o.maxEmbeddings * 2;
-      if (first || t.discontinuity || due || better) out.push({ track: t, detection: d, quality });
+      // a discontinuity is checked at once, but one track's face not more than every DISCONTINUITY_GAP_MS (a crowd
+      // crossing flags many, and the first check answers for the next few frames)
+      const jumped = t.discontinuity && since >= DISCONTINUITY_GAP_MS;
+      if (first || jumped || due || better) out.push({ track: t, detection: d, quality });
     }
     return out;
   }
@@ -326,11 +345,24 @@ export class FaceTracker {
       }
     }
     // someone else under the box (a swap in place, a track that jumped faces): the old track ends here and the face
-    // starts its own; a name never passes from one person to another
-    else if (t.template && dot(t.template, embedding) < o.sameFaceCosine) t = this.split(t);
+    // starts its own; a name never passes from one person to another. Only a face the recognizer can be trusted
+    // on decides that (big and good enough); a small or poor face that disagrees is neither believed nor averaged in.
+    else if (t.template && dot(t.template, embedding) < o.sameFaceCosine - (t.faceChanged ? 0 : SPLIT_MARGIN)) {
+      const box = t.detection!.bbox;
+      const trusted = Math.min(box[2] - box[0], box[3] - box[1]) >= SPLIT_MIN_FACE_PX && quality >= t.bestQuality * SPLIT_MIN_QUALITY;
+      if (!trusted) {
+        t.embedRuns++;
+        t.lastEmbedTimeMs = this.timeMs;
+        t.discontinuity = false;
+        t.faceChanged = false;
+        return t;
+      }
+      t = this.split(t);
+    }
     t.embedRuns++;
     t.lastEmbedTimeMs = this.timeMs;
     t.discontinuity = false;
+    t.faceChanged = false;
     if (quality > t.bestQuality) {
       t.bestQuality = quality;
       t.best = { frame: this.frame, bbox: [...(t.detection?.bbox ?? t.kalman.box())] as [number, number, number, number], quality };
@@ -418,7 +450,7 @@ export class FaceTracker {
     const n: Track = {
       id: this.nextId++, state: 'confirmed', kalman: new BoxKalman(d.bbox), hits: this.options.minHits, detections: 1, firstFrame: this.frame, firstTimeMs: this.timeMs,
       lastSeenFrame: this.frame, lastSeenTimeMs: this.timeMs, detection: d, lastBox: [...d.bbox], embeddings: [], embedRuns: 0, template: null, lastEmbedTimeMs: -Infinity,
-      discontinuity: false, bestQuality: 0, best: null, subject: null, score: null, labelledAtFrame: null, pending: null,
+      discontinuity: false, faceChanged: false, bestQuality: 0, best: null, subject: null, score: null, labelledAtFrame: null, pending: null,
     };
     this.live.push(n);
     this.starting.push(n);

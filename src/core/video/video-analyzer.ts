@@ -70,6 +70,8 @@ export interface VideoStats {
 
 /** Mean RGB difference (0–255) between face patches past which the face under a box is taken to have changed. */
 const PATCH_CHANGE = 25;
+/** … and past which another face may have taken its place (a same-place swap of two people: 43). */
+const FACE_CHANGED = 35;
 const PATCH_GRID = 8;
 
 /** A face box's central 80% sampled on an 8×8 grid, RGB. */
@@ -190,7 +192,8 @@ export class VideoAnalyzer {
       const patch = facePatch(image, t.detection.bbox);
       const before = this.patches.get(t.id);
       this.patches.set(t.id, patch);
-      if (before && t.state === 'confirmed' && patchChange(patch, before) > PATCH_CHANGE) this.tracker.markDiscontinuity(t);
+      const change = before ? patchChange(patch, before) : 0;
+      if (t.state === 'confirmed' && change > PATCH_CHANGE) this.tracker.markDiscontinuity(t, change > FACE_CHANGED);
     }
     for (const id of this.patches.keys()) if (!seen.has(id) && !this.tracker.tracks.some((t) => t.id === id)) this.patches.delete(id);
   }
