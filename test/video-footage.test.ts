@@ -129,3 +129,27 @@ describe('the untouched crowd footage', () => {
     assert.ok(report.stats.recognizerRuns <= 0.05 * report.stats.faceFrames, `${report.stats.recognizerRuns} runs for ${report.stats.faceFrames} face-frames`);
   });
 });
+
+describe('faceprint watch honours what it accepts', () => {
+  test('--det-thresh, --max-faces (per frame, as in analyze), --det-input and --no-cuts change what it does', async () => {
+    const { cli } = await import('./helpers/cli.js');
+    const path = await clip('jump-cli.mp4', CLIPS.jump.graph);
+    const models = ['--detector', DET_500M, '--recognizer', MOBILEFACENET];
+    const summary = async (...args: string[]) => {
+      const r = await cli(['watch', path, ...models, ...args]);
+      assert.equal(r.code, 0, r.stderr);
+      return JSON.parse(r.stdout.trim().split('\n').at(-1)!);
+    };
+    const plain = await summary();
+    assert.equal(plain.stats.cuts, 1);
+    assert.ok(plain.tracks.length >= 4, `${plain.tracks.length} tracks`);
+    // no face of this crowd scores 0.99: nothing starts a track
+    assert.equal((await summary('--det-thresh', '0.99')).tracks.length, 0);
+    const one = await summary('--max-faces', '1');
+    assert.ok(one.tracks.length < plain.tracks.length && one.stats.faceFrames <= one.stats.frames, JSON.stringify(one.stats));
+    assert.equal((await summary('--no-cuts')).stats.cuts, 0);
+    // the model's square instead of the frame's shape: another detector input, so other scores and runs
+    const square = await summary('--det-input', 'model');
+    assert.notDeepEqual(square.tracks.map((t: { best: unknown }) => t.best), plain.tracks.map((t: { best: unknown }) => t.best));
+  });
+});

@@ -23,7 +23,12 @@ export function addWatchCommand(program: Command, out: PrintLine, int: Parse, fl
     .option('--det-every <n>', 'run the detector on every n-th frame (tracks are predicted between)', int, 1)
     .option('--fps <n>', 'resample the video to this frame rate first', float)
     .option('--width <px>', 'scale frames to this width first', int)
-    .option('--max-faces <n>', 'faces followed at once', int, 16)
+    .option('--max-faces <n>', 'at most this many faces per frame (0 = all), as in analyze', int, 0)
+    .option('--max-tracks <n>', 'faces followed at once', int, 16)
+    .option('--no-cuts', 'do not look for shot cuts (a single camera)')
+    .option('--cut-ratio <x>', 'a shot cut changes this many times more than the frames before it', float, 3)
+    .option('--cut-min-content <x>', 'and at least this much (mean HSV difference, 0–255)', float, 10)
+    .option('--min-shot-ms <ms>', 'no cut closer than this to the previous one', int, 300)
     .option('--max-frames <n>', 'stop after this many frames', int)
     .option('--realtime', 'read a file at its own pace, as a live stream arrives')
     .option('--out <file>', 'write the annotated video (H.264 MP4): boxes and names drawn')
@@ -48,7 +53,12 @@ export function addWatchCommand(program: Command, out: PrintLine, int: Parse, fl
         const live = /^(rtsp|https?):\/\//.test(source) || source.startsWith('/dev/');
         const bar = (opts.progress ?? (process.stderr.isTTY && !live)) ? progressBar('watch', 'frames') : null;
         const report = await watchVideo(analyzer.core, source, {
-          detEvery: opts.detEvery, fps: opts.fps, width: opts.width, maxTracks: opts.maxFaces, maxFrames: opts.maxFrames, realtime: opts.realtime,
+          detEvery: opts.detEvery, fps: opts.fps, width: opts.width, maxTracks: opts.maxTracks, maxFaces: opts.maxFaces, maxFrames: opts.maxFrames, realtime: opts.realtime,
+          // --det-thresh: the score at which a face starts a track (InsightFace's det_thresh); weaker ones only keep one alive
+          highScore: opts.detThresh,
+          // --det-input: 'image' (video's default) sizes the detector to the frame, 'model' uses the model's square
+          detectorSize: opts.detInput === 'model' && cmd.getOptionValueSource('detInput') === 'cli' ? 'model' : 'frame',
+          cuts: opts.cuts === false ? false : { ratio: opts.cutRatio, minContent: opts.cutMinContent, minShotMs: opts.minShotMs },
           out: opts.out, sheet: opts.sheet, identifier, signal: stop.signal,
           // video's default is one pass at the frame's shape; sizes given on the command line replace it
           detSizes: opts.detSizes ?? (cmd.getOptionValueSource('detSize') === 'cli' ? [opts.detSize] : undefined),

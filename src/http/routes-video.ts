@@ -58,7 +58,7 @@ export function registerVideoRoute(app: FastifyInstance, ctx: RouteContext): voi
       'multipart/form-data': { schema: { type: 'object', properties: { video: { type: 'string', format: 'binary' } } } },
     },
   });
-  app.post<{ Querystring: { detEvery?: number; fps?: number; threshold?: number; far?: number; identify?: boolean; detSizes?: string } }>('/v1/video', {
+  app.post<{ Querystring: { detEvery?: number; fps?: number; threshold?: number; far?: number; identify?: boolean; detSizes?: string; cuts?: boolean; cutRatio?: number; minShotMs?: number } }>('/v1/video', {
     config: { scope: 'read' },
     schema: {
       tags: ['recognition'], summary: 'a clip (within the body limit): faces tracked across frames, recognised per track; the tracks and their events',
@@ -70,6 +70,9 @@ export function registerVideoRoute(app: FastifyInstance, ctx: RouteContext): voi
           threshold: { type: 'number', minimum: -1, maximum: 1 },
           far: { type: 'number', exclusiveMinimum: 0, maximum: 1 },
           identify: { type: 'boolean', default: true, description: 'label tracks from the gallery' },
+          cuts: { type: 'boolean', default: true, description: 'look for shot cuts (every track ends at one)' },
+          cutRatio: { type: 'number', minimum: 1.5, maximum: 20, default: 3, description: 'a cut changes this many times more than the frames before it' },
+          minShotMs: { type: 'integer', minimum: 0, maximum: 60000, default: 300, description: 'no cut closer than this to the previous one' },
           detSizes: { ...detSizesQuery, description: 'detector sizes merged per frame (each fitted to the frame); default: one pass at the frame\'s shape' },
         },
       },
@@ -96,6 +99,7 @@ export function registerVideoRoute(app: FastifyInstance, ctx: RouteContext): voi
       const memory = (width ?? info.width) * height * VIDEO_BYTES_PER_PIXEL + info.width * info.height * FFMPEG_BYTES_PER_SOURCE_PIXEL;
       const report = await ctx.work(req, [], (signal) => watchVideo(ctx.analyzer.core, path, {
         detEvery: q.detEvery, fps: q.fps, width, identifier, signal, untrusted: true, maxFrames, decodeThreads: DECODE_THREADS, detSizes,
+        cuts: q.cuts === false ? false : { ratio: q.cutRatio, minShotMs: q.minShotMs },
       }), memory);
       if (report.ended === 'aborted' && req.clientGone.aborted) throw new ClientGoneError();
       return {

@@ -1,4 +1,4 @@
-import { BrowserGallery, FaceAnalyzer, faceToJson, galleryIdentifier, VideoAnalyzer, type WebFaceAnalyzerOptions } from '../../src/web/index.js';
+import { BrowserGallery, FaceAnalyzer, faceToJson, galleryIdentifier, VideoAnalyzer, type VideoAnalyzerOptions, type WebFaceAnalyzerOptions } from '../../src/web/index.js';
 
 export { loadModelBytes } from '../../src/web/index.js';
 import type { Backend, Cluster, EnrolReport, Identified, PageFace, Subject, ThresholdInForce, Verification } from './backend.js';
@@ -53,8 +53,9 @@ export class LocalBackend implements Backend {
     }
   }
   /** A live video session: faces tracked across webcam frames, each track identified against this gallery once (or when it got better). */
-  async liveSession(threshold?: number): Promise<VideoAnalyzer> {
-    return new VideoAnalyzer(this.analyzer.core, { identifier: await galleryIdentifier(this.gallery.gallery, { threshold }) });
+  /** The core video analyzer on the webcam; `cuts` as VideoAnalyzerOptions (false: a single camera, no cut detection). */
+  async liveSession(threshold?: number, cuts?: VideoAnalyzerOptions['cuts']): Promise<VideoAnalyzer> {
+    return new VideoAnalyzer(this.analyzer.core, { identifier: await galleryIdentifier(this.gallery.gallery, { threshold }), cuts });
   }
   promote(clusterId: string, name: string): Promise<Subject> {
     return this.gallery.gallery.promoteCluster(clusterId, name);

@@ -232,7 +232,9 @@ $('webcam-live').addEventListener('click', () => void act($('analyze-result'), a
   if (!live || !local) return 'live: stopped';
   // the tracker: detection on every frame, an embedding only when a track is new or its face got clearly
   // better, names decided per track (with hysteresis), so they do not flicker and the recognizer mostly rests
-  const session = await local.liveSession(thresholdOf('identify-threshold'));
+  // ?cuts=off: no shot-cut detection; ?cutRatio=N: its sensitivity (the library's default 3)
+  const cuts = params.get('cuts') === 'off' ? false : params.has('cutRatio') ? { ratio: Number(params.get('cutRatio')) } : undefined;
+  const session = await local.liveSession(thresholdOf('identify-threshold'), cuts);
   const canvas = $<HTMLCanvasElement>('analyze-canvas');
   const started = performance.now();
   const recent: number[] = [];

@@ -32,6 +32,8 @@ export interface VideoAnalyzerOptions extends TrackerOptions {
    * and the tracker already carries faces between detections.
    */
   detSizes?: readonly number[];
+  /** At most this many faces per frame, InsightFace's max_num ranking (largest and most central). 0: all. */
+  maxFaces?: number;
 }
 
 /** A tracked face on a frame. */
@@ -116,6 +118,7 @@ export class VideoAnalyzer {
   private readonly detectorSize: 'frame' | 'model' | [number, number];
   private detector: ScrfdDetector | null = null;
   private readonly detSizes: readonly number[] | undefined;
+  private readonly maxFaces: number;
   /** Each track's face patch on its last detection. */
   private readonly patches = new Map<number, Uint8Array>();
 
@@ -128,6 +131,7 @@ export class VideoAnalyzer {
     this.identifier = options.identifier ?? null;
     this.detectorSize = options.detectorSize ?? 'frame';
     this.detSizes = options.detSizes ? core.detSizesFor({ detSizes: options.detSizes }) : undefined;
+    this.maxFaces = options.maxFaces ?? 0;
   }
 
   /** The detector for this video's frames: the analyzer's own, or one on the same session at the frame's shape. */
@@ -156,9 +160,10 @@ export class VideoAnalyzer {
     if (detect) {
       this.core.ensureOpen();
       const scoreThreshold = this.tracker.options.lowScore;
+      const maxFaces = this.maxFaces;
       const found = this.detSizes
-        ? await this.core.detect(image, { scoreThreshold, detSizes: this.detSizes, detInput: this.detectorSize === 'model' ? 'model' : 'image' })
-        : await this.detectorFor(image).detect(image, { scoreThreshold });
+        ? await this.core.detect(image, { scoreThreshold, maxFaces, detSizes: this.detSizes, detInput: this.detectorSize === 'model' ? 'model' : 'image' })
+        : await this.detectorFor(image).detect(image, { scoreThreshold, maxFaces });
       detections = found.map((d) => ({
         bbox: d.bbox,
         kps: d.kps ? Array.from({ length: d.kps.length / 2 }, (_, i) => [d.kps![2 * i], d.kps![2 * i + 1]] as [number, number]) : undefined,

@@ -17,6 +17,12 @@ export interface WatchOptions extends VideoAnalyzerOptions {
   maxFrames?: number;
   /** ffmpeg's decoding threads; default: ffmpeg's choice. */
   decodeThreads?: number;
+  /**
+   * Frames decoded ahead of the analysis (default 3): ffmpeg decodes the next frames while this one is analysed.
+   * A live source (a stream, a device, or `realtime`) never falls behind: when the queue is full the oldest frame
+   * waiting is dropped (counted in `stats.droppedFrames`); a file waits instead.
+   */
+  queueFrames?: number;
   /** The source came from someone else (an upload): ffmpeg reads it as a local container file only. */
   untrusted?: boolean;
   /** Write the annotated video here (H.264 MP4). */
@@ -32,7 +38,7 @@ export interface WatchReport {
   source: VideoInfo;
   tracks: TrackSummary[];
   events: TrackEvent[];
-  stats: VideoStats & { seconds: number; fps: number; recognizerRunsPerFaceFrame: number };
+  stats: VideoStats & { seconds: number; fps: number; recognizerRunsPerFaceFrame: number; droppedFrames: number };
   /**
    * Why reading stopped: the source ended, maxFrames was reached, the signal aborted it, or ffmpeg failed after
    * some frames (all but 'end' are partial results).
@@ -56,6 +62,7 @@ export async function watchVideo(core: FaceAnalyzerCore, source: string, options
   const bestCrops = new Map<number, Promise<Buffer>>();
   const started = performance.now();
   let ended: WatchReport['ended'] = 'end';
+  let dropped = 0;
   const take = (list: TrackEvent[]) => {
     for (const e of list) {
       events.push(e);
@@ -79,7 +86,8 @@ export async function watchVideo(core: FaceAnalyzerCore, source: string, options
       fps: options.fps, width: options.width, realtime: options.realtime, untrusted: options.untrusted, signal: options.signal,
       threads: options.decodeThreads, maxFrames: options.maxFrames, onStop: (reason) => { ended = reason; },
     });
-    for await (const frame of frames) {
+    const live = !!options.realtime || /^[a-z]+:\/\//i.test(source) || source.startsWith('/dev/');
+    for await (const frame of decodedAhead(frames, options.queueFrames ?? 3, live, () => dropped++)) {
       const arrived = performance.now();
       const result = await video.push(frame.image, frame.timeMs);
       latencies.push(performance.now() - arrived);
@@ -102,9 +110,69 @@ export async function watchVideo(core: FaceAnalyzerCore, source: string, options
   const pct = (q: number) => (sorted.length ? Math.round(sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] * 10) / 10 : 0);
   return {
     source: info, tracks, events, ended,
-    stats: { ...video.stats, seconds, fps: video.stats.frames / seconds, recognizerRunsPerFaceFrame: video.stats.faceFrames ? video.stats.recognizerRuns / video.stats.faceFrames : 0 },
+    stats: {
+      ...video.stats, seconds, fps: video.stats.frames / seconds, droppedFrames: dropped,
+      recognizerRunsPerFaceFrame: video.stats.faceFrames ? video.stats.recognizerRuns / video.stats.faceFrames : 0,
+    },
     latencyMs: { p50: pct(0.5), p99: pct(0.99), max: pct(1) },
   };
+}
+
+/**
+ * The frames of `source`, read ahead into a queue of `depth` while the consumer works on the current one. Full:
+ * a live source drops its oldest waiting frame (`onDrop`), a file waits. Stopping early stops the source.
+ */
+async function* decodedAhead<T>(source: AsyncGenerator<T>, depth: number, live: boolean, onDrop: () => void): AsyncGenerator<T> {
+  const queue: T[] = [];
+  let finished = false;
+  let failure: unknown = null;
+  // who waits: the consumer for a frame, the reader for room in the queue
+  const waiting: { frame: (() => void) | null; room: (() => void) | null } = { frame: null, room: null };
+  let stopped = false;
+  const notify = () => { waiting.frame?.(); waiting.frame = null; };
+  const makeRoom = () => { waiting.room?.(); waiting.room = null; };
+  const reader = (async () => {
+    try {
+      for await (const item of source) {
+        if (stopped) break;
+        if (queue.length >= depth) {
+          if (live) {
+            queue.shift();
+            onDrop();
+          } else {
+            await new Promise<void>((r) => { waiting.room = r; });
+            if (stopped) break;
+          }
+        }
+        queue.push(item);
+        notify();
+      }
+    } catch (e) {
+      failure = e;
+    } finally {
+      finished = true;
+      notify();
+    }
+  })();
+  try {
+    for (;;) {
+      if (queue.length) {
+        const item = queue.shift()!;
+        makeRoom();
+        yield item;
+        continue;
+      }
+      if (finished) break;
+      await new Promise<void>((r) => { waiting.frame = r; });
+    }
+    if (failure) throw failure;
+  } finally {
+    stopped = true;
+    makeRoom();
+    // ends the source (ffmpeg) if the consumer stopped early, and waits for it
+    await source.return(undefined as never);
+    await reader;
+  }
 }
 
 const TILE = 128;
