@@ -11,6 +11,7 @@ import { promisify } from 'node:util';
 import { after, before, describe, test } from 'node:test';
 import { FaceAnalyzer } from '../src/node/index.js';
 import { watchVideo } from '../src/node/video/watch.js';
+import type { FrameResult, TrackedFace } from '../src/core/video/video-analyzer.js';
 import { DET_500M, MOBILEFACENET, SHARED } from './fixtures.js';
 
 const run = promisify(execFile);
@@ -108,11 +109,11 @@ describe('the untouched crowd footage', () => {
     } as const;
     const seen: Record<string, Record<number, number>> = { boy: {}, redhead: {}, olderMan: {} };
     const report = await watchVideo(fa.core, CROWD, {
-      onFrame: (r) => {
+      onFrame: (r: FrameResult) => {
         if (r.frame !== 10 && r.frame !== 100) return;
         for (const [who, at] of Object.entries(people)) {
-          const [x, y] = at[r.frame as 10 | 100];
-          const near = r.faces.filter((f) => Math.hypot((f.bbox[0] + f.bbox[2]) / 2 - x, (f.bbox[1] + f.bbox[3]) / 2 - y) < 30);
+          const [x, y]: readonly number[] = at[r.frame as 10 | 100];
+          const near: TrackedFace[] = r.faces.filter((f) => Math.hypot((f.bbox[0] + f.bbox[2]) / 2 - x, (f.bbox[1] + f.bbox[3]) / 2 - y) < 30);
           assert.equal(near.length, 1, `${who} at frame ${r.frame}: ${JSON.stringify(r.faces.map((f) => f.bbox.map(Math.round)))}`);
           seen[who][r.frame] = near[0].trackId;
         }
