@@ -154,3 +154,51 @@ describe('faceprint watch honours what it accepts', () => {
     assert.notDeepEqual(square.tracks.map((t: { best: unknown }) => t.best), plain.tracks.map((t: { best: unknown }) => t.best));
   });
 });
+
+describe('live sources and event boxes', () => {
+  test('a live source never falls behind: with a slow consumer the oldest waiting frames are dropped and counted; a file waits', async () => {
+    const { decodedAhead } = await import('../src/node/video/watch.js');
+    // a source with a frame every 10 ms, a consumer that takes 50 ms a frame
+    async function* frames() {
+      for (let i = 0; i < 40; i++) {
+        await new Promise((r) => setTimeout(r, 10));
+        yield i;
+      }
+    }
+    const consume = async (live: boolean) => {
+      let dropped = 0;
+      const got: number[] = [];
+      for await (const f of decodedAhead(frames(), 3, live, () => dropped++)) {
+        got.push(f);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      return { got, dropped };
+    };
+    const live = await consume(true);
+    assert.ok(live.dropped > 10, `${live.dropped} dropped`);
+    assert.equal(live.got.length + live.dropped, 40);
+    assert.deepEqual(live.got, [...live.got].sort((a, b) => a - b), 'in order');
+    assert.equal(live.got.at(-1), 39, 'the newest frame is never the one dropped');
+    const file = await consume(false);
+    assert.deepEqual(file, { got: Array.from({ length: 40 }, (_, i) => i), dropped: 0 });
+  });
+
+  test('a lost track keeps its size, and events carry its last observed box, inside the frame', async () => {
+    const { FaceTracker } = await import('../src/core/video/tracker.js');
+    const tracker = new FaceTracker({ minHits: 1, maxLostMs: 200, reattachMs: 400 });
+    tracker.frameSize = [640, 360];
+    // a face moving right and growing fast, near the right edge, then gone
+    for (let f = 0; f < 10; f++) tracker.step(f, f * 40, [{ bbox: [560 + 6 * f, 100, 620 + 8 * f, 170 + 2 * f], score: 0.9 }]);
+    tracker.drainEvents();
+    const seen = tracker.tracks[0];
+    const size = () => { const b = seen.kalman.box(); return [b[2] - b[0], b[3] - b[1]]; };
+    tracker.step(10, 400, []);
+    const before = size();
+    for (let f = 11; f < 30; f++) tracker.step(f, f * 40, []);
+    assert.deepEqual(size().map(Math.round), before.map(Math.round), 'its size is frozen while unseen');
+    const ended = tracker.drainEvents().find((e) => e.type === 'track-ended')!;
+    assert.equal(ended.reason, 'lost');
+    // the last detection was [614, 100, 692, 188]: reported as observed, cut at the frame's right edge
+    assert.deepEqual(ended.bbox, [614, 100, 640, 188]);
+  });
+});

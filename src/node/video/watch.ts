@@ -122,7 +122,7 @@ export async function watchVideo(core: FaceAnalyzerCore, source: string, options
  * The frames of `source`, read ahead into a queue of `depth` while the consumer works on the current one. Full:
  * a live source drops its oldest waiting frame (`onDrop`), a file waits. Stopping early stops the source.
  */
-async function* decodedAhead<T>(source: AsyncGenerator<T>, depth: number, live: boolean, onDrop: () => void): AsyncGenerator<T> {
+export async function* decodedAhead<T>(source: AsyncGenerator<T>, depth: number, live: boolean, onDrop: () => void): AsyncGenerator<T> {
   const queue: T[] = [];
   let finished = false;
   let failure: unknown = null;
