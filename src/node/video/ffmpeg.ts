@@ -57,7 +57,9 @@ function run(tool: string, args: string[], timeoutMs: number): Promise<{ code: n
       clearTimeout(timer);
       reject(e.code === 'ENOENT' ? new FaceprintError('FFMPEG_MISSING', MISSING) : e);
     });
-    p.on('exit', (code) => {
+    // 'close', not 'exit': the process can exit before its output has been read (under load ffprobe's whole
+    // answer was still in the pipe, and a successful probe looked like an empty one)
+    p.on('close', (code) => {
       clearTimeout(timer);
       resolve({ code: code ?? -1, stdout, stderr });
     });
@@ -202,7 +204,7 @@ export class VideoWriter {
     this.proc.stderr!.on('data', (d) => { this.stderr = (this.stderr + d).slice(-2000); });
     this.done = new Promise((resolve, reject) => {
       this.proc.on('error', (e: NodeJS.ErrnoException) => reject(e.code === 'ENOENT' ? new FaceprintError('FFMPEG_MISSING', MISSING) : e));
-      this.proc.on('exit', (code) => (code === 0 ? resolve() : reject(new FaceprintError('VIDEO_WRITE_FAILED', `${path}: ffmpeg exited ${code} (${this.stderr.trim().split('\n').pop() ?? ''})`))));
+      this.proc.on('close', (code) => (code === 0 ? resolve() : reject(new FaceprintError('VIDEO_WRITE_FAILED', `${path}: ffmpeg exited ${code} (${this.stderr.trim().split('\n').pop() ?? ''})`))));
     });
     this.done.catch(() => undefined);
   }
