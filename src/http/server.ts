@@ -263,6 +263,8 @@ export async function createServer(options: ServeOptions): Promise<FaceprintServ
       return new OverloadedError(`server busy: request bodies fill their share of the memory budget (${Math.round(budget.bodyBytes / 2 ** 20)} MiB); retry`, 1);
     };
     const declared = Number(req.headers['content-length']);
+    // no body (most GETs, DELETEs): nothing to hold, nothing to count
+    if (!(declared > 0) && !req.headers['transfer-encoding']) return payload;
     if (Number.isFinite(declared) && budget.bodyBytes + Math.min(declared, bodyLimit) * BODY_BYTES_PER_BYTE > budget.bodyShare) throw busy();
     const hold = budget.holdBody();
     // the response's socket side closes however the request ends: answered, failed, or its client gone
