@@ -18,52 +18,75 @@ export function resizeLinear(src: RgbImage, dstWidth: number, dstHeight: number)
   const xs = linearTaps(dstWidth, w, scaleX, true);
   const ys = linearTaps(dstHeight, h, scaleY, false);
 
-  // Horizontal taps expanded per channel so the inner loop reads byte offsets directly.
-  const rowLen = dstWidth * 3;
-  const xOff0 = new Int32Array(rowLen);
-  const xOff1 = new Int32Array(rowLen);
-  const xW0 = new Int32Array(rowLen);
-  const xW1 = new Int32Array(rowLen);
-  for (let x = 0; x < dstWidth; x++) {
-    for (let c = 0; c < 3; c++) {
-      const k = x * 3 + c;
-      xOff0[k] = xs.i0[x] * 3 + c;
-      xOff1[k] = xs.i1[x] * 3 + c;
-      xW0[k] = xs.w0[x];
-      xW1[k] = xs.w1[x];
-    }
-  }
-
   const s = src.data;
+  const rowLen = dstWidth * 3;
   const out = new Uint8Array(dstHeight * rowLen);
+  // Byte offsets of each output pixel's two taps. A tap of weight 0 adds exactly 0 to OpenCV's sums, so where
+  // every second tap is 0 (an integer scale factor such as 1920 → 640) the pass is a plain gather.
+  const xOff0 = new Int32Array(dstWidth);
+  const xOff1 = new Int32Array(dstWidth);
+  let oneTapX = true;
+  for (let x = 0; x < dstWidth; x++) {
+    xOff0[x] = xs.i0[x] * 3;
+    xOff1[x] = xs.i1[x] * 3;
+    if (xs.w1[x] !== 0) oneTapX = false;
+  }
+  const xW0 = xs.w0;
+  const xW1 = xs.w1;
   // Two cached horizontal rows: consecutive output rows mostly reuse source rows.
   const rows = [new Int32Array(rowLen), new Int32Array(rowLen)];
   const rowIndex = [-1, -1];
   const horizontal = (sy: number, slot: number): void => {
     const dst = rows[slot];
     const base = sy * w * 3;
-    for (let k = 0; k < rowLen; k++) dst[k] = s[base + xOff0[k]] * xW0[k] + s[base + xOff1[k]] * xW1[k];
+    if (oneTapX) {
+      for (let x = 0, k = 0; x < dstWidth; x++, k += 3) {
+        const a = base + xOff0[x];
+        const w0 = xW0[x];
+        dst[k] = s[a] * w0;
+        dst[k + 1] = s[a + 1] * w0;
+        dst[k + 2] = s[a + 2] * w0;
+      }
+    } else {
+      for (let x = 0, k = 0; x < dstWidth; x++, k += 3) {
+        const a = base + xOff0[x];
+        const b = base + xOff1[x];
+        const w0 = xW0[x];
+        const w1 = xW1[x];
+        dst[k] = s[a] * w0 + s[b] * w1;
+        dst[k + 1] = s[a + 1] * w0 + s[b + 1] * w1;
+        dst[k + 2] = s[a + 2] * w0 + s[b + 2] * w1;
+      }
+    }
     rowIndex[slot] = sy;
   };
   const cachedSlot = (sy: number): number => (rowIndex[0] === sy ? 0 : rowIndex[1] === sy ? 1 : -1);
   for (let y = 0; y < dstHeight; y++) {
     const sy0 = ys.i0[y];
-    const sy1 = ys.i1[y];
+    const b0 = ys.w0[y];
+    const b1 = ys.w1[y];
+    const o = y * rowLen;
     let slot0 = cachedSlot(sy0);
     if (slot0 < 0) {
-      slot0 = cachedSlot(sy1) === 0 ? 1 : 0;
+      slot0 = b1 !== 0 && cachedSlot(ys.i1[y]) === 0 ? 1 : 0;
       horizontal(sy0, slot0);
     }
+    const r0 = rows[slot0];
+    if (b1 === 0) {
+      // the second row's term is ((r1 >> 4) · 0) >> 16 = 0
+      for (let k = 0; k < rowLen; k++) {
+        const v = ((((r0[k] >> 4) * b0) >> 16) + 2) >> 2;
+        out[o + k] = v < 0 ? 0 : v > 255 ? 255 : v;
+      }
+      continue;
+    }
+    const sy1 = ys.i1[y];
     let slot1 = cachedSlot(sy1);
     if (slot1 < 0) {
       slot1 = 1 - slot0;
       horizontal(sy1, slot1);
     }
-    const r0 = rows[slot0];
     const r1 = rows[slot1];
-    const b0 = ys.w0[y];
-    const b1 = ys.w1[y];
-    const o = y * rowLen;
     for (let k = 0; k < rowLen; k++) {
       const v = ((((r0[k] >> 4) * b0) >> 16) + (((r1[k] >> 4) * b1) >> 16) + 2) >> 2;
       out[o + k] = v < 0 ? 0 : v > 255 ? 255 : v;
