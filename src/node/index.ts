@@ -71,7 +71,7 @@ export class FaceAnalyzer extends PlatformAnalyzer<ImageInput> {
   }
 
   static async create(options: FaceAnalyzerOptions): Promise<FaceAnalyzer> {
-    const ortOptions: OrtNodeOptions = { intraOpNumThreads: options.intraOpNumThreads, executionProviders: options.executionProviders };
+    const ortOptions: OrtNodeOptions = { intraOpNumThreads: options.intraOpNumThreads, executionProviders: options.executionProviders, spinWait: options.spinWait };
     const wanted = options.heads ? checkHeadNames(options.heads) : HEAD_NAMES;
     let det: LoadedModel | null = null;
     let rec: LoadedModel | null = null;

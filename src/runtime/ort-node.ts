@@ -8,6 +8,8 @@ export interface OrtNodeOptions {
   intraOpNumThreads?: number;
   /** e.g. ['cuda', 'cpu'] where onnxruntime-node was installed with CUDA support. Default ['cpu']. */
   executionProviders?: string[];
+  /** Let idle operator threads spin (onnxruntime's own default); off by default, see below. */
+  spinWait?: boolean;
 }
 
 /** A ModelSession on onnxruntime-node. Graph optimisation "all" is what the reference outputs were made with. */
@@ -21,6 +23,10 @@ export async function createOrtNodeSession(model: Uint8Array, source: string, op
       // another input size (video frames), though the outputs are right
       logSeverityLevel: 3,
     };
+    // Idle operator threads sleep instead of spinning: on a small machine the spinning threads took the cores
+    // that JavaScript (pre- and post-processing) and ffmpeg need — analyze 20–25% faster on 2 cores, video
+    // decoding no longer starved (docs/benchmarks.md). `spinWait: true` restores onnxruntime's default.
+    if (!options.spinWait) opts.extra = { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } };
     if (options.intraOpNumThreads) opts.intraOpNumThreads = options.intraOpNumThreads;
     session = await ort.InferenceSession.create(model, opts);
   } catch (e) {
