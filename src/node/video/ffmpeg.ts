@@ -122,7 +122,16 @@ export interface VideoFrame {
   /** Presentation time from the frame rate. */
   timeMs: number;
   image: RgbImage;
+  /**
+   * The consumer is done with this frame's pixels (nothing holds `image` any more): its buffer is reused for a
+   * later frame. Optional; a frame never released is simply collected. At 1080p a fresh 6 MB buffer per frame
+   * kept the garbage collector busy for a sixth of the time.
+   */
+  release(): void;
 }
+
+/** Released frame buffers kept for reuse (the read-ahead queue's depth and some). */
+const FREE_FRAMES = 8;
 
 /** How a child process ended; resolved once, whenever the caller asks (an 'exit' already past included). */
 function exitOf(proc: ChildProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
@@ -141,7 +150,7 @@ export async function* readFrames(source: string, info: VideoInfo, options: Read
   const width = options.width ? Math.round(options.width / 2) * 2 : info.width;
   const height = options.width ? Math.round((info.height * width) / info.width / 2) * 2 : info.height;
   const fps = options.fps ?? info.fps;
-  const filters = [...(options.fps ? [`fps=${options.fps}`] : []), ...(options.width ? [`scale=${width}:${height}`] : [])];
+  const filters = [...(options.fps ? [`fps=${options.fps}`] : []), ...(options.width ? [`scale=${width}:${height}:flags=bilinear`] : [])];
   // -map 0:v:0: the stream probeVideo measured, not whichever one the container flags as default
   const args = ['-hide_banner', '-loglevel', 'error', '-nostdin', ...(options.threads ? ['-threads', String(options.threads)] : []),
     ...(options.realtime ? ['-re'] : []), ...inputArgs(source, options.untrusted), '-map', '0:v:0',
@@ -156,7 +165,17 @@ export async function* readFrames(source: string, info: VideoInfo, options: Read
   options.signal?.addEventListener('abort', onAbort, { once: true });
   const frameBytes = width * height * 3;
   // each frame is assembled in its own buffer as the pipe's chunks arrive: no chunk is copied twice
-  let frame = new Uint8Array(frameBytes);
+  const free: Uint8Array[] = [];
+  const buffer = () => free.pop() ?? new Uint8Array(frameBytes);
+  const releaser = (data: Uint8Array) => {
+    let released = false;
+    return () => {
+      if (released || free.length >= FREE_FRAMES) return;
+      released = true;
+      free.push(data);
+    };
+  };
+  let frame = buffer();
   let filled = 0;
   let index = 0;
   try {
@@ -173,9 +192,9 @@ export async function* readFrames(source: string, info: VideoInfo, options: Read
           options.onStop?.('max-frames');
           return;
         }
-        yield { index, timeMs: (index * 1000) / fps, image: rgbImage(width, height, frame) };
+        yield { index, timeMs: (index * 1000) / fps, image: rgbImage(width, height, frame), release: releaser(frame) };
         index++;
-        frame = new Uint8Array(frameBytes);
+        frame = buffer();
         filled = 0;
       }
     }

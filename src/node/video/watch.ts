@@ -101,6 +101,8 @@ export async function watchVideo(core: FaceAnalyzerCore, source: string, options
         await annotator.draw(frame.image, result.faces);
         await sink.writer.write(frame.image);
       }
+      // the writer's pipe may still hold the pixels; otherwise nothing does (the sheet's tiles are copies)
+      else frame.release();
     }
   }
   const tracks = video.summaries();
