@@ -5,7 +5,7 @@
  * Reports each head's bare run time, and decode time separately (sharp), which both sides skip.
  *   npm run bench            (or: node --import tsx bench/pipeline.ts [--iters N] [--threads N]
  *                                 [--recognizer FILE] [--detector FILE] [--heads FILE,FILE|none] [--cases one,t1]
- *                                 [--detections 128,640/640])
+ *                                 [--detections 128,640/640] [--spin-wait])
  * Each case runs once per detection (default: InsightFace 1.0's Auto, 128 and 640, and 0.7.3's 640 alone); the bare
  * side runs the detector at every size the pipeline does, so the ratio is the pipeline's own overhead and the
  * difference between the rows is what the 128 pass costs.
@@ -16,6 +16,7 @@ import * as ort from 'onnxruntime-node';
 import sharp from 'sharp';
 import { join } from 'node:path';
 import { FaceAnalyzer, letterbox, letterboxBlob, normalisationLut, normCrop, decodeImage, headCrop, type RgbImage } from '../src/node/index.js';
+import { ortNodeSessionOptions } from '../src/runtime/ort-node.js';
 import { DET_500M, MOBILEFACENET, MODELS, SHARED } from '../test/fixtures.js';
 
 const arg = (name: string, def: number): number => {
@@ -34,7 +35,9 @@ const DEFAULT_HEADS = ['1k3d68_replica.onnx', '2d106det_replica.onnx', 'genderag
 const HEADS = argStr('heads', DEFAULT_HEADS) === 'none' ? [] : argStr('heads', DEFAULT_HEADS).split(',');
 const THREADS = arg('threads', 0);
 const DETECTIONS = argStr('detections', '128,640/640').split('/').map((d) => d.split(',').map(Number));
-const sessionOptions: ort.InferenceSession.SessionOptions = { graphOptimizationLevel: 'all', executionProviders: ['cpu'], logSeverityLevel: 3, ...(THREADS ? { intraOpNumThreads: THREADS } : {}) };
+const SPIN_WAIT = process.argv.includes('--spin-wait');
+// the bare sessions get faceprint's own options (threads, spinning), so the ratio is the pipeline's overhead alone
+const sessionOptions = ortNodeSessionOptions({ intraOpNumThreads: THREADS || undefined, spinWait: SPIN_WAIT });
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const p90 = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length * 0.9)];
@@ -49,7 +52,7 @@ async function main(): Promise<void> {
   ].filter((c) => CASES.includes(c.key));
   const rows: Record<string, unknown>[] = [];
   for (const detSizes of DETECTIONS) {
-    const fa = await FaceAnalyzer.create({ detector: DETECTOR, recognizer: RECOGNIZER, intraOpNumThreads: THREADS || undefined, headModels: HEADS, detSizes });
+    const fa = await FaceAnalyzer.create({ detector: DETECTOR, recognizer: RECOGNIZER, intraOpNumThreads: THREADS || undefined, spinWait: SPIN_WAIT, headModels: HEADS, detSizes });
     const bareHeads = await Promise.all(fa.core.heads.map((h) => ort.InferenceSession.create(h.session.source, sessionOptions)));
     for (const c of cases) rows.push(await measure(c, fa, detSizes, bareDet, bareRec, bareHeads));
     await fa.close();
@@ -59,7 +62,7 @@ async function main(): Promise<void> {
   await bareRec.release();
   if (process.argv.includes('--json')) console.log(JSON.stringify(rows));
   else console.table(rows);
-  console.log(`iterations: ${ITERS}, intra-op threads: ${THREADS || 'onnxruntime default'}, node ${process.version}, recognizer ${RECOGNIZER}, heads: ${HEADS.map((h) => h.split('/').pop()).join(', ') || 'none'}`);
+  console.log(`iterations: ${ITERS}, intra-op threads: ${THREADS || 'onnxruntime default'}, idle threads ${SPIN_WAIT ? 'spin' : 'sleep'}, node ${process.version}, recognizer ${RECOGNIZER}, heads: ${HEADS.map((h) => h.split('/').pop()).join(', ') || 'none'}`);
 }
 
 async function measure(

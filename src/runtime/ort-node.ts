@@ -12,23 +12,31 @@ export interface OrtNodeOptions {
   spinWait?: boolean;
 }
 
-/** A ModelSession on onnxruntime-node. Graph optimisation "all" is what the reference outputs were made with. */
+/**
+ * faceprint's onnxruntime-node session options. Graph optimisation "all" is what the reference outputs were made
+ * with; benches that time bare sessions against faceprint's use these too.
+ */
+export function ortNodeSessionOptions(options: OrtNodeOptions = {}): ort.InferenceSession.SessionOptions {
+  const opts: ort.InferenceSession.SessionOptions = {
+    graphOptimizationLevel: 'all',
+    executionProviders: options.executionProviders ?? ['cpu'],
+    // errors only: SCRFD models annotate their outputs for 640×640 and ONNX Runtime warns on every run at
+    // another input size (video frames), though the outputs are right
+    logSeverityLevel: 3,
+  };
+  // Idle operator threads sleep instead of spinning: on a small machine the spinning threads took the cores
+  // that JavaScript (pre- and post-processing) and ffmpeg need (docs/benchmarks.md, docs/video.md).
+  // `spinWait: true` restores onnxruntime's default.
+  if (!options.spinWait) opts.extra = { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } };
+  if (options.intraOpNumThreads) opts.intraOpNumThreads = options.intraOpNumThreads;
+  return opts;
+}
+
+/** A ModelSession on onnxruntime-node. */
 export async function createOrtNodeSession(model: Uint8Array, source: string, options: OrtNodeOptions = {}): Promise<ModelSession> {
   let session: ort.InferenceSession;
   try {
-    const opts: ort.InferenceSession.SessionOptions = {
-      graphOptimizationLevel: 'all',
-      executionProviders: options.executionProviders ?? ['cpu'],
-      // errors only: SCRFD models annotate their outputs for 640×640 and ONNX Runtime warns on every run at
-      // another input size (video frames), though the outputs are right
-      logSeverityLevel: 3,
-    };
-    // Idle operator threads sleep instead of spinning: on a small machine the spinning threads took the cores
-    // that JavaScript (pre- and post-processing) and ffmpeg need — analyze 20–25% faster on 2 cores, video
-    // decoding no longer starved (docs/benchmarks.md). `spinWait: true` restores onnxruntime's default.
-    if (!options.spinWait) opts.extra = { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } };
-    if (options.intraOpNumThreads) opts.intraOpNumThreads = options.intraOpNumThreads;
-    session = await ort.InferenceSession.create(model, opts);
+    session = await ort.InferenceSession.create(model, ortNodeSessionOptions(options));
   } catch (e) {
     throw new FaceprintError('MODEL_INVALID', `${source}: onnxruntime cannot load this model (${firstLine(e)})`, { cause: e });
   }
