@@ -32,14 +32,14 @@ test('faceprint analyze prints a readable table and exits 0: InsightFace 1.0\'s 
   const g = golden.images[0];
   const auto = JSON.parse(readFileSync(join(GOLDEN_DIR, 'auto_insightface_1_0_1.json'), 'utf8')).images[0];
   assert.equal(auto.id, g.id);
-  const row = (f: { det_score: number; bbox: number[] }) => `#0  score ${f.det_score.toFixed(3)}  box [${f.bbox.map((v) => v.toFixed(1)).join(', ')}]`;
+  const row = (f: { det_score: number; bbox: number[] }) => `#1  score ${f.det_score.toFixed(3)}  box [${f.bbox.map((v) => v.toFixed(1)).join(', ')}]`;
   const byDefault = await cli(['analyze', '--detector', DET_500M, '--recognizer', MOBILEFACENET, imagePath(g)]);
   assert.equal(byDefault.code, 0);
   assert.match(byDefault.stdout, /250×250 {2}1 face\n/);
   assert.ok(byDefault.stdout.includes(row(auto.faces[0])), byDefault.stdout);
   const single = await cli(['analyze', '--detector', DET_500M, '--recognizer', MOBILEFACENET, '--det-size', '640', imagePath(g)]);
   assert.ok(single.stdout.includes(row(g.faces[0])), single.stdout);
-  assert.ok(single.stdout.includes('#0  score 0.787  box [86.4, 59.6, 180.8, 181.7]'));
+  assert.ok(single.stdout.includes('#1  score 0.787  box [86.4, 59.6, 180.8, 181.7]'));
 });
 
 test('faceprint analyze without models or with bad options fails clearly', async () => {

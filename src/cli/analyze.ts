@@ -6,12 +6,14 @@ import type { ModelCliOptions } from './eval.js';
 export interface AnalyzeCliOptions extends ModelCliOptions {
   maxFaces?: number;
   json?: boolean;
+  /** false: no padded retry of a face-less image (`--no-pad-retry`). */
+  padRetry?: boolean;
 }
 
 /** Runs `faceprint analyze`; returns the process exit code (1 when any image failed). */
 export async function runAnalyze(images: string[], opts: AnalyzeCliOptions, out: (line: string) => void): Promise<number> {
   if (!opts.pack && !opts.detector) {
-    throw new FaceprintError('MODEL_MISSING', 'give --pack DIR, or --detector FILE (and --recognizer FILE)');
+    throw new FaceprintError('MODEL_MISSING', 'give --pack NAME|DIR, or --detector FILE (and --recognizer FILE)');
   }
   const fa = await FaceAnalyzer.create({
     pack: opts.pack,
@@ -31,7 +33,8 @@ export async function runAnalyze(images: string[], opts: AnalyzeCliOptions, out:
     for (const image of images) {
       try {
         const pixels = await fa.decode(image);
-        const faces = await fa.analyze(pixels);
+        // a tight face crop (the face fills the image) is found on a padded canvas, as enroll/verify/identify do
+        const faces = await fa.analyze(pixels, { padRetry: opts.padRetry !== false });
         if (opts.json) {
           out(JSON.stringify({ image, width: pixels.width, height: pixels.height, faces: faces.map((f) => faceToJson(f, { embedding: true })) }));
         } else {
@@ -40,7 +43,7 @@ export async function runAnalyze(images: string[], opts: AnalyzeCliOptions, out:
             const [x1, y1, x2, y2] = f.bbox.map((v) => v.toFixed(1));
             const norm = f.embeddingNorm !== undefined ? `  ‖e‖ ${f.embeddingNorm.toFixed(2)}` : '';
             const heads = describeHeads(f);
-            out(`  #${i}  score ${f.score.toFixed(3)}  box [${x1}, ${y1}, ${x2}, ${y2}]  ${(f.bbox[2] - f.bbox[0]).toFixed(0)}×${(f.bbox[3] - f.bbox[1]).toFixed(0)} px${norm}${heads ? `  ${heads}` : ''}`);
+            out(`  #${i + 1}  score ${f.score.toFixed(3)}  box [${x1}, ${y1}, ${x2}, ${y2}]  ${(f.bbox[2] - f.bbox[0]).toFixed(0)}×${(f.bbox[3] - f.bbox[1]).toFixed(0)} px${norm}${heads ? `  ${heads}` : ''}`);
           });
         }
       } catch (e) {

@@ -41,7 +41,7 @@ function faceprintHome(): string {
 }
 
 export async function openAnalyzer(opts: ModelCliOptions): Promise<FaceAnalyzer> {
-  if (!opts.pack && !opts.detector) throw new FaceprintError('MODEL_MISSING', 'give --pack DIR, or --detector FILE and --recognizer FILE');
+  if (!opts.pack && !opts.detector) throw new FaceprintError('MODEL_MISSING', 'give --pack NAME|DIR, or --detector FILE and --recognizer FILE');
   return FaceAnalyzer.create({
     pack: opts.pack, detector: opts.detector, recognizer: opts.recognizer,
     detSize: opts.detSize, detSizes: opts.detSizes, detThresh: opts.detThresh, detInput: opts.detInput, intraOpNumThreads: opts.threads, heads: opts.heads, headModels: opts.head,

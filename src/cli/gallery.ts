@@ -17,13 +17,36 @@ type Parse = (v: string) => number;
 
 const DEFAULT_STORE = './faceprint.db';
 
+/** A SQLite path of a store URL (null for PostgreSQL and in-memory stores). */
+function sqliteFile(url: string): string | null {
+  if (/^postgres(ql)?:/i.test(url) || url === ':memory:') return null;
+  return url.replace(/^sqlite:(\/\/)?/i, '');
+}
+
+/**
+ * Commands that only read a gallery refuse one that is not there, rather than create an empty file and answer
+ * "unknown" (a mistyped --store, or a first `identify` before any `enroll`).
+ */
+export function requireGallery(url: string): void {
+  const file = sqliteFile(url);
+  if (file !== null && !existsSync(file)) {
+    throw new FaceprintError('GALLERY_NOT_FOUND', `no gallery at ${url} — enrol people first (faceprint enroll NAME photos…) or give --store`);
+  }
+}
+
+/** `url`, once `requireGallery` has found it. */
+function requiredGallery(url: string): string {
+  requireGallery(url);
+  return url;
+}
+
 function storeOption(cmd: Command): Command {
   return cmd.option('--store <url>', 'gallery: a SQLite file or postgres://… URL', process.env.FACEPRINT_STORE ?? DEFAULT_STORE).option('--json', 'JSON output');
 }
 
 function thresholdOptions(cmd: Command, float: Parse): Command {
   return cmd
-    .option('--threshold <cosine>', 'decision threshold (cosine); default: the calibration imported into the gallery', float)
+    .option('--threshold <cosine>', 'decision threshold (cosine); default: the calibration imported into the gallery, else the known model\'s (fixture MobileFaceNet 0.27, w600k_r50 0.40)', float)
     .option('--far <rate>', 'decision threshold at this false-accept rate, from the gallery calibration', float);
 }
 
@@ -149,7 +172,9 @@ export function addGalleryCommands(program: Command, out: PrintLine, int: Parse,
     if (!other && !opts.subject) throw new FaceprintError('INVALID_INPUT', 'give a second image or --subject NAME');
     // Two images need no gallery: a store is read for its calibration only when one was named or already exists,
     // so comparing two photos never creates ./faceprint.db.
-    const named = verifyCmd.getOptionValueSource('store') !== 'default' || existsSync(String(opts.store).replace(/^sqlite:(\/\/)?/i, ''));
+    const file = sqliteFile(String(opts.store));
+    const named = verifyCmd.getOptionValueSource('store') !== 'default' || file === null || existsSync(file);
+    if (opts.subject) requireGallery(opts.store);
     const store = opts.subject || named ? opts.store : new MemoryGalleryStore();
     await withGallery(opts, async (g) => {
       const v = opts.subject ? await g.verifySubject(image, opts.subject, choiceOf(opts)) : await g.verify(image, other!, choiceOf(opts));
@@ -173,7 +198,9 @@ export function addGalleryCommands(program: Command, out: PrintLine, int: Parse,
     .option('--no-pad-retry', 'do not retry face-less images on a padded canvas');
   addAnalyzerOptions(thresholdOptions(storeOption(identifyCmd), float), int, float).action(async (images: string[], opts) => {
     const where = Object.fromEntries(parseWhere(opts.where ?? []).map(([k, v]) => [k, parseValue(v)]));
+    requireGallery(opts.store);
     await withGallery(opts, async (g) => {
+      let basisShown = '';
       for (const image of images) {
         const faces = await g.identify(image, { ...choiceOf(opts), k: opts.top, where });
         if (opts.json) {
@@ -183,7 +210,10 @@ export function addGalleryCommands(program: Command, out: PrintLine, int: Parse,
         out(`${image}: ${faces.length} face${faces.length === 1 ? '' : 's'}`);
         for (const f of faces) {
           const [x1, y1, x2, y2] = f.face.bbox.map((v) => v.toFixed(0));
-          out(`  [${x1}, ${y1}, ${x2}, ${y2}] → ${f.subject ? `${f.subject.name} (${f.subject.score.toFixed(4)})` : 'unknown'}   threshold ${f.threshold.toFixed(4)} (${f.basis})`);
+          // the threshold's basis once per run (and again only if it changes)
+          const basis = `threshold ${f.threshold.toFixed(4)} (${f.basis})`;
+          out(`  [${x1}, ${y1}, ${x2}, ${y2}] → ${f.subject ? `${f.subject.name} (${f.subject.score.toFixed(4)})` : 'unknown'}${basis !== basisShown ? `   ${basis}` : ''}`);
+          basisShown = basis;
           for (const c of f.candidates) out(`      ${c.score.toFixed(4)}  ${c.name}`);
         }
       }
@@ -205,7 +235,7 @@ export function addGalleryCommands(program: Command, out: PrintLine, int: Parse,
   addAnalyzerOptions(storeOption(clusterCmd), int, float).action(async (images: string[], opts) => {
     if (opts.promote) {
       if (!opts.name) throw new FaceprintError('INVALID_INPUT', '--promote needs --name');
-      await withStore(opts.store, async (store) => {
+      await withStore(requiredGallery(opts.store), async (store) => {
         const s = await store.promoteCluster(opts.promote, opts.name);
         out(opts.json ? JSON.stringify(s) : `cluster ${opts.promote} → subject ${s.name} (${s.faceCount} faces)`);
       });
@@ -228,7 +258,7 @@ export function addGalleryCommands(program: Command, out: PrintLine, int: Parse,
     .option('--offset <n>', 'skip this many', int, 0)
     .option('--limit <n>', 'at most this many', int, 100)
     .action(async (opts) =>
-      withStore(opts.store, async (store) => {
+      withStore(requiredGallery(opts.store), async (store) => {
         const page = await store.listSubjects({ offset: opts.offset, limit: opts.limit });
         if (opts.json) return out(JSON.stringify(page));
         out(`${page.total} subject${page.total === 1 ? '' : 's'}`);
@@ -236,7 +266,7 @@ export function addGalleryCommands(program: Command, out: PrintLine, int: Parse,
       }),
     );
   storeOption(subjects.command('show').description('a subject and its faces').argument('<subject>', 'name or id')).action(async (ref: string, opts) =>
-    withStore(opts.store, async (store) => {
+    withStore(requiredGallery(opts.store), async (store) => {
       const s = await subjectOf(store, ref);
       const faces = (await store.facesOf(s.id)).map(({ embedding: _e, ...rest }) => rest);
       if (opts.json) return out(JSON.stringify({ ...s, faces }));
@@ -245,21 +275,21 @@ export function addGalleryCommands(program: Command, out: PrintLine, int: Parse,
     }),
   );
   storeOption(subjects.command('rename').argument('<subject>').argument('<name>')).action(async (ref: string, name: string, opts) =>
-    withStore(opts.store, async (store) => {
+    withStore(requiredGallery(opts.store), async (store) => {
       const s = await store.updateSubject((await subjectOf(store, ref)).id, { name });
       out(opts.json ? JSON.stringify(s) : `renamed to ${s.name}`);
     }),
   );
   storeOption(subjects.command('update').description('replace a subject\'s metadata').argument('<subject>').requiredOption('--metadata <json>', 'JSON object')).action(
     async (ref: string, opts) =>
-      withStore(opts.store, async (store) => {
+      withStore(requiredGallery(opts.store), async (store) => {
         const s = await store.updateSubject((await subjectOf(store, ref)).id, { metadata: parseMetadata(opts.metadata) });
         out(opts.json ? JSON.stringify(s) : `${s.name}: ${JSON.stringify(s.metadata)}`);
       }),
   );
   storeOption(subjects.command('merge').description('move every face of FROM into INTO, then delete FROM').argument('<into>').argument('<from>')).action(
     async (into: string, from: string, opts) =>
-      withStore(opts.store, async (store) => {
+      withStore(requiredGallery(opts.store), async (store) => {
         const a = await subjectOf(store, into);
         const b = await subjectOf(store, from);
         if (a.id === b.id) throw new FaceprintError('INVALID_INPUT', 'cannot merge a subject into itself');
@@ -268,14 +298,14 @@ export function addGalleryCommands(program: Command, out: PrintLine, int: Parse,
       }),
   );
   storeOption(subjects.command('rm').description('delete a subject and its faces (embeddings erased)').argument('<subject>')).action(async (ref: string, opts) =>
-    withStore(opts.store, async (store) => {
+    withStore(requiredGallery(opts.store), async (store) => {
       const s = await subjectOf(store, ref);
       const n = await store.deleteSubject(s.id);
       out(opts.json ? JSON.stringify({ deleted: s.id, faces: n }) : `deleted ${s.name} and ${n} face${n === 1 ? '' : 's'}`);
     }),
   );
   storeOption(subjects.command('rm-face').description('delete one face (its subject\'s template is recomputed)').argument('<face-id>')).action(async (id: string, opts) =>
-    withStore(opts.store, async (store) => {
+    withStore(requiredGallery(opts.store), async (store) => {
       if (!(await store.deleteFace(id))) throw new FaceprintError('FACE_NOT_FOUND', `no face with id ${JSON.stringify(id)}`);
       out(opts.json ? JSON.stringify({ deleted: id }) : `deleted face ${id}`);
     }),

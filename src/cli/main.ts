@@ -36,7 +36,8 @@ function buildProgram(out: (line: string) => void = (l) => process.stdout.write(
     .description('detect, align and embed every face in each image')
     .argument('<images...>', 'image files (JPEG, PNG, WebP, GIF, TIFF, AVIF; format read from the content)')
     .option('--max-faces <n>', 'at most this many faces per image (0 = all)', number('int'), 0)
-    .option('--json', 'one JSON object per image per line');
+    .option('--json', 'one JSON object per image per line')
+    .option('--no-pad-retry', 'do not retry face-less images on a padded canvas (a tight face crop needs it)');
   addAnalyzerOptions(analyze, number('int'), number('float'))
     .action(async (images: string[], opts) => {
       process.exitCode = await runAnalyze(images, opts, out);

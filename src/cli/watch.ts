@@ -1,4 +1,3 @@
-import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import { FaceprintError } from '../core/errors.js';
 import { galleryIdentifier } from '../core/video/gallery-identifier.js';
@@ -7,6 +6,7 @@ import { FaceGallery } from '../node/gallery/index.js';
 import { requireFfmpeg } from '../node/video/ffmpeg.js';
 import { watchVideo } from '../node/video/watch.js';
 import { addAnalyzerOptions, openAnalyzer, progressBar } from './eval.js';
+import { requireGallery } from './gallery.js';
 
 type PrintLine = (line: string) => void;
 type Parse = (v: string) => number;
@@ -45,8 +45,7 @@ export function addWatchCommand(program: Command, out: PrintLine, int: Parse, fl
       try {
         let identifier: VideoIdentifier | null = null;
         if (opts.store) {
-          const file = String(opts.store).replace(/^sqlite:(\/\/)?/i, '');
-          if (!/^postgres(ql)?:/i.test(opts.store) && !existsSync(file)) throw new FaceprintError('INVALID_INPUT', `no gallery at ${opts.store} (enrol people first: faceprint enroll NAME photos…)`);
+          requireGallery(opts.store);
           gallery = await FaceGallery.open({ analyzer, store: opts.store });
           identifier = await galleryIdentifier(gallery.gallery, { threshold: opts.threshold, far: opts.far });
         }

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { stat, unlink } from 'node:fs/promises';
-import { EnvHttpProxyAgent, request, type Dispatcher } from 'undici';
+import { Agent, EnvHttpProxyAgent, request, type Dispatcher } from 'undici';
 import { FaceprintError } from '../../core/errors.js';
 
 export interface DownloadProgress { received: number; total: number | null }
@@ -19,9 +19,14 @@ export interface DownloadOptions {
 }
 
 let dispatcher: Dispatcher | undefined;
-/** HTTP(S)_PROXY and NO_PROXY are honoured, as curl and pip honour them. */
+const PROXY_VARIABLES = ['HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy'];
+
+/**
+ * HTTP(S)_PROXY and NO_PROXY are honoured, as curl and pip honour them. The proxy agent only when one is set:
+ * undici prints an "experimental" warning (UNDICI-EHPA) whenever one is made.
+ */
 function proxyAware(): Dispatcher {
-  dispatcher ??= new EnvHttpProxyAgent();
+  dispatcher ??= PROXY_VARIABLES.some((v) => process.env[v]) ? new EnvHttpProxyAgent() : new Agent();
   return dispatcher;
 }
 
