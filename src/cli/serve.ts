@@ -26,6 +26,8 @@ export function addServeCommands(program: Command, out: PrintLine, int: Parse, f
     .option('--host <addr>', 'address to listen on', '127.0.0.1')
     .option('--port <n>', 'port (0: any free one)', int, 8080)
     .option('--single-user', 'no API keys: every request is admin (loopback addresses only)')
+    .option('--offer-models', 'offer the model files to the page\'s on-device mode (GET /models/…, no key needed); default on with --single-user')
+    .option('--no-offer-models', 'do not offer them')
     .option('--max-batch <n>', 'faces per recognizer run (dynamic batching; 1 = off)', int, 32)
     .option('--max-wait-ms <ms>', 'how long a face waits for others to share its run', float, 5)
     .option('--concurrency <n>', 'requests doing model work at once', int, 8)
@@ -62,7 +64,7 @@ export function addServeCommands(program: Command, out: PrintLine, int: Parse, f
     try {
       const gallery = await FaceGallery.open({ analyzer, store: opts.store, searchThreads: opts.searchThreads });
       server = await createServer({
-        analyzer, gallery, keys, singleUser: !!opts.singleUser,
+        analyzer, gallery, keys, singleUser: !!opts.singleUser, offerModels: opts.offerModels,
         maxBatch: opts.maxBatch, maxWaitMs: opts.maxWaitMs, concurrency: opts.concurrency, maxQueue: opts.maxQueue,
         deadlineMs: opts.deadlineMs, memoryBudget: Math.round(opts.memoryBudgetMb * 2 ** 20), maxImages: opts.maxImages, maxFacesPerImage: opts.maxFacesPerImage, maxUrls: opts.maxUrls, allowedHosts: opts.allowedHosts, trustProxy: opts.trustProxy, requestTimeoutMs: opts.requestTimeoutMs, headersTimeoutMs: opts.headersTimeoutMs, maxConnectionsPerAddress: opts.maxConnectionsPerAddress, bodyLimit: Math.round(opts.bodyLimitMb * 1024 * 1024),
         rateLimitPerMinute: opts.rateLimit, corsOrigins: opts.cors, fetchHosts: opts.fetchHosts, logger: { level: opts.logLevel, pretty: process.stdout.isTTY === true }, // JSON lines when not a terminal

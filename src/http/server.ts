@@ -28,6 +28,7 @@ import type { KeyStore, Principal, Scope } from './keys.js';
 import { ServiceMetrics } from './metrics.js';
 import { registerRecognitionRoutes } from './routes-recognition.js';
 import { registerGalleryRoutes } from './routes-gallery.js';
+import { offeredModels, registerModelRoutes } from './routes-models.js';
 import { registerVideoRoute } from './routes-video.js';
 import { detSizesSchema } from './schemas.js';
 
@@ -108,6 +109,12 @@ export interface ServeOptions {
   logger?: { level?: string; stream?: NodeJS.WritableStream; pretty?: boolean } | false;
   /** Directory of the built web page (default: the package's dist/page); null: no page. */
   webRoot?: string | null;
+  /**
+   * Offer the server's model files to its page (GET /models/…, with their sha256 in /v1/info), so the page's
+   * on-device mode runs the same models. Default: on in single-user mode, off with keys (the files are then
+   * downloadable without a key).
+   */
+  offerModels?: boolean;
 }
 
 export interface FaceprintServer {
@@ -353,17 +360,22 @@ export async function createServer(options: ServeOptions): Promise<FaceprintServ
   });
   // what the page needs before it has a key: whether to ask for one, and which model it talks to (a file name,
   // never a path); refused to other sites' pages like the data routes
+  const offered = (options.offerModels ?? !!options.singleUser) ? await offeredModels(options.analyzer) : null;
+  if (offered) registerModelRoutes(app, offered.files);
+  const modelSchema = { type: 'object', properties: { role: { type: 'string' }, url: { type: 'string' }, sha256: { type: 'string' }, bytes: { type: 'integer' } } };
   app.get('/v1/info', {
     config: { rateLimit: false, guarded: true },
     schema: {
       tags: ['health'], summary: 'how to talk to this server: auth mode and the recognizer\'s file name', security: [],
-      response: { 200: { type: 'object', properties: { auth: { type: 'string', enum: ['keys', 'single-user'] }, recognizer: { type: 'string' }, embeddingSize: { type: 'integer' }, detSizes: detSizesSchema } } },
+      response: { 200: { type: 'object', properties: { auth: { type: 'string', enum: ['keys', 'single-user'] }, recognizer: { type: 'string' }, embeddingSize: { type: 'integer' }, detSizes: detSizesSchema, models: { type: 'array', items: modelSchema } } } },
     },
   }, async () => ({
     auth: options.singleUser ? 'single-user' : 'keys',
     recognizer: basename(options.analyzer.recognizerPath ?? ''),
     embeddingSize: options.analyzer.embeddingSize,
     detSizes: options.gallery.detSizes,
+    // the models the page may run on the device (serve --offer-models); absent when none are offered
+    ...(offered ? { models: offered.models } : {}),
   }));
   app.get('/metrics', { config: { scope: 'admin' }, schema: { tags: ['health'], summary: 'Prometheus metrics (admin scope)' } }, async (_req, reply) => {
     reply.header('content-type', metrics.registry.contentType);

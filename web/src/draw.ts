@@ -37,10 +37,11 @@ export async function drawFaces(canvas: HTMLCanvasElement, image: Blob | ImageBi
     const label = labels[i];
     if (label) {
       const w = g.measureText(label).width + 8;
+      const lx = labelLeft(x1, w, canvas.width);
       g.fillStyle = colour;
-      g.fillRect(x1, Math.max(0, y1 - 20), w, 20);
+      g.fillRect(lx, Math.max(0, y1 - 20), w, 20);
       g.fillStyle = '#000';
-      g.fillText(label, x1 + 4, Math.max(15, y1 - 5));
+      g.fillText(label, lx + 4, Math.max(15, y1 - 5));
     }
   });
 }
@@ -51,6 +52,20 @@ export function headsLabel(f: PageFace): string {
   if (f.sex !== undefined || f.age !== undefined) parts.push(`${f.sex ?? '?'} ${f.age ?? '?'}`);
   if (f.pose) parts.push(`yaw ${f.pose.yaw.toFixed(0)}° pitch ${f.pose.pitch.toFixed(0)}° roll ${f.pose.roll.toFixed(0)}°`);
   return parts.join(' · ');
+}
+
+/**
+ * Where a face's label starts: above its box, moved left as far as needed to stay inside the picture (a face at
+ * the right edge had its label cut: "unknow").
+ *   labelLeft(600, 72, 640) === 568; labelLeft(100, 72, 640) === 100
+ */
+export function labelLeft(boxLeft: number, labelWidth: number, canvasWidth: number): number {
+  return Math.max(0, Math.min(boxLeft, canvasWidth - labelWidth));
+}
+
+/** A photo scaled to fit `maxWidth`, with nothing drawn on it. */
+export async function drawPhoto(canvas: HTMLCanvasElement, image: Blob, maxWidth: number): Promise<void> {
+  await drawFaces(canvas, image, [], [], maxWidth);
 }
 
 /** Empties a canvas (an error must not leave the previous result on screen). */

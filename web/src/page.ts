@@ -1,5 +1,5 @@
 import { ApiCallError, HttpBackend, type Backend, type Cluster } from './backend.js';
-import { clearCanvas, drawFaces, headsLabel } from './draw.js';
+import { clearCanvas, drawFaces, drawPhoto, headsLabel } from './draw.js';
 import type { LocalBackend } from './local-backend.js';
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string): T => document.getElementById(id) as T;
@@ -10,7 +10,14 @@ const KEY_STORAGE = 'faceprint.apiKey';
 localStorage.removeItem(KEY_STORAGE);
 const keyInput = $<HTMLInputElement>('api-key');
 keyInput.value = sessionStorage.getItem(KEY_STORAGE) ?? '';
-keyInput.addEventListener('change', () => sessionStorage.setItem(KEY_STORAGE, keyInput.value.trim()));
+keyInput.addEventListener('change', () => {
+  sessionStorage.setItem(KEY_STORAGE, keyInput.value.trim());
+  // the threshold and the people need a key: shown as soon as one is entered, no reload
+  if (backend === server) {
+    void showThresholds();
+    void refreshSubjects().catch(() => undefined);
+  }
+});
 
 const server: Backend = new HttpBackend(location.origin, () => keyInput.value.trim());
 let backend: Backend = server;
@@ -20,6 +27,9 @@ const params = new URLSearchParams(location.search);
 function setStatus(text: string): void {
   $('status').textContent = text;
 }
+/** What /v1/info said: how this server authenticates, its recognizer, the models it offers the page. */
+let serverInfo: { auth?: string; recognizer?: string; models?: { role: string; url: string; sha256: string }[] } | null = null;
+const needsKey = (): boolean => serverInfo?.auth === 'keys' && !keyInput.value.trim();
 
 /** Runs an action, showing its outcome (or its error code and message) in `out`; an error clears `canvas`. */
 async function act(out: HTMLElement, work: () => Promise<string | void>, canvas?: HTMLCanvasElement): Promise<void> {
@@ -63,6 +73,8 @@ $('analyze-file').addEventListener('change', () => {
   const f = firstFile('analyze-file');
   if (f) void analyzeBlob(f);
 });
+// choosing the same file again is a choice too (a file input fires no change for it unless emptied first)
+for (const id of ['analyze-file', 'identify-file']) $(id).addEventListener('click', () => { $<HTMLInputElement>(id).value = ''; });
 
 const video = $<HTMLVideoElement>('webcam');
 $('webcam-start').addEventListener('click', () => void act($('analyze-result'), async () => {
@@ -84,6 +96,7 @@ const compareChosen = (): Promise<void> => act($('compare-result'), async () => 
   const a = firstFile('compare-a');
   const b = firstFile('compare-b');
   if (!a || !b) throw new Error('choose two photos');
+  await Promise.all([drawPhoto($<HTMLCanvasElement>('compare-canvas-a'), a, 240), drawPhoto($<HTMLCanvasElement>('compare-canvas-b'), b, 240)]);
   const v = await backend.verify(a, b, thresholdOf('compare-threshold'));
   return `${v.same ? 'same person' : 'different people'}: cosine ${v.score.toFixed(3)} (threshold ${v.threshold.toFixed(3)}, ${v.basis})`;
 });
@@ -103,9 +116,11 @@ $('enrol-submit').addEventListener('click', () => void act($('enrol-result'), as
 }));
 
 /** Identifies the chosen photo: matches in green, unknown faces in dashed orange. Re-run when the threshold changes. */
+let identifyPhoto: File | undefined;
 const identifyChosen = (): Promise<void> => act($('identify-result'), async () => {
-  const f = firstFile('identify-file');
+  const f = firstFile('identify-file') ?? identifyPhoto;
   if (!f) return;
+  identifyPhoto = f;
   const found = await backend.identify(f, thresholdOf('identify-threshold'));
   const labels = found.map((x) => (x.subject ? `${x.subject.name} ${x.subject.score.toFixed(2)}` : 'unknown'));
   await drawFaces($<HTMLCanvasElement>('identify-canvas'), f, found.map((x) => x.face), labels, 640, found.map((x) => !x.subject));
@@ -118,6 +133,10 @@ const sourceWords = (s: string): string => ({ given: 'given', calibration: 'cali
 
 /** Puts the threshold in force into the threshold fields (what a decision uses when the box is left as it is). */
 async function showThresholds(): Promise<void> {
+  if (backend === server && needsKey()) {
+    $('threshold-basis').textContent = 'enter an API key to use this server';
+    return;
+  }
   const t = await backend.threshold().catch(() => null);
   for (const [id, value] of [['compare-threshold', t?.threshold], ['identify-threshold', t?.threshold], ['cluster-distance', t?.maxDistance]] as const) {
     const input = $<HTMLInputElement>(id);
@@ -142,7 +161,11 @@ async function refreshSubjects(): Promise<void> {
     return li;
   }));
 }
-$('subjects-refresh').addEventListener('click', () => void act($('status'), refreshSubjects));
+/** The people list refreshed in the background; a failure is said in the status line, which is otherwise kept. */
+function refreshQuietly(): void {
+  refreshSubjects().catch((e: Error & { code?: string }) => setStatus(`${e.code ? `${e.code}: ` : ''}${e.message}`));
+}
+$('subjects-refresh').addEventListener('click', refreshQuietly);
 
 /** Lists the groups with a name field and a button that makes each a person. */
 function renderClusters(r: { clusters: Cluster[]; unclustered: number }): string {
@@ -167,28 +190,61 @@ function renderClusters(r: { clusters: Cluster[]; unclustered: number }): string
 
 $('cluster-submit').addEventListener('click', () => void act($('cluster-result'), async () => renderClusters(await backend.cluster(allFiles('cluster-files'), thresholdOf('cluster-distance')))));
 
-function showMode(b: Backend): void {
+/** Empties every result of the page: what one mode found is not shown beside the other mode's people. */
+function clearResults(): void {
+  for (const el of document.querySelectorAll<HTMLElement>('.result')) {
+    el.textContent = '';
+    el.classList.remove('error');
+  }
+  for (const c of document.querySelectorAll<HTMLCanvasElement>('main canvas')) clearCanvas(c);
+  for (const id of ['analyze-faces', 'subjects-list', 'clusters-list']) $(id).replaceChildren();
+  identifyPhoto = undefined;
+}
+
+/** The mode in the header: its button pressed (one only), the badge, and what runs the models. */
+function showMode(b: Backend | 'device-pending'): void {
+  const device = b !== server;
+  if (b !== 'device-pending' && b !== backend) clearResults();
+  if (b === 'device-pending') clearResults();
+  $('mode-server').setAttribute('aria-pressed', String(!device));
+  $('mode-device').setAttribute('aria-pressed', String(device));
+  $('models').hidden = !device;
+  $('mode').classList.toggle('pending', b === 'device-pending');
+  if (b === 'device-pending') {
+    $('mode').textContent = 'on-device: load models';
+    setStatus('on this device: no models loaded yet');
+    $('threshold-basis').textContent = '';
+    return;
+  }
   backend = b;
   void showThresholds();
   $('mode').textContent = b.label;
-  $('models').hidden = b.label !== 'on-device';
-  $('webcam-live').hidden = b.label !== 'on-device' || $('webcam-snap').hidden;
-  $('mode-server').setAttribute('aria-pressed', String(b === server));
-  $('mode-device').setAttribute('aria-pressed', String(b !== server));
+  $('webcam-live').hidden = !device || $('webcam-snap').hidden;
+  if (device && local) setStatus(`on this device: ${local.analyzer.recognizerName ?? 'no recognizer'}`);
+  else if (serverInfo) setStatus(`server models: ${serverInfo.recognizer || '?'}${serverInfo.auth === 'single-user' ? ' · single-user' : ''}`);
 }
 
 /** Loads the models into the page (URL fields or picked files) and opens the IndexedDB gallery. */
 async function loadLocal(): Promise<string> {
   const detFile = $<HTMLInputElement>('model-detector-file').files?.[0];
   const recFile = $<HTMLInputElement>('model-recognizer-file').files?.[0];
+  // a model the server offers is checked against the sha256 it gave, when its URL is the one used
+  const offeredSha = (url: string): string | undefined => serverInfo?.models?.find((m) => new URL(m.url, location.href).href === url)?.sha256;
+  const detUrl = new URL($<HTMLInputElement>('model-detector').value, location.href).href;
+  const recUrl = new URL($<HTMLInputElement>('model-recognizer').value, location.href).href;
+  const headUrls = $<HTMLInputElement>('model-heads').value.split(',').map((u) => u.trim()).filter(Boolean).map((u) => new URL(u, location.href).href);
+  if (!detFile && !$<HTMLInputElement>('model-detector').value.trim()) throw new Error('pick the detector file (e.g. det_10g.onnx) or give its URL');
   const progress = $<HTMLProgressElement>('models-progress');
   const { LocalBackend, loadModelBytes } = await import('./local-backend.js');
   const started = performance.now();
   await local?.analyzer.close();
   local = await LocalBackend.open({
-    detector: detFile ?? new URL($<HTMLInputElement>('model-detector').value, location.href).href,
-    recognizer: recFile ?? new URL($<HTMLInputElement>('model-recognizer').value, location.href).href,
-    heads: $<HTMLInputElement>('model-heads').value.split(',').map((u) => u.trim()).filter(Boolean).map((u) => new URL(u, location.href).href),
+    detector: detFile ?? detUrl,
+    recognizer: recFile ?? recUrl,
+    heads: headUrls,
+    ...(detFile ? {} : { detectorSha256: offeredSha(detUrl) }),
+    ...(recFile ? {} : { recognizerSha256: offeredSha(recUrl) }),
+    headsSha256: headUrls.map(offeredSha).filter((x): x is string => !!x).length === headUrls.length ? headUrls.map((u) => offeredSha(u)!) : undefined,
     // onnxruntime-web's default is half the cores; a page doing one thing at a time gains from all of them
     numThreads: params.has('threads') ? Number(params.get('threads')) : Math.min(4, navigator.hardwareConcurrency || 1),
     // ?detInput=image: the detector sized to each photo (faster on small photos; not bit-exact with InsightFace)
@@ -214,14 +270,13 @@ async function loadLocal(): Promise<string> {
 
 $('mode-server').addEventListener('click', () => {
   showMode(server);
-  void act($('status'), refreshSubjects);
+  if (!needsKey()) refreshQuietly();
 });
 $('mode-device').addEventListener('click', () => {
-  if (local) showMode(local);
-  else {
-    $('models').hidden = false;
-    $('mode-device').setAttribute('aria-pressed', 'true');
-  }
+  if (local) {
+    showMode(local);
+    refreshQuietly();
+  } else showMode('device-pending');
 });
 $('models-load').addEventListener('click', () => void act($('models-result'), loadLocal));
 
@@ -277,18 +332,28 @@ for (const [section, input] of [['analyze', 'analyze-file'], ['identify', 'ident
 }
 
 async function start(): Promise<void> {
-  let ready: { auth?: string; recognizer?: string } | null = null;
+  let ready: typeof serverInfo = null;
   try {
     const res = await fetch(`${location.origin}/v1/info`);
     if (res.ok) ready = await res.json();
   } catch {
     ready = null;
   }
+  serverInfo = ready;
+  const offered = ready?.models ?? [];
+  const detector = offered.find((m) => m.role === 'detector');
+  const recognizer = offered.find((m) => m.role === 'recognizer');
+  if (detector) $<HTMLInputElement>('model-detector').value = detector.url;
+  if (recognizer) $<HTMLInputElement>('model-recognizer').value = recognizer.url;
+  const heads = offered.filter((m) => m.role === 'head');
+  if (heads.length) $<HTMLInputElement>('model-heads').value = heads.map((m) => m.url).join(', ');
+  $('models-offer').textContent = detector
+    ? `This server offers its own models (${offered.map((m) => m.url.split('/').pop()).join(', ')}), checked by their sha256: press Load models.`
+    : 'No models are offered here: pick the detector and recognizer .onnx files below (buffalo_l\'s det_10g.onnx and w600k_r50.onnx, or the fixtures\' det_500m.onnx and mobilefacenet.onnx), or give their URLs.';
   if (ready?.auth) {
     $('key-box').hidden = ready.auth !== 'keys';
-    setStatus(`server models: ${ready.recognizer || '?'}${ready.auth === 'single-user' ? ' · single-user' : ''}`);
     showMode(server);
-    if (ready.auth !== 'keys' || keyInput.value) await refreshSubjects().catch(() => undefined);
+    if (!needsKey()) await refreshSubjects().catch(() => undefined);
   } else {
     // static hosting: no API, everything on this device
     $('mode-server').hidden = true;
