@@ -67,7 +67,7 @@ test('CLI basics: --version, usage mistakes exit 2 in every command, a closed pi
     execFile('sh', ['-c', `node bin/faceprint.js analyze --json --detector ${DET_500M} --recognizer ${MOBILEFACENET} ${images} | head -c 100 > /dev/null; exit \${PIPESTATUS:-0}`], { cwd: ROOT }, (e, _out, stderr) => resolve({ code: e ? (e as { code: number }).code : 0, stderr }));
   });
   assert.doesNotMatch(piped.stderr, /EPIPE|Error/, piped.stderr);
-  // npx in the repo: no "Unknown project config" warning (onnxruntime-node's install is skipped by an env variable)
+  // npx in the repo: no "Unknown project config" warning (no install setting lives in .npmrc)
   const npx = await new Promise<string>((resolve) => execFile('npx', ['faceprint', '--version'], { cwd: ROOT }, (_e, _o, stderr) => resolve(stderr)));
   assert.doesNotMatch(npx, /Unknown (project|env) config/);
 });

@@ -124,12 +124,15 @@ test('pull: download, verify, install; the pack then loads by name; the licence 
   assert.equal(licences.length, 2);
 });
 
-test('a pack pulled by `analyze --pack NAME` prints the licence (stderr), not only `models pull`', async () => {
+test('a pack pulled by `analyze --pack NAME` prints the licence (stderr), not only `models pull`; no proxy warning without a proxy', async () => {
   mode = 'ok';
   const home = freshHome();
-  const env = { ...process.env, FACEPRINT_HOME: home, FACEPRINT_MODEL_MIRROR: base };
+  const env: NodeJS.ProcessEnv = { ...process.env, FACEPRINT_HOME: home, FACEPRINT_MODEL_MIRROR: base };
+  for (const v of ['HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy']) delete env[v];
   const { stderr, stdout } = await run('node', [join(ROOT, 'bin/faceprint.js'), 'analyze', '--pack', 'buffalo_sc', '--json', join(SHARED, 'lfw/images/Lindsay_Davenport/Lindsay_Davenport_0005.jpg')], { env });
   assert.match(stderr, /buffalo_sc: InsightFace model packs are released for non-commercial research purposes only/);
+  // undici's EnvHttpProxyAgent warns "experimental" whenever one is made: only made when a proxy is set
+  assert.doesNotMatch(stderr, /UNDICI-EHPA|ExperimentalWarning/);
   assert.equal(JSON.parse(stdout).faces.length, 1);
 });
 
