@@ -388,18 +388,20 @@ export class ExactIndex {
   }
 
   /**
-   * Lays out query | sketch query tables | scales | sketch factors | out | candidate list | sketches | codes for `capacity` rows, growing
-   * the memory and moving live data.
+   * Lays out query | sketch query tables | out | candidate list | scales | sketch factors | sketches | codes for
+   * `capacity` rows, growing the memory and moving live data. `out` starts at the same offset whatever the
+   * capacity and only grows: a worker's scan that was handed the previous layout and finishes after this writes
+   * its scores into the new `out` (stale, and scanned again by its search), never into rows' data.
    */
   private relayout(capacity: number): void {
     const sketchBytes = this.codec?.bytes ?? 0;
     const queryBytes = align(this.stride * 2, 64);
     const lutsAt = queryBytes;
-    const scalesAt = lutsAt + align(32 * sketchBytes, 64); // 16-byte tables for each of 2·bytes nibbles
-    const factorsAt = scalesAt + align(capacity * 4, 64);
-    const outAt = factorsAt + (this.codec ? align(capacity * 12, 64) : 0);
+    const outAt = lutsAt + align(32 * sketchBytes, 64); // 16-byte tables for each of 2·bytes nibbles
     const listAt = outAt + align(capacity * 4, 64);
-    const sketchesAt = listAt + (this.codec ? align(capacity * 4, 64) : 0);
+    const scalesAt = listAt + (this.codec ? align(capacity * 4, 64) : 0);
+    const factorsAt = scalesAt + align(capacity * 4, 64);
+    const sketchesAt = factorsAt + (this.codec ? align(capacity * 12, 64) : 0);
     const codesAt = sketchesAt + align(capacity * sketchBytes, 64);
     const end = codesAt + capacity * this.stride;
     const pages = Math.ceil(end / PAGE);
@@ -407,13 +409,14 @@ export class ExactIndex {
     const have = this.memory.buffer.byteLength / PAGE;
     if (pages > have) this.memory.grow(pages - have);
     const bytes = new Uint8Array(this.memory.buffer);
-    // Regions only move up, the highest first, so no copy overwrites data still to be moved; scales stay in place.
+    // Regions only move up, the highest first, so no copy overwrites data still to be moved.
     if (this.capacity > 0) {
       bytes.copyWithin(codesAt, this.codesAt, this.codesAt + this.count * this.stride);
       if (this.codec) {
         bytes.copyWithin(sketchesAt, this.sketchesAt, this.sketchesAt + align(this.count, 16) * sketchBytes);
         bytes.copyWithin(factorsAt, this.factorsAt, this.factorsAt + align(this.count, 16) * 12);
       }
+      bytes.copyWithin(scalesAt, this.scalesAt, this.scalesAt + this.count * 4);
     }
     bytes.fill(0, codesAt + this.count * this.stride, end);
     // The kernel scores whole 16-row blocks: rows past the last must read as zero (sketch and factors).
