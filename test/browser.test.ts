@@ -272,6 +272,7 @@ test('webcam: live identify on Chromium\'s fake camera playing a photo of an enr
     await p.fill('#identify-threshold', '0.3');
     await p.click('#webcam-start');
     await p.waitForSelector('#webcam-live', { state: 'visible' });
+    const liveStarted = Date.now();
     await p.click('#webcam-live');
     await p.waitForFunction(() => /^live: /.test(document.getElementById('analyze-result')!.textContent ?? ''), undefined, { timeout: 30_000 });
     await p.waitForFunction(() => /^live: amy · [\d.]+ fps/.test(document.getElementById('analyze-result')!.textContent ?? ''), undefined, { timeout: 30_000 });
@@ -281,7 +282,10 @@ test('webcam: live identify on Chromium\'s fake camera playing a photo of an enr
     const text = (await p.textContent('#analyze-result')) ?? '';
     assert.match(text, /^live: amy · [\d.]+ fps · \d+ recognizer runs in \d+ frames$/);
     const stats = await p.evaluate(() => ({ ...(window as any).faceprint.live }));
-    assert.ok(stats.recognizerRuns <= 3 && stats.recognizerRuns <= 0.05 * stats.faceFrames, JSON.stringify(stats));
+    // one track: its first embedding, at most two clearly better faces, and the identity guard's one every 2 s of
+    // video time (the page's clock; a loaded machine plays the same 60 frames over more seconds)
+    const seconds = (Date.now() - liveStarted) / 1000;
+    assert.ok(stats.recognizerRuns <= 3 + Math.floor(seconds / 2), `${JSON.stringify(stats)} over ${seconds} s`);
     assert.equal(stats.detectorRuns, stats.frames);
     await p.click('#webcam-live'); // stop
   } finally {

@@ -10,6 +10,7 @@ import sharp from 'sharp';
 import { KeyStore } from '../src/http/keys.js';
 import { DET_500M, MOBILEFACENET, SHARED } from './fixtures.js';
 import { spawnServe } from './helpers/serve-process.js';
+import { until } from './helpers/wait.js';
 import { api, assertError, startTestServer, type TestServer } from './helpers/server.js';
 
 const GROUP = readFileSync(join(SHARED, 'faces/groups/insightface/t1.jpg'));
@@ -57,12 +58,12 @@ describe('a hostile client: work per request is bounded', () => {
   });
 
   test('images per request are capped (JSON and multipart): 33 tiny PNGs are refused before any decoding', async () => {
-    const t0 = Date.now();
+    const decodes = countDecodes(s);
     assertError(await api(s.url, 'POST', '/v1/cluster', { key: s.key.write, json: { images: Array.from({ length: 33 }, () => b64(TINY_PNG)) } }), 413, 'TOO_MANY_IMAGES');
     const form = new FormData();
     for (let i = 0; i < 33; i++) form.append('images', new Blob([TINY_PNG as Uint8Array<ArrayBuffer>]), `t${i}.png`);
     assertError(await api(s.url, 'POST', '/v1/subjects/x/faces?create=true', { key: s.key.write, form }), 413, 'TOO_MANY_IMAGES');
-    assert.ok(Date.now() - t0 < 2000, 'refused without the work');
+    assert.equal(decodes(), 0, 'refused without the work');
     assertError(await api(s.url, 'GET', '/v1/subjects/x', { key: s.key.read }), 404, 'SUBJECT_NOT_FOUND');
   });
 
@@ -83,12 +84,10 @@ describe('a hostile client: work per request is bounded', () => {
   });
 
   test('URL fetching: one time limit for the whole fetch (a drip is cut off), a byte cap, internal addresses refused at connect time, no raw TLS text', async () => {
-    let t0 = Date.now();
+    // the fetch's one time limit is what ends it ("took too long"), not the request's own deadline
     const drip = await api(s.url, 'POST', '/v1/analyze', { key: s.key.read, json: { image: { url: `http://${images.host}/drip` } } });
     assertError(drip, 400, 'URL_FETCH_FAILED');
     assert.match(drip.body.error.message, /took too long/);
-    assert.ok(Date.now() - t0 < 3000, `the drip held the request ${Date.now() - t0} ms; the limit is 1500`);
-    t0 = Date.now();
     assertError(await api(s.url, 'POST', '/v1/analyze', { key: s.key.read, json: { image: { url: `http://${images.host}/endless` } } }), 413, 'BODY_TOO_LARGE');
     // an allowed *name* that resolves to loopback: what DNS rebinding turns a public name into
     const rebound = await api(s.url, 'POST', '/v1/analyze', { key: s.key.read, json: { image: { url: `http://localhost:${images.host.split(':')[1]}/face.jpg` } } });
@@ -119,27 +118,43 @@ describe('a hostile client: work per request is bounded', () => {
     const stoppedMs = Date.now() - t0;
     assert.ok(stoppedMs < fullMs / 2, `work went on ${stoppedMs} ms after the client left; the whole job takes ${fullMs} ms`);
     assertError(await api(s.url, 'GET', '/v1/subjects/quitter', { key: s.key.read }), 404, 'SUBJECT_NOT_FOUND');
-    await new Promise((r) => setTimeout(r, 50));
-    assert.ok(s.logs.some((l) => /client gone: work stopped/.test(l)));
+    await until(() => s.logs.some((l) => /client gone: work stopped/.test(l)), Boolean, 'the "client gone" log line');
   });
 
   test('SVG and other non-raster formats are refused before decoding; key checks do not wait behind busy decoders', async () => {
-    const t0 = Date.now();
     const svgs = await Promise.all(Array.from({ length: 4 }, () => api(s.url, 'POST', '/v1/analyze', { key: s.key.read, raw: SVG_BOMB, type: 'image/svg+xml' })));
+    // refused by its content (sniffed before sharp is asked): a render of the blur bomb would take minutes
     for (const r of svgs) assertError(r, 415, 'IMAGE_UNSUPPORTED');
-    assert.ok(Date.now() - t0 < 2000);
     // libuv's pool busy with four large decodes: authentication (and the gallery) answer regardless
     const big = await sharp({ create: { width: 4000, height: 4000, channels: 3, background: { r: 9, g: 9, b: 9 } } }).jpeg({ quality: 100 }).toBuffer();
-    const busy = Promise.all(Array.from({ length: 4 }, () => api(s.url, 'POST', '/v1/analyze', { key: s.key.read, raw: big, type: 'image/jpeg' })));
-    await new Promise((r) => setTimeout(r, 100));
-    const t1 = Date.now();
+    const decodes = countDecodes(s);
+    const finished: string[] = [];
+    const busy = Promise.all(Array.from({ length: 4 }, () => api(s.url, 'POST', '/v1/analyze', { key: s.key.read, raw: big, type: 'image/jpeg' }).then((r) => {
+      finished.push('decode');
+      return r;
+    })));
+    // the decodes have begun (all four handed to the pool) before the read is sent
+    await until(decodes, (n) => n === 4, 'four decodes under way');
     assert.equal((await api(s.url, 'GET', '/v1/subjects', { key: s.key.read })).status, 200);
-    const authMs = Date.now() - t1;
+    finished.push('read');
     const done = await busy;
     assert.ok(done.every((r) => r.status === 200));
-    assert.ok(authMs < 500, `an authenticated read took ${authMs} ms while the pool decoded`);
+    // the order, not a time: the authenticated read answered while the decodes were still going
+    assert.equal(finished[0], 'read', finished.join(', '));
   });
 });
+
+/** Counts the server's image decodes from now on (every route decodes through its analyzer). */
+function countDecodes(server: TestServer): () => number {
+  const analyzer = server.analyzer as unknown as { decode: (...args: unknown[]) => Promise<unknown> };
+  const real = Object.getPrototypeOf(analyzer).decode as (...args: unknown[]) => Promise<unknown>;
+  let n = 0;
+  analyzer.decode = (...args) => {
+    n++;
+    return real.apply(analyzer, args);
+  };
+  return () => n;
+}
 
 describe('a hostile client: latency and memory', () => {
   test('a request\'s deadline counts from its arrival: 40 at once on one slot, every answer within deadline + one job, 503 + Retry-After for the rest', async () => {
