@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { FaceprintError } from '../core/errors.js';
 import { runAnalyze } from './analyze.js';
@@ -8,6 +7,7 @@ import { addBenchCommand } from './bench.js';
 import { addModelsCommands } from './models.js';
 import { addServeCommands } from './serve.js';
 import { addWatchCommand } from './watch.js';
+import { packageVersion } from '../node/package-info.js';
 
 const number = (kind: 'int' | 'float') => (v: string): number => {
   const n = kind === 'int' ? Number.parseInt(v, 10) : Number.parseFloat(v);
@@ -49,15 +49,6 @@ function buildProgram(out: (line: string) => void = (l) => process.stdout.write(
   addServeCommands(program, out, number('int'), number('float'));
   addWatchCommand(program, out, number('int'), number('float'));
   return program;
-}
-
-/** The version in faceprint's own package.json (dist/cli → ../../package.json). */
-function packageVersion(): string {
-  try {
-    return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
-  } catch {
-    return 'unknown';
-  }
 }
 
 export async function main(argv: string[]): Promise<void> {

@@ -3,8 +3,7 @@ import { createServer as createHttpServer, type IncomingMessage, type Server, ty
 import type { Socket } from 'node:net';
 import { Transform } from 'node:stream';
 import { existsSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { basename, join } from 'node:path';
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import multipart from '@fastify/multipart';
 import cors from '@fastify/cors';
@@ -31,6 +30,7 @@ import { registerGalleryRoutes } from './routes-gallery.js';
 import { offeredModels, registerModelRoutes } from './routes-models.js';
 import { registerVideoRoute } from './routes-video.js';
 import { detSizesSchema } from './schemas.js';
+import { packageRoot, packageVersion } from '../node/package-info.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -141,9 +141,7 @@ const BODY_BYTES_PER_BYTE = 2;
 
 /** The package's built web page (dist/page), from src/http or dist/http alike. */
 function defaultWebRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, 'package.json')) && dirname(dir) !== dir) dir = dirname(dir);
-  return join(dir, 'dist', 'page');
+  return join(packageRoot(), 'dist', 'page');
 }
 
 export async function createServer(options: ServeOptions): Promise<FaceprintServer> {
@@ -303,7 +301,7 @@ export async function createServer(options: ServeOptions): Promise<FaceprintServ
   const requestBodies = new Map<string, Record<string, unknown>>();
   await app.register(swagger, {
     openapi: {
-      info: { title: 'faceprint', version: '0.1.0', description: 'Face detection, verification, identification and clustering (InsightFace-exact pipeline).' },
+      info: { title: 'faceprint', version: packageVersion(), description: 'Face detection, verification, identification and clustering (InsightFace-exact pipeline).' },
       components: { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer', description: 'a key from `faceprint keys create` (also accepted in X-API-Key)' } } },
       security: [{ apiKey: [] }],
     },

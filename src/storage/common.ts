@@ -1,5 +1,10 @@
-import { FaceprintError } from '../core/errors.js';
 import type { IndexChange, StoredFace, Subject } from '../core/gallery/types.js';
+
+/**
+ * The gallery schema this release writes, in SQLite and PostgreSQL alike: older stores are migrated up when
+ * opened (sqlite.ts, postgres/schema.ts), newer ones refused.
+ */
+export const GALLERY_SCHEMA_VERSION = 2;
 
 export { bindingMismatch, checkMetadata, subjectName, subjectNameTaken } from '../core/gallery/store-rules.js';
 

@@ -25,7 +25,6 @@ export class PostgresGalleryStore implements GalleryStore {
   readonly pgvector: boolean;
   private readonly pool: pg.Pool;
   private readonly feed: ChangeFeed;
-  private dim = 0;
   private closed = false;
 
   /** Present only with pgvector (the Gallery then searches in SQL instead of its in-memory index). */
@@ -55,7 +54,7 @@ export class PostgresGalleryStore implements GalleryStore {
         const available = (await client.query(`SELECT 1 FROM pg_available_extensions WHERE name = 'vector'`)).rowCount! > 0;
         pgvector = options.pgvector ?? available;
         if (pgvector) await client.query('CREATE EXTENSION IF NOT EXISTS vector');
-        await createSchema(client);
+        await createSchema(client, location);
         await client.query('COMMIT');
       } catch (e) {
         await client.query('ROLLBACK').catch(() => undefined);
@@ -86,7 +85,6 @@ export class PostgresGalleryStore implements GalleryStore {
         await createVectorIndex(c, binding.dim);
       }
     });
-    this.dim = binding.dim;
   }
 
   async calibration(): Promise<Calibration | null> {

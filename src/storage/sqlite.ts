@@ -6,10 +6,13 @@ import type {
   Calibration, GalleryStore, IndexChange, ModelBinding, NewFace, Page, StoredFace, Subject,
 } from '../core/gallery/types.js';
 import {
-  bindingMismatch, blobOf, checkMetadata, subjectName, faceChange, faceOf, floatsOf, subjectNameTaken, subjectOf, templateChange, type FaceRow, type SubjectRow,
+  bindingMismatch, blobOf, GALLERY_SCHEMA_VERSION, checkMetadata, subjectName, faceChange, faceOf, floatsOf, subjectNameTaken, subjectOf, templateChange, type FaceRow, type SubjectRow,
 } from './common.js';
 
-const SCHEMA_VERSION = '1';
+/** Steps from each schema version to the next, as in PostgreSQL (postgres/schema.ts says why each). */
+const MIGRATIONS: Record<number, string> = {
+  2: 'CREATE INDEX IF NOT EXISTS faces_unassigned ON faces(created_at, id) WHERE subject_id IS NULL',
+};
 
 
 
@@ -18,6 +21,20 @@ const SCHEMA_VERSION = '1';
  * secure_delete (a deleted embedding is overwritten, not left in free pages), one IMMEDIATE transaction per write.
  * Several processes may open the same file; writers wait up to `busyTimeoutMs` and then fail with STORE_BUSY.
  */
+/**
+ * Brings the schema up to this release's (a new store starts at 1 and takes every step), recording the version,
+ * in one transaction; a newer schema (a later faceprint's) is refused.
+ */
+function migrate(db: Database.Database, path: string): void {
+  db.transaction(() => {
+    const recorded = db.prepare(`SELECT value FROM meta WHERE key = 'schema'`).pluck().get() as string | undefined;
+    let version = recorded === undefined ? 1 : Number(recorded);
+    if (!(version >= 1) || version > GALLERY_SCHEMA_VERSION) throw new FaceprintError('STORE_INVALID', `${path} has gallery schema ${recorded}; this faceprint reads up to ${GALLERY_SCHEMA_VERSION}`);
+    for (; version < GALLERY_SCHEMA_VERSION; version++) db.exec(MIGRATIONS[version + 1]);
+    db.prepare(`INSERT INTO meta VALUES ('schema', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value`).run(String(version));
+  }).immediate();
+}
+
 export class SqliteGalleryStore implements GalleryStore {
   readonly location: string;
   private readonly db: Database.Database;
@@ -56,9 +73,7 @@ export class SqliteGalleryStore implements GalleryStore {
         CREATE INDEX IF NOT EXISTS faces_cluster ON faces(cluster_id);
         CREATE TABLE IF NOT EXISTS changes (seq INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, ref TEXT NOT NULL);
       `);
-      const version = db.prepare(`SELECT value FROM meta WHERE key = 'schema'`).pluck().get() as string | undefined;
-      if (version === undefined) db.prepare(`INSERT OR IGNORE INTO meta VALUES ('schema', ?)`).run(SCHEMA_VERSION);
-      else if (version !== SCHEMA_VERSION) throw new FaceprintError('STORE_INVALID', `${path} has gallery schema ${version}; this faceprint reads ${SCHEMA_VERSION}`);
+      migrate(db, path);
     } catch (e) {
       db.close();
       throw mapError(e, path);

@@ -1,3 +1,5 @@
+import { dot } from '../matching/cosine.js';
+
 /**
  * 1:N identification metrics over a labelled set of embeddings (one per image), by leave-one-out search:
  * each image is the probe, every other image the gallery, a subject scoring by its best-matching image.
@@ -10,12 +12,6 @@ export interface IdentificationResult {
   /** Open-set: the threshold from non-mated searches (probe's subject removed) at each FAR, and the DIR. */
   openSet: { far: number; threshold: number | null; dir: number | null; supported: boolean }[];
   nonMatedSearches: number;
-}
-
-function dot(a: Float32Array, b: Float32Array): number {
-  let s = 0;
-  for (let i = 0; i < a.length; i++) s += a[i] * b[i];
-  return s;
 }
 
 /**

@@ -1,3 +1,5 @@
+import { templateOf } from '../gallery/template.js';
+import { dot } from '../matching/cosine.js';
 import { BoxKalman } from './kalman.js';
 import { assign, iou } from './assignment.js';
 
@@ -152,22 +154,6 @@ const SPLIT_MIN_QUALITY = 0.5;
  * the crowd footage) with its pixels changing gradually; a person stepping into another's place changes both.
  */
 const SPLIT_MARGIN = 0.1;
-
-function normalisedMean(vectors: readonly Float32Array[]): Float32Array {
-  const out = new Float32Array(vectors[0].length);
-  for (const v of vectors) for (let i = 0; i < out.length; i++) out[i] += v[i];
-  let n = 0;
-  for (let i = 0; i < out.length; i++) n += out[i] * out[i];
-  n = Math.sqrt(n) || 1;
-  for (let i = 0; i < out.length; i++) out[i] /= n;
-  return out;
-}
-
-function dot(a: Float32Array, b: Float32Array): number {
-  let s = 0;
-  for (let i = 0; i < a.length; i++) s += a[i] * b[i];
-  return s;
-}
 
 /**
  * Faces followed across frames: ByteTrack-style two-round association (high-score detections against every
@@ -370,7 +356,8 @@ export class FaceTracker {
     t.embeddings.push(embedding);
     // the best few: a bad early face does not weigh on the template for ever
     if (t.embeddings.length > o.maxEmbeddings) t.embeddings.shift();
-    t.template = normalisedMean(t.embeddings);
+    // a track's template is built as a gallery subject's is
+    t.template = templateOf(t.embeddings);
     return t;
   }
 

@@ -9,6 +9,7 @@ import {
 } from '../../core/eval/verification.js';
 import type { Calibration } from '../../core/gallery/types.js';
 import { FaceprintError } from '../../core/errors.js';
+import { dot } from '../../core/matching/cosine.js';
 import type { FaceAnalyzer } from '../index.js';
 import { modelSha256 } from '../gallery/index.js';
 import type { LabelledPair } from './datasets.js';
@@ -51,9 +52,7 @@ export async function evaluatePairs(fa: FaceAnalyzer, pairs: LabelledPair[], opt
     const a = byPath.get(p.a)?.embedding;
     const b = byPath.get(p.b)?.embedding;
     if (!a || !b) continue; // unreadable image: the pair cannot be scored
-    let s = 0;
-    for (let i = 0; i < a.length; i++) s += a[i] * b[i];
-    scores.push(s);
+    scores.push(dot(a, b));
     same.push(p.same);
   }
   const kfold = kFoldAccuracy(scores, same, options.folds ?? 10);

@@ -1,7 +1,35 @@
 import type pg from 'pg';
+import { FaceprintError } from '../../core/errors.js';
+import { GALLERY_SCHEMA_VERSION } from '../common.js';
 
-/** Creates the gallery's tables and indexes if missing (run under the schema lock, in the caller's transaction). */
-export async function createSchema(client: pg.PoolClient): Promise<void> {
+/**
+ * Steps from each schema version to the next, the same in SQLite (sqlite.ts). Version 1 is the first release's
+ * tables (a store of that release has no version recorded); 2 adds an index on the unassigned faces, which
+ * clustering reads in creation order (without it every cluster run scanned the whole faces table).
+ */
+const MIGRATIONS: Record<number, string> = {
+  2: 'CREATE INDEX IF NOT EXISTS faceprint_faces_unassigned ON faceprint_faces(created_at, id) WHERE subject_id IS NULL',
+};
+
+/**
+ * Creates the gallery's tables if missing and brings an older schema up to this release's, recording the
+ * version; a newer schema (a later faceprint's) is refused. Runs under the schema lock, in the caller's
+ * transaction: a migration happens once, whole or not at all.
+ */
+export async function createSchema(client: pg.PoolClient, location: string): Promise<void> {
+  await createTables(client);
+  const row = (await client.query<{ value: number }>(`SELECT value FROM faceprint_meta WHERE key = 'schema'`)).rows[0];
+  // tables without a version are the first release's; a new store starts at 1 and takes every step
+  let version = row ? Number(row.value) : 1;
+  if (version > GALLERY_SCHEMA_VERSION) throw new FaceprintError('STORE_INVALID', `${location} has gallery schema ${version}; this faceprint reads up to ${GALLERY_SCHEMA_VERSION}`);
+  for (; version < GALLERY_SCHEMA_VERSION; version++) await client.query(MIGRATIONS[version + 1]);
+  if (!row || Number(row.value) !== version) {
+    await client.query(`INSERT INTO faceprint_meta (key, value) VALUES ('schema', $1) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value`, [JSON.stringify(version)]);
+  }
+}
+
+/** The first release's tables and indexes, if missing. */
+async function createTables(client: pg.PoolClient): Promise<void> {
   await client.query(`
     CREATE TABLE IF NOT EXISTS faceprint_meta (key text PRIMARY KEY, value jsonb NOT NULL);
     CREATE TABLE IF NOT EXISTS faceprint_subjects (
