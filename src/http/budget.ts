@@ -59,7 +59,7 @@ export class MemoryBudget {
   /** Resolves to the release function once `need` bytes are held. */
   acquire(need: number, deadline: number, signal?: AbortSignal): Promise<() => void> {
     if (need > this.bytes) {
-      return Promise.reject(new ApiError(413, 'IMAGE_TOO_LARGE', `the request's images need ${mib(need)} MiB decoded; this server decodes at most ${mib(this.bytes)} MiB at a time (send fewer or smaller images)`));
+      return Promise.reject(new ApiError('IMAGE_TOO_LARGE', `the request's images need ${mib(need)} MiB decoded; this server decodes at most ${mib(this.bytes)} MiB at a time (send fewer or smaller images)`));
     }
     let released = false;
     const release = () => {

@@ -22,7 +22,7 @@ export interface RouteContext {
 /** Exactly one image from the named fields. */
 export function oneImage(images: readonly UploadedImage[], fields: readonly string[] = ['image']): UploadedImage {
   const found = images.filter((i) => fields.includes(i.field));
-  if (found.length !== 1) throw new ApiError(400, 'INVALID_INPUT', `send exactly one image in ${fields.join(' or ')} (got ${found.length})`);
+  if (found.length !== 1) throw new ApiError('INVALID_INPUT', `send exactly one image in ${fields.join(' or ')} (got ${found.length})`);
   return found[0];
 }
 
@@ -33,8 +33,8 @@ export function jsonObjectParam(text: string | undefined, name: string): Record<
   try {
     v = JSON.parse(text);
   } catch {
-    throw new ApiError(400, 'INVALID_INPUT', `${name} must be a JSON object`);
+    throw new ApiError('INVALID_INPUT', `${name} must be a JSON object`);
   }
-  if (!v || typeof v !== 'object' || Array.isArray(v)) throw new ApiError(400, 'INVALID_INPUT', `${name} must be a JSON object`);
+  if (!v || typeof v !== 'object' || Array.isArray(v)) throw new ApiError('INVALID_INPUT', `${name} must be a JSON object`);
   return v as Record<string, unknown>;
 }

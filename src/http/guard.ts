@@ -41,7 +41,7 @@ export class BrowserGuard {
   checkHost(req: FastifyRequest): string {
     const host = req.headers.host;
     if (!host || !this.hosts.has(BrowserGuard.hostName(host))) {
-      throw new ApiError(421, 'HOST_NOT_ALLOWED', `this server does not answer to the host ${JSON.stringify(host ?? '')} (add it with --allowed-hosts)`);
+      throw new ApiError('HOST_NOT_ALLOWED', `this server does not answer to the host ${JSON.stringify(host ?? '')} (add it with --allowed-hosts)`);
     }
     return host;
   }
@@ -54,13 +54,13 @@ export class BrowserGuard {
       const o = origin.toLowerCase();
       const sameOrigin = o === `http://${host.toLowerCase()}` || o === `https://${host.toLowerCase()}`;
       if (!sameOrigin && !this.origins.has(o)) {
-        throw new ApiError(403, 'CROSS_ORIGIN', `requests from ${origin} are refused (allow an origin with --cors)`);
+        throw new ApiError('CROSS_ORIGIN', `requests from ${origin} are refused (allow an origin with --cors)`);
       }
       return;
     }
     const site = req.headers['sec-fetch-site'];
     if (site === 'cross-site' || site === 'same-site') {
-      throw new ApiError(403, 'CROSS_ORIGIN', 'a request from another site is refused');
+      throw new ApiError('CROSS_ORIGIN', 'a request from another site is refused');
     }
   }
 }
@@ -107,7 +107,7 @@ export class AuthFailureLimiter {
   check(address: string): void {
     const f = this.failures.get(address);
     if (f && f.until > Date.now() && f.count >= this.max) {
-      throw new ApiError(429, 'TOO_MANY_AUTH_FAILURES', `too many failed authentications from this address; retry in ${Math.ceil((f.until - Date.now()) / 1000)} s`, { 'retry-after': String(Math.ceil((f.until - Date.now()) / 1000)) });
+      throw new ApiError('TOO_MANY_AUTH_FAILURES', `too many failed authentications from this address; retry in ${Math.ceil((f.until - Date.now()) / 1000)} s`, { 'retry-after': String(Math.ceil((f.until - Date.now()) / 1000)) });
     }
   }
 

@@ -48,14 +48,14 @@ export async function readImages(req: FastifyRequest, options: ImageInputOptions
     } catch (e) {
       // busboy's own errors (no boundary, data cut short) are the client's malformed body, not our fault
       if (e instanceof ApiError || String((e as { code?: unknown }).code ?? '').startsWith('FST_')) throw e;
-      throw new ApiError(400, 'INVALID_BODY', `malformed multipart body: ${(e as Error).message}`);
+      throw new ApiError('INVALID_BODY', `malformed multipart body: ${(e as Error).message}`);
     }
     return { images, fields };
   }
   const body = req.body;
   if (Buffer.isBuffer(body)) {
-    if (body.length === 0) throw new ApiError(400, 'IMAGE_EMPTY', 'the request body is empty');
-    if (!accept.fields.includes('image')) throw new ApiError(400, 'INVALID_INPUT', `send the images as multipart or JSON fields ${accept.fields.join(', ')}`);
+    if (body.length === 0) throw new ApiError('IMAGE_EMPTY', 'the request body is empty');
+    if (!accept.fields.includes('image')) throw new ApiError('INVALID_INPUT', `send the images as multipart or JSON fields ${accept.fields.join(', ')}`);
     return { images: [{ field: 'image', data: body }], fields };
   }
   if (body && typeof body === 'object' && !Array.isArray(body)) {
@@ -69,21 +69,21 @@ export async function readImages(req: FastifyRequest, options: ImageInputOptions
       list.forEach((v, i) => pending.push({ field, value: v, label: `${field}${Array.isArray(value) ? `[${i}]` : ''}` }));
     }
     const urls = pending.filter((p) => typeof (p.value as { url?: unknown } | null)?.url === 'string').length;
-    if (urls > 0 && options.fetchHosts.length === 0) throw new ApiError(400, 'URL_FETCH_DISABLED', 'fetching images by URL is off on this server (start it with --fetch-hosts)');
-    if (urls > options.maxUrls) throw new ApiError(413, 'TOO_MANY_URLS', `at most ${options.maxUrls} image URLs per request`);
+    if (urls > 0 && options.fetchHosts.length === 0) throw new ApiError('URL_FETCH_DISABLED', 'fetching images by URL is off on this server (start it with --fetch-hosts)');
+    if (urls > options.maxUrls) throw new ApiError('TOO_MANY_URLS', `at most ${options.maxUrls} image URLs per request`);
     const fetchBudget = { left: options.maxBytes };
     for (const p of pending) images.push(await jsonImage(p, options, fetchBudget, req.clientGone, req.deadline));
     return { images, fields };
   }
   if (body === undefined || body === null) return { images, fields };
-  throw new ApiError(415, 'UNSUPPORTED_MEDIA_TYPE', 'send images as multipart/form-data, a raw image/* body, or a JSON object');
+  throw new ApiError('UNSUPPORTED_MEDIA_TYPE', 'send images as multipart/form-data, a raw image/* body, or a JSON object');
 }
 
 const IMAGE_FIELDS = ['image', 'images', 'a', 'b'];
 
-const tooManyImages = (options: ImageInputOptions) => new ApiError(413, 'TOO_MANY_IMAGES', `at most ${options.maxImages} images per request`);
+const tooManyImages = (options: ImageInputOptions) => new ApiError('TOO_MANY_IMAGES', `at most ${options.maxImages} images per request`);
 const unexpectedField = (field: string, accept: ImageFields) =>
-  new ApiError(400, 'INVALID_INPUT', `unexpected image field ${JSON.stringify(field)}; this route reads ${accept.fields.join(', ')}`);
+  new ApiError('INVALID_INPUT', `unexpected image field ${JSON.stringify(field)}; this route reads ${accept.fields.join(', ')}`);
 
 async function readMultipart(req: FastifyRequest, options: ImageInputOptions, accept: ImageFields, images: UploadedImage[], fields: Record<string, string>): Promise<void> {
   let total = 0;
@@ -94,7 +94,7 @@ async function readMultipart(req: FastifyRequest, options: ImageInputOptions, ac
       const data = await part.toBuffer();
       total += data.length;
       // each file is capped by the multipart limits; all of them together by the body limit
-      if (total > options.maxBytes) throw new ApiError(413, 'BODY_TOO_LARGE', `the uploaded files exceed ${options.maxBytes} bytes in all`);
+      if (total > options.maxBytes) throw new ApiError('BODY_TOO_LARGE', `the uploaded files exceed ${options.maxBytes} bytes in all`);
       images.push({ field: part.fieldname, data, source: imageSourceName(part.filename || part.fieldname) });
     } else {
       fields[part.fieldname] = String(part.value);
@@ -111,15 +111,15 @@ async function jsonImage({ field, value, label }: Pending, options: ImageInputOp
     if (typeof v.base64 === 'string') return { field, data: fromBase64(v.base64, label, options), source };
     if (typeof v.url === 'string') return { field, data: await fetchImage(v.url, label, options, budget, signal, deadline), source };
   }
-  throw new ApiError(400, 'INVALID_INPUT', `${label}: give a base64 string, {"base64": …} or {"url": …}`);
+  throw new ApiError('INVALID_INPUT', `${label}: give a base64 string, {"base64": …} or {"url": …}`);
 }
 
 function fromBase64(text: string, label: string, options: ImageInputOptions): Uint8Array {
   const payload = text.startsWith('data:') ? text.slice(text.indexOf(',') + 1) : text;
-  if (!/^[A-Za-z0-9+/_-]*={0,2}$/.test(payload.replace(/\s+/g, ''))) throw new ApiError(400, 'INVALID_INPUT', `${label}: not base64`);
+  if (!/^[A-Za-z0-9+/_-]*={0,2}$/.test(payload.replace(/\s+/g, ''))) throw new ApiError('INVALID_INPUT', `${label}: not base64`);
   const data = Buffer.from(payload, 'base64');
-  if (data.length === 0) throw new ApiError(400, 'IMAGE_EMPTY', `${label}: zero bytes`);
-  if (data.length > options.maxBytes) throw new ApiError(413, 'BODY_TOO_LARGE', `${label}: over ${options.maxBytes} bytes`);
+  if (data.length === 0) throw new ApiError('IMAGE_EMPTY', `${label}: zero bytes`);
+  if (data.length > options.maxBytes) throw new ApiError('BODY_TOO_LARGE', `${label}: over ${options.maxBytes} bytes`);
   return data;
 }
 
@@ -186,10 +186,10 @@ async function fetchImage(url: string, label: string, options: ImageInputOptions
   try {
     parsed = new URL(url);
   } catch {
-    throw new ApiError(400, 'INVALID_INPUT', `${label}: not a URL`);
+    throw new ApiError('INVALID_INPUT', `${label}: not a URL`);
   }
   if (!/^https?:$/.test(parsed.protocol) || !options.fetchHosts.map(normaliseHost).includes(parsed.host)) {
-    throw new ApiError(400, 'URL_NOT_ALLOWED', `${label}: ${parsed.protocol}//${parsed.host} is not an allowed image host`);
+    throw new ApiError('URL_NOT_ALLOWED', `${label}: ${parsed.protocol}//${parsed.host} is not an allowed image host`);
   }
   // the fetch's own limit, or the request's deadline if that comes first: every stage answers by the deadline
   const untilDeadline = deadline - Date.now();
@@ -200,14 +200,14 @@ async function fetchImage(url: string, label: string, options: ImageInputOptions
     const res = await undiciRequest(parsed, { method: 'GET', dispatcher: fetchAgent, maxRedirections: 0, signal: stop });
     if (res.statusCode !== 200) {
       res.body.on('error', () => undefined).destroy();
-      throw new ApiError(400, 'URL_FETCH_FAILED', `${label}: the image host answered ${res.statusCode}`);
+      throw new ApiError('URL_FETCH_FAILED', `${label}: the image host answered ${res.statusCode}`);
     }
     const chunks: Buffer[] = [];
     for await (const chunk of res.body) {
       budget.left -= (chunk as Buffer).length;
       if (budget.left < 0) {
         res.body.on('error', () => undefined).destroy();
-        throw new ApiError(413, 'BODY_TOO_LARGE', `${label}: the request's fetched images exceed ${options.maxBytes} bytes`);
+        throw new ApiError('BODY_TOO_LARGE', `${label}: the request's fetched images exceed ${options.maxBytes} bytes`);
       }
       chunks.push(chunk as Buffer);
     }
@@ -216,6 +216,6 @@ async function fetchImage(url: string, label: string, options: ImageInputOptions
     if (e instanceof ApiError) throw e;
     if (signal?.aborted) throw e;
     if (timeout.aborted && Date.now() >= deadline) throw new OverloadedError('the request\'s deadline passed while its images were fetched', 2);
-    throw new ApiError(400, 'URL_FETCH_FAILED', `${label}: ${fetchFailure(timeout.aborted ? timeout.reason : e)}`);
+    throw new ApiError('URL_FETCH_FAILED', `${label}: ${fetchFailure(timeout.aborted ? timeout.reason : e)}`);
   }
 }

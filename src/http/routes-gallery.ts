@@ -90,7 +90,7 @@ export function registerGalleryRoutes(app: FastifyInstance, ctx: RouteContext): 
     },
   }, async (req, reply) => {
     const { images } = await readImages(req, ctx.images, { fields: ['images', 'image'] });
-    if (images.length === 0) throw new ApiError(400, 'INVALID_INPUT', 'no image in the request');
+    if (images.length === 0) throw new ApiError('INVALID_INPUT', 'no image in the request');
     const q = req.query;
     // 404 before any model work, unless the subject is to be created (which happens only if a face is accepted)
     const ref = q.create ? ((await g.gallery.store.subject(req.params.ref))?.id ?? req.params.ref) : (await g.gallery.subject(req.params.ref)).id;
@@ -111,7 +111,7 @@ export function registerGalleryRoutes(app: FastifyInstance, ctx: RouteContext): 
   }, async (req) => {
     const s = await g.gallery.subject(req.params.ref);
     const face = await g.gallery.store.face(req.params.faceId);
-    if (face?.subjectId !== s.id) throw new ApiError(404, 'FACE_NOT_FOUND', `subject ${s.name} has no face ${JSON.stringify(req.params.faceId)}`);
+    if (face?.subjectId !== s.id) throw new ApiError('FACE_NOT_FOUND', `subject ${s.name} has no face ${JSON.stringify(req.params.faceId)}`);
     await g.gallery.deleteFace(req.params.faceId);
     return { subject: await g.gallery.subject(s.id) };
   });

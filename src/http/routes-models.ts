@@ -4,6 +4,7 @@ import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { FaceAnalyzer } from '../node/index.js';
+import { ApiError } from './errors.js';
 
 /** A model file the server offers its page, for the page's on-device mode. */
 export interface OfferedModel {
@@ -47,7 +48,7 @@ export function registerModelRoutes(app: FastifyInstance, files: Map<string, str
     schema: { tags: ['health'], summary: 'a model file this server offers its page (serve --offer-models)', security: [], params: { type: 'object', properties: { name: { type: 'string' } }, required: ['name'] } },
   }, async (req, reply) => {
     const path = files.get(req.params.name);
-    if (!path) return reply.code(404).send({ error: { code: 'NOT_FOUND', message: `this server offers no model ${JSON.stringify(req.params.name)}` } });
+    if (!path) throw new ApiError('NOT_FOUND', `this server offers no model ${JSON.stringify(req.params.name)}`);
     const { size } = await stat(path);
     return reply.type('application/octet-stream').header('content-length', String(size)).header('cache-control', 'no-cache').send(createReadStream(path));
   });

@@ -35,18 +35,18 @@ async function readClip(req: FastifyRequest): Promise<Buffer> {
     try {
       for await (const part of req.parts()) {
         if (part.type !== 'file') continue;
-        if (part.fieldname !== 'video' || clip) throw new ApiError(400, 'INVALID_INPUT', 'send one clip, in the multipart field "video"');
+        if (part.fieldname !== 'video' || clip) throw new ApiError('INVALID_INPUT', 'send one clip, in the multipart field "video"');
         clip = await part.toBuffer();
       }
     } catch (e) {
       if (e instanceof ApiError || String((e as { code?: unknown }).code ?? '').startsWith('FST_')) throw e;
-      throw new ApiError(400, 'INVALID_BODY', `malformed multipart body: ${(e as Error).message}`);
+      throw new ApiError('INVALID_BODY', `malformed multipart body: ${(e as Error).message}`);
     }
-    if (!clip) throw new ApiError(400, 'INVALID_INPUT', 'no clip in the request (multipart field "video")');
+    if (!clip) throw new ApiError('INVALID_INPUT', 'no clip in the request (multipart field "video")');
     return clip;
   }
   if (Buffer.isBuffer(req.body) && req.body.length > 0) return req.body;
-  throw new ApiError(415, 'UNSUPPORTED_MEDIA_TYPE', 'send the clip as a video/* or application/octet-stream body, or as the multipart field "video"');
+  throw new ApiError('UNSUPPORTED_MEDIA_TYPE', 'send the clip as a video/* or application/octet-stream body, or as the multipart field "video"');
 }
 
 /** POST /v1/video: a clip's faces tracked across frames, each track recognised once (or again when it got better). */
@@ -88,8 +88,8 @@ export function registerVideoRoute(app: FastifyInstance, ctx: RouteContext): voi
       // someone else's file: ffmpeg may read it as a container, nothing else (no playlists, no URLs)
       const info = await probeVideo(path, undefined, true);
       const seconds = info.durationS ?? (info.frames ?? 0) / info.fps;
-      if (seconds > MAX_SECONDS) throw new ApiError(413, 'VIDEO_TOO_LONG', `the clip is ${seconds.toFixed(1)} s; at most ${MAX_SECONDS} s`);
-      if (info.width * info.height > MAX_SOURCE_PIXELS) throw new ApiError(413, 'VIDEO_TOO_LARGE', `the clip's frames are ${info.width}×${info.height}; at most ${MAX_SOURCE_PIXELS / 2 ** 20} Mi pixels`);
+      if (seconds > MAX_SECONDS) throw new ApiError('VIDEO_TOO_LONG', `the clip is ${seconds.toFixed(1)} s; at most ${MAX_SECONDS} s`);
+      if (info.width * info.height > MAX_SOURCE_PIXELS) throw new ApiError('VIDEO_TOO_LARGE', `the clip's frames are ${info.width}×${info.height}; at most ${MAX_SOURCE_PIXELS / 2 ** 20} Mi pixels`);
       const width = info.width > MAX_WIDTH ? MAX_WIDTH : undefined;
       const height = width ? (info.height * width) / info.width : info.height;
       const q = req.query;

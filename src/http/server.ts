@@ -243,7 +243,7 @@ export async function createServer(options: ServeOptions): Promise<FaceprintServ
         throw e;
       }
     }
-    if (!req.principal.scopes.has(scope)) throw new ApiError(403, 'FORBIDDEN', `this key lacks the ${scope} scope`);
+    if (!req.principal.scopes.has(scope)) throw new ApiError('FORBIDDEN', `this key lacks the ${scope} scope`);
     // the key's id (never the key) on this request's log lines, "request completed" included
     req.log = req.log.child({ key: req.principal.keyId });
     reply.log = req.log;
@@ -255,7 +255,7 @@ export async function createServer(options: ServeOptions): Promise<FaceprintServ
       max: options.rateLimitPerMinute ?? 600,
       timeWindow: 60_000,
       keyGenerator: (req) => req.principal?.keyId ?? req.ip,
-      errorResponseBuilder: (_req, ctx) => new ApiError(429, 'RATE_LIMITED', `rate limit of ${ctx.max} requests a minute reached; retry in ${ctx.after}`, { 'retry-after': String(Math.ceil(ctx.ttl / 1000)) }),
+      errorResponseBuilder: (_req, ctx) => new ApiError('RATE_LIMITED', `rate limit of ${ctx.max} requests a minute reached; retry in ${ctx.after}`, { 'retry-after': String(Math.ceil(ctx.ttl / 1000)) }),
     });
   }
   // A body holds memory budget for what Fastify buffers of it (the chunks, then their concatenation) from its
@@ -470,8 +470,8 @@ async function authenticate(req: FastifyRequest, keys: KeyStore): Promise<Princi
   // the scheme is case-insensitive (RFC 9110 §11.1)
   const bearer = header && /^bearer\s+(\S+)\s*$/i.exec(header);
   const presented = bearer ? bearer[1] : (req.headers['x-api-key'] as string | undefined);
-  if (!presented) throw new ApiError(401, 'UNAUTHORIZED', 'an API key is required: Authorization: Bearer <key>', { 'www-authenticate': 'Bearer' });
+  if (!presented) throw new ApiError('UNAUTHORIZED', 'an API key is required: Authorization: Bearer <key>', { 'www-authenticate': 'Bearer' });
   const principal = await keys.authenticate(presented);
-  if (!principal) throw new ApiError(401, 'UNAUTHORIZED', 'unknown or revoked API key', { 'www-authenticate': 'Bearer' });
+  if (!principal) throw new ApiError('UNAUTHORIZED', 'unknown or revoked API key', { 'www-authenticate': 'Bearer' });
   return principal;
 }

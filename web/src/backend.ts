@@ -1,28 +1,17 @@
 /** What the page needs from faceprint: the HTTP API of `faceprint serve` (and, on-device, the engine itself). */
 import type { FaceJson } from '../../src/core/face-json.js';
+import type { EnrollResult, Identification, Verification } from '../../src/core/gallery/gallery.js';
+import type { ThresholdSource } from '../../src/core/gallery/template.js';
+import type { Subject as StoredSubject } from '../../src/core/gallery/types.js';
+
+// The core's own result types: the API sends them as JSON, the on-device engine returns them.
+export type { Match, Verification } from '../../src/core/gallery/gallery.js';
+export type { ThresholdSource } from '../../src/core/gallery/template.js';
 
 /** A face as the API and the on-device engine give it (one serializer: core/face-json.ts). */
 export type PageFace = FaceJson;
-export interface Match {
-  subjectId: string;
-  name: string;
-  score: number;
-}
-export interface Subject {
-  id: string;
-  name: string;
-  faceCount: number;
-  metadata: Record<string, unknown>;
-}
-export type ThresholdSource = 'given' | 'calibration' | 'known-model';
-export interface Verification {
-  score: number;
-  threshold: number;
-  thresholdSource: ThresholdSource;
-  same: boolean;
-  margin: number;
-  basis: string;
-}
+/** What the page shows of a subject. */
+export type Subject = Pick<StoredSubject, 'id' | 'name' | 'faceCount' | 'metadata'>;
 /** The threshold in force when the page gives none (calibration, else the known model's). */
 export interface ThresholdInForce {
   threshold: number;
@@ -30,23 +19,18 @@ export interface ThresholdInForce {
   basis: string;
   maxDistance: number;
 }
-export interface Identified {
+/** One face of an identify: the core's identification with the face as JSON. */
+export interface Identified extends Identification {
   face: PageFace;
-  subject: Match | null;
-  candidates: Match[];
-  threshold: number;
-  thresholdSource: ThresholdSource;
-  basis: string;
 }
 export interface Cluster {
   id: string;
   size: number;
   faces: { id: string; source?: string }[];
 }
-export interface EnrolReport {
+/** An enrolment's outcome, as the core's with the subject as the page shows it. */
+export interface EnrolReport extends Omit<EnrollResult, 'subject'> {
   subject: Subject;
-  accepted: { source?: string; faceId: string }[];
-  refused: { source?: string; reason: string; message: string }[];
 }
 
 export interface Backend {
