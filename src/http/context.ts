@@ -1,6 +1,9 @@
 import type { FastifyRequest } from 'fastify';
+import { imageSize } from '../node/decode.js';
 import type { FaceAnalyzer } from '../node/index.js';
 import type { FaceGallery } from '../node/gallery/index.js';
+import type { Admission } from './admission.js';
+import type { MemoryBudget } from './budget.js';
 import { ApiError } from './errors.js';
 import type { ImageInputOptions, UploadedImage } from './images.js';
 
@@ -17,6 +20,31 @@ export interface RouteContext {
   work<T>(req: FastifyRequest, images: readonly UploadedImage[], job: (signal: AbortSignal) => Promise<T>, extraBytes?: number): Promise<T>;
   /** Records the request body of an image route for the OpenAPI document. */
   documentBody(method: string, url: string, body: Record<string, unknown>): void;
+}
+
+/**
+ * Memory a decode holds per pixel while its request works, measured (docs/security.md): libvips' output
+ * (RGB/RGBA), our RGB copy, and the padded canvas of a face-less image's retry.
+ */
+const DECODE_BYTES_PER_PIXEL = 16;
+
+/** RouteContext.work on this server's admission queue and memory budget. */
+export function workRunner(admission: Admission, budget: MemoryBudget, pixelLimit: number): RouteContext['work'] {
+  return async (req, uploaded, job, extraBytes = 0) => {
+    // what decoding these images will cost, from their headers; an image whose header cannot be read costs
+    // nothing here and is refused by its decode with its own error
+    const sizes = await Promise.all(uploaded.map((i) => imageSize(i.data, { pixelLimit }).catch(() => null)));
+    const need = extraBytes + sizes.reduce((sum, s) => sum + (s ? s.width * s.height * DECODE_BYTES_PER_PIXEL : 0), 0);
+    const signal = AbortSignal.any([req.clientGone, AbortSignal.timeout(Math.max(1, req.deadline - Date.now()))]);
+    return admission.run(async () => {
+      const release = await budget.acquire(need, req.deadline, req.clientGone);
+      try {
+        return await job(signal);
+      } finally {
+        release();
+      }
+    }, { deadline: req.deadline, signal: req.clientGone });
+  };
 }
 
 /** Exactly one image from the named fields. */
