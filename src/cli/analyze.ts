@@ -1,7 +1,6 @@
 import { describeHeads, faceToJson } from '../core/face-json.js';
 import { FaceprintError } from '../core/errors.js';
-import { FaceAnalyzer } from '../node/index.js';
-import type { ModelCliOptions } from './eval.js';
+import { openAnalyzer, type ModelCliOptions } from './options.js';
 
 export interface AnalyzeCliOptions extends ModelCliOptions {
   maxFaces?: number;
@@ -12,22 +11,7 @@ export interface AnalyzeCliOptions extends ModelCliOptions {
 
 /** Runs `faceprint analyze`; returns the process exit code (1 when any image failed). */
 export async function runAnalyze(images: string[], opts: AnalyzeCliOptions, out: (line: string) => void): Promise<number> {
-  if (!opts.pack && !opts.detector) {
-    throw new FaceprintError('MODEL_MISSING', 'give --pack NAME|DIR, or --detector FILE (and --recognizer FILE)');
-  }
-  const fa = await FaceAnalyzer.create({
-    pack: opts.pack,
-    detector: opts.detector,
-    recognizer: opts.recognizer,
-    detSize: opts.detSize,
-    detSizes: opts.detSizes,
-    detThresh: opts.detThresh,
-    detInput: opts.detInput,
-    maxFaces: opts.maxFaces,
-    intraOpNumThreads: opts.threads,
-    heads: opts.heads,
-    headModels: opts.head,
-  });
+  const fa = await openAnalyzer(opts, { maxFaces: opts.maxFaces });
   let failed = 0;
   try {
     for (const image of images) {

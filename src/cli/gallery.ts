@@ -10,7 +10,7 @@ import { readIdentityDir } from '../node/eval/datasets.js';
 import type { IdentificationReport, VerificationReport } from '../node/eval/report.js';
 import { FaceGallery, type EnrollResult, type ThresholdChoice } from '../node/gallery/index.js';
 import { openStore } from '../storage/open.js';
-import { addAnalyzerOptions, openAnalyzer, progressBar } from './eval.js';
+import { addAnalyzerOptions, openAnalyzer, progressBar } from './options.js';
 
 type PrintLine = (line: string) => void;
 type Parse = (v: string) => number;
@@ -107,7 +107,13 @@ function formatEnroll(r: EnrollResult): string[] {
   ];
 }
 
+/** enroll, verify, identify, cluster, subjects …, calibrate: the commands on a gallery. */
 export function addGalleryCommands(program: Command, out: PrintLine, int: Parse, float: Parse): void {
+  for (const add of [addEnrollCommand, addVerifyCommand, addIdentifyCommand, addClusterCommand, addSubjectsCommands, addCalibrateCommand]) add(program, out, int, float);
+}
+
+/** `faceprint enroll`: photos into a subject, or a folder per person. */
+function addEnrollCommand(program: Command, out: PrintLine, int: Parse, float: Parse): void {
   const enrollCmd = program
     .command('enroll')
     .description('enrol face images into a subject (created on first use); --dir enrols a folder per person')
@@ -160,7 +166,10 @@ export function addGalleryCommands(program: Command, out: PrintLine, int: Parse,
       if (results.some((r) => r.refused.length)) process.exitCode = 1;
     });
   });
+}
 
+/** `faceprint verify`: 1:1, two photos or a photo and a subject. */
+function addVerifyCommand(program: Command, out: PrintLine, int: Parse, float: Parse): void {
   const verifyCmd = program
     .command('verify')
     .description('1:1 — is it the same person? two images, or an image and an enrolled subject')
@@ -184,7 +193,10 @@ export function addGalleryCommands(program: Command, out: PrintLine, int: Parse,
       if (!v.same) process.exitCode = 1;
     }, store);
   });
+}
 
+/** `faceprint identify`: 1:N against the gallery. */
+function addIdentifyCommand(program: Command, out: PrintLine, int: Parse, float: Parse): void {
   const identifyCmd = program
     .command('identify')
     .description('1:N — who is each face? top-k subjects; "unknown" below the threshold')
@@ -219,7 +231,10 @@ export function addGalleryCommands(program: Command, out: PrintLine, int: Parse,
       }
     });
   });
+}
 
+/** `faceprint cluster`: unknown faces into groups; --promote makes one a subject. */
+function addClusterCommand(program: Command, out: PrintLine, int: Parse, float: Parse): void {
   const clusterCmd = program
     .command('cluster')
     .description('group unknown faces into people, incrementally; --promote turns a cluster into a subject')
@@ -252,7 +267,10 @@ export function addGalleryCommands(program: Command, out: PrintLine, int: Parse,
       for (const c of report.clusters) out(`  ${c.id}  ${c.size} faces: ${c.faces.slice(0, 6).map((f) => f.source ?? f.id).join(', ')}${c.size > 6 ? ', …' : ''}`);
     });
   });
+}
 
+/** `faceprint subjects …`: the records, without loading models. */
+function addSubjectsCommands(program: Command, out: PrintLine, int: Parse, float: Parse): void {
   const subjects = program.command('subjects').description('list, show, rename, merge and delete subjects and faces');
   storeOption(subjects.command('list').description('subjects, paged'))
     .option('--offset <n>', 'skip this many', int, 0)
@@ -310,7 +328,10 @@ export function addGalleryCommands(program: Command, out: PrintLine, int: Parse,
       out(opts.json ? JSON.stringify({ deleted: id }) : `deleted face ${id}`);
     }),
   );
+}
 
+/** `faceprint calibrate`: an eval report's thresholds into the gallery. */
+function addCalibrateCommand(program: Command, out: PrintLine, int: Parse, float: Parse): void {
   const calibrate = program
     .command('calibrate')
     .description('import the thresholds of a `faceprint eval lfw|pairs|identify --json` report into a gallery (FAR → cosine)')
@@ -334,6 +355,7 @@ export function addGalleryCommands(program: Command, out: PrintLine, int: Parse,
     });
   });
 }
+
 
 function parseMetadata(text: string): Record<string, unknown> {
   let v: unknown;

@@ -1,7 +1,8 @@
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { FaceprintError } from '../core/errors.js';
 import { runAnalyze } from './analyze.js';
-import { addAnalyzerOptions, addEvalCommands } from './eval.js';
+import { addEvalCommands } from './eval.js';
+import { addAnalyzerOptions } from './options.js';
 import { addGalleryCommands } from './gallery.js';
 import { addBenchCommand } from './bench.js';
 import { addModelsCommands } from './models.js';

@@ -65,6 +65,11 @@ export function addModelsCommands(program: Command, out: (s: string) => void, in
     .action(async (pack: string) => {
       out((await removePack(pack)) ? `${pack}: removed` : `${pack}: not installed`);
     });
+  addModelFileCommands(models, out, int, float);
+}
+
+/** `faceprint models info|quantize|replica`: single ONNX files. */
+function addModelFileCommands(models: Command, out: (s: string) => void, int: (v: string) => number, float: (v: string) => number): void {
   models
     .command('info')
     .description('what faceprint makes of an ONNX file: routing, inputs/outputs, normalisation, MACs')

@@ -5,7 +5,7 @@ import { FaceAnalyzer } from '../node/index.js';
 import { FaceGallery } from '../node/gallery/index.js';
 import { KeyStore, parseScopes } from '../http/keys.js';
 import { createServer } from '../http/server.js';
-import { addAnalyzerOptions } from './eval.js';
+import { addAnalyzerOptions } from './options.js';
 
 type PrintLine = (line: string) => void;
 type Parse = (v: string) => number;
@@ -17,11 +17,9 @@ function keysOption(cmd: Command): Command {
   return cmd.option('--keys <file>', 'API key file (hashed keys)', process.env.FACEPRINT_KEYS ?? DEFAULT_KEYS);
 }
 
-export function addServeCommands(program: Command, out: PrintLine, int: Parse, float: Parse): void {
-  const serve = program
-    .command('serve')
-    .description('HTTP API (OpenAPI at /openapi.json, docs at /docs) and the web page at /, on a gallery store');
-  addAnalyzerOptions(serve, int, float)
+/** serve's own options (the models' are addAnalyzerOptions'), each with its default. */
+function serveOptions(serve: Command, int: Parse, float: Parse): Command {
+  return addAnalyzerOptions(serve, int, float)
     .option('--store <url>', 'gallery: a SQLite file or postgres://… URL', process.env.FACEPRINT_STORE ?? './faceprint.db')
     .option('--host <addr>', 'address to listen on', '127.0.0.1')
     .option('--port <n>', 'port (0: any free one)', int, 8080)
@@ -50,8 +48,14 @@ export function addServeCommands(program: Command, out: PrintLine, int: Parse, f
     .option('--search-threads <n>', 'threads for the exact search scan', int, 1)
     .option('--log-level <level>', 'pino level: fatal, error, warn, info, debug', 'info')
     .option('--open', 'open the web page in the desktop browser once listening');
-  keysOption(serve).action(async (opts) => {
-    if (!opts.pack && !opts.detector) throw new FaceprintError('MODEL_MISSING', 'give --pack DIR|NAME, or --detector FILE and --recognizer FILE');
+}
+
+export function addServeCommands(program: Command, out: PrintLine, int: Parse, float: Parse): void {
+  const serve = program
+    .command('serve')
+    .description('HTTP API (OpenAPI at /openapi.json, docs at /docs) and the web page at /, on a gallery store');
+  keysOption(serveOptions(serve, int, float)).action(async (opts) => {
+    if (!opts.pack && !opts.detector) throw new FaceprintError('MODEL_MISSING', 'give --pack NAME|DIR, or --detector FILE and --recognizer FILE');
     const keys = opts.singleUser ? null : await KeyStore.open(opts.keys);
     if (keys && keys.activeCount === 0) {
       throw new FaceprintError('INVALID_INPUT', `no API key in ${opts.keys}: create one with \`faceprint keys create --name me --scope admin\`, or run on localhost with --single-user`);

@@ -5,7 +5,7 @@ import type { VideoIdentifier } from '../core/video/video-analyzer.js';
 import { FaceGallery } from '../node/gallery/index.js';
 import { requireFfmpeg } from '../node/video/ffmpeg.js';
 import { watchVideo } from '../node/video/watch.js';
-import { addAnalyzerOptions, openAnalyzer, progressBar } from './eval.js';
+import { addAnalyzerOptions, openAnalyzer, progressBar } from './options.js';
 import { requireGallery } from './gallery.js';
 
 type PrintLine = (line: string) => void;

@@ -71,6 +71,11 @@ export function registerGalleryRoutes(app: FastifyInstance, ctx: RouteContext): 
       response: { 200: { type: 'object', properties: { deletedFaces: { type: 'integer' } } }, ...notFound, ...errorResponses },
     },
   }, async (req) => ({ deletedFaces: await g.gallery.deleteSubject(req.params.ref) }));
+}
+
+/** A subject's faces: enrol photos into it, delete one. */
+export function registerFaceRoutes(app: FastifyInstance, ctx: RouteContext): void {
+  const g = ctx.gallery;
 
   ctx.documentBody('post', '/v1/subjects/{ref}/faces', imageBody('images', 'photos of the subject, one usable face each (or ?largest=true)'));
   app.post<{ Params: { ref: string }; Querystring: { create?: boolean; largest?: boolean; minScore?: number; minSize?: number; maxYaw?: number; maxPitch?: number } }>('/v1/subjects/:ref/faces', {

@@ -93,6 +93,11 @@ export function registerRecognitionRoutes(app: FastifyInstance, ctx: RouteContex
     const faces = await ctx.work(req, [image], (signal) => gallery.identify({ data: image.data, source: image.source }, { k: q.k, threshold: q.threshold, far: q.far, where, signal }));
     return { detSizes: gallery.detSizes, faces };
   });
+}
+
+/** cluster, the groups as they stand, the threshold in force, and promoting a group to a subject. */
+export function registerClusterRoutes(app: FastifyInstance, ctx: RouteContext): void {
+  const { gallery } = ctx;
 
   ctx.documentBody('post', '/v1/cluster', imageBody('images', 'photos whose faces join the unassigned pool (none: just re-run the clustering)'));
   app.post<{ Querystring: { maxDistance?: number; minFaces?: number } }>('/v1/cluster', {

@@ -18,9 +18,9 @@ import { bodiesPlugin } from './plugins/bodies.js';
 import { openApiPlugin } from './plugins/openapi.js';
 import { pagePlugin } from './plugins/page.js';
 import { repliesPlugin } from './plugins/replies.js';
-import { registerGalleryRoutes } from './routes-gallery.js';
+import { registerFaceRoutes, registerGalleryRoutes } from './routes-gallery.js';
 import { registerHealthRoutes } from './routes-health.js';
-import { registerRecognitionRoutes } from './routes-recognition.js';
+import { registerClusterRoutes, registerRecognitionRoutes } from './routes-recognition.js';
 import { registerVideoRoute } from './routes-video.js';
 
 declare module 'fastify' {
@@ -167,7 +167,9 @@ export async function createServer(options: ServeOptions): Promise<FaceprintServ
     offerModels: options.offerModels ?? !!options.singleUser, closing: () => closing,
   });
   registerRecognitionRoutes(app, ctx);
+  registerClusterRoutes(app, ctx);
   registerGalleryRoutes(app, ctx);
+  registerFaceRoutes(app, ctx);
   registerVideoRoute(app, ctx);
   await app.register(pagePlugin, { webRoot: options.webRoot });
 
