@@ -79,7 +79,7 @@ async function measure(
   // The exact tensors the pipeline feeds, prepared once for the bare runs: one detector input per size.
   const detFeeds = detSizes.map((size) => ({ [bareDet.inputNames[0]]: new ort.Tensor('float32', letterboxBlob(letterbox(image, size, size), normalisationLut(127.5, 128)), [1, 3, size, size]) }));
   const faces = await fa.analyze(image);
-  const crops = faces.map((f) => normCrop(image, f.kps.flat(), 112).crop);
+  const crops = faces.map((f) => normCrop(image, f.kps, 112).crop);
   const recBlob = fa.core.recognizer!.blob(crops);
   const recFeed = { [bareRec.inputNames[0]]: new ort.Tensor('float32', recBlob, [crops.length, 3, 112, 112]) };
   const headFeeds = fa.core.heads.map((h, k) => {

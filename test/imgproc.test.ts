@@ -71,7 +71,7 @@ test('estimateNorm reproduces the golden alignment matrices (skimage float32 Ume
   let exact = 0;
   for (const g of golden.images) {
     for (const f of g.faces) {
-      const m = estimateNorm(f.kps.flat());
+      const m = estimateNorm(f.kps as [number, number][]);
       const d = Math.max(...f.align_M.flat().map((v, i) => Math.abs(v - m[i])));
       worst = Math.max(worst, d);
       if (d < 1e-9) exact++;
@@ -83,7 +83,7 @@ test('estimateNorm reproduces the golden alignment matrices (skimage float32 Ume
 });
 
 test('estimateNorm supports 112·k and 128·k crops and rejects other sizes', () => {
-  const kps = golden.images[0].faces[0].kps.flat();
+  const kps = golden.images[0].faces[0].kps as [number, number][];
   const m112 = estimateNorm(kps, 112);
   const m224 = estimateNorm(kps, 224);
   assert.ok(Math.abs(m224[0] / m112[0] - 2) < 1e-6);

@@ -197,7 +197,7 @@ export class FaceAnalyzerCore {
     this.ensureOpen();
     if (!this.recognizer || !this.embedder) throw new FaceprintError('MODEL_MISSING', 'embedding faces needs a recognizer');
     if (landmarks.length === 0) return [];
-    const crops = landmarks.map((kps) => normCrop(image, kps.flat(), this.recognizer!.inputSize).crop);
+    const crops = landmarks.map((kps) => normCrop(image, kps, this.recognizer!.inputSize).crop);
     const raws = await this.embedder.embedRaw(crops);
     return raws.map((raw) => normaliseEmbedding(raw).embedding);
   }
@@ -234,7 +234,7 @@ export class FaceAnalyzerCore {
     return found.map((d) => ({
       ...d,
       bbox: [d.bbox[0] - margin, d.bbox[1] - margin, d.bbox[2] - margin, d.bbox[3] - margin] as Detection['bbox'],
-      kps: d.kps ? d.kps.map((v) => v - margin) : d.kps,
+      kps: d.kps ? d.kps.map(([x, y]): [number, number] => [x - margin, y - margin]) : d.kps,
     }));
   }
 
@@ -253,7 +253,5 @@ export class FaceAnalyzerCore {
 }
 
 function toFace(d: Detection): Face {
-  const kps: [number, number][] = [];
-  if (d.kps) for (let p = 0; p < 5; p++) kps.push([d.kps[2 * p], d.kps[2 * p + 1]]);
-  return { bbox: d.bbox, kps, score: d.score };
+  return { bbox: d.bbox, kps: d.kps ? d.kps.map(([x, y]): [number, number] => [x, y]) : [], score: d.score };
 }

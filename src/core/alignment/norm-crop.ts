@@ -12,8 +12,8 @@ export const ARCFACE_TEMPLATE_112: readonly number[] = [
  * The matrix that maps 5 landmarks onto the ArcFace template scaled to `size` (insightface's estimate_norm):
  * multiples of 112 scale the template; multiples of 128 scale it from 112 and shift x by 8·size/128.
  */
-export function estimateNorm(kps: ArrayLike<number>, size = 112): Affine2x3 {
-  if (kps.length !== 10) throw new FaceprintError('INVALID_INPUT', `alignment needs 5 landmarks, got ${kps.length / 2}`);
+export function estimateNorm(kps: readonly (readonly [number, number])[], size = 112): Affine2x3 {
+  if (kps.length !== 5) throw new FaceprintError('INVALID_INPUT', `alignment needs 5 landmarks, got ${kps.length}`);
   let ratio: number;
   let diffX: number;
   if (size % 112 === 0) {
@@ -27,11 +27,11 @@ export function estimateNorm(kps: ArrayLike<number>, size = 112): Affine2x3 {
   }
   // float32 template × float64 ratio stays float32 in NumPy; += diff likewise.
   const dst = ARCFACE_TEMPLATE_112.map((v, i) => Math.fround(Math.fround(v * ratio) + (i % 2 === 0 ? diffX : 0)));
-  return similarityTransform(kps, dst);
+  return similarityTransform(kps.flat(), dst);
 }
 
 /** insightface's norm_crop: the aligned size×size face, via the OpenCV-exact warp. */
-export function normCrop(image: RgbImage, kps: ArrayLike<number>, size = 112): { crop: RgbImage; matrix: Affine2x3 } {
+export function normCrop(image: RgbImage, kps: readonly (readonly [number, number])[], size = 112): { crop: RgbImage; matrix: Affine2x3 } {
   const matrix = estimateNorm(kps, size);
   return { crop: warpAffine(image, matrix, size, size), matrix };
 }

@@ -7,9 +7,13 @@ import { greedyNms } from './nms.js';
 const f32 = Math.fround;
 
 /** A detected face in original-image pixels. kps: 5 (x, y) pairs flattened, or null for kps-less models. */
+/** Five facial landmarks as [x, y] points: left eye, right eye, nose tip, left and right mouth corners. */
+export type Landmarks = [number, number][];
+
 export interface Detection {
   bbox: [number, number, number, number];
-  kps: number[] | null;
+  /** The same points as a Face's (null: a detector without landmarks). */
+  kps: Landmarks | null;
   score: number;
 }
 
@@ -208,7 +212,7 @@ export function finishDetections(c: Candidates, order: Int32Array, imageWidth: n
   if (maxFaces > 0 && keep.length > maxFaces) keep = rankForMaxFaces(c.boxes, keep, imageWidth, imageHeight).slice(0, maxFaces);
   return keep.map((i) => ({
     bbox: [c.boxes[4 * i], c.boxes[4 * i + 1], c.boxes[4 * i + 2], c.boxes[4 * i + 3]],
-    kps: c.kps ? Array.from(c.kps.subarray(10 * i, 10 * i + 10)) : null,
+    kps: c.kps ? Array.from({ length: 5 }, (_, p): [number, number] => [c.kps![10 * i + 2 * p], c.kps![10 * i + 2 * p + 1]]) : null,
     score: c.scores[i],
   }));
 }

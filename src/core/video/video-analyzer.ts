@@ -166,7 +166,7 @@ export class VideoAnalyzer {
         : await this.detectorFor(image).detect(image, { scoreThreshold, maxFaces });
       detections = found.map((d) => ({
         bbox: d.bbox,
-        kps: d.kps ? Array.from({ length: d.kps.length / 2 }, (_, i) => [d.kps![2 * i], d.kps![2 * i + 1]] as [number, number]) : undefined,
+        kps: d.kps ?? undefined,
         score: d.score,
       }));
       this.stats.detectorRuns++;

@@ -14,7 +14,7 @@ export interface EmbeddedImage {
   embedding: Float32Array | null;
   /** 'detected': InsightFace's primary face; 'fallback': no face, aligned with the mean landmarks; 'error'. */
   source: 'detected' | 'fallback' | 'error';
-  kps: number[] | null;
+  kps: [number, number][] | null;
   /** The face's pose when the analyzer has the 3-D landmark head. */
   pose?: Pose | null;
   error?: { code: string; message: string };
@@ -127,7 +127,9 @@ export async function embedImageSet(fa: FaceAnalyzer, paths: string[], options: 
 function fromRecord(path: string, r: CacheRecord): EmbeddedImage {
   if (!r.e) return { path, embedding: null, source: 'fallback', kps: null };
   const buf = Buffer.from(r.e, 'base64');
-  return { path, embedding: new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.length)), source: 'detected', kps: r.kps, pose: r.pose ?? null };
+  // the cache keeps the points flat, as the first caches did
+  const kps = r.kps ? Array.from({ length: r.kps.length / 2 }, (_, p): [number, number] => [r.kps![2 * p], r.kps![2 * p + 1]]) : null;
+  return { path, embedding: new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.length)), source: 'detected', kps, pose: r.pose ?? null };
 }
 
 /** InsightFace's LFW evaluation aligns a face-less image with the mean landmarks of the detected images. */
@@ -135,9 +137,9 @@ async function fillWithMeanLandmarks(fa: FaceAnalyzer, results: EmbeddedImage[])
   const detected = results.filter((r) => r.source === 'detected' && r.kps);
   const misses = results.filter((r) => r.source === 'fallback');
   if (!misses.length || !detected.length) return;
-  const mean = new Array(10).fill(0);
-  for (const r of detected) r.kps!.forEach((v, i) => (mean[i] += v));
-  for (let i = 0; i < 10; i++) mean[i] /= detected.length;
+  const mean = Array.from({ length: 5 }, (): [number, number] => [0, 0]);
+  for (const r of detected) r.kps!.forEach(([x, y], p) => { mean[p][0] += x; mean[p][1] += y; });
+  for (const point of mean) { point[0] /= detected.length; point[1] /= detected.length; }
   const recognizer = fa.core.recognizer!;
   for (const r of misses) {
     const img = await fa.decode(r.path);
