@@ -49,7 +49,7 @@ export function registerRecognitionRoutes(app: FastifyInstance, ctx: RouteContex
     return ctx.work(req, [image], async (signal) => {
       const pixels = await analyzer.decode(image.data, { signal });
       signal.throwIfAborted();
-      const faces = await analyzer.core.analyze(pixels, { maxFaces: q.maxFaces, scoreThreshold: q.detThresh, padRetry: q.padRetry, detSizes, signal });
+      const faces = await analyzer.core.analyze(pixels, { maxFaces: q.maxFaces, detThresh: q.detThresh, padRetry: q.padRetry, detSizes, signal });
       return { width: pixels.width, height: pixels.height, detSizes, faces: faces.map((f) => faceToJson(f, { embedding: !!q.embeddings })) };
     });
   });

@@ -110,8 +110,8 @@ export class FaceAnalyzer extends PlatformAnalyzer<ImageInput> {
       const faceHeads = [];
       for (const h of heads.values()) faceHeads.push(await makeHead(h, { ...ortOptions, maxBatch: options.maxBatch, uint8Input: options.uint8Input }));
       const core = new FaceAnalyzerCore(detector, recognizer, {
-        scoreThreshold: options.detThresh, detInput: options.detInput, detSizes: detection.detSizes,
-        nmsThreshold: options.nmsThresh,
+        detThresh: options.detThresh, detInput: options.detInput, detSizes: detection.detSizes,
+        nmsThresh: options.nmsThresh,
         maxFaces: options.maxFaces,
       }, faceHeads);
       return new FaceAnalyzer(core, det.path, rec?.path ?? null, { pixelLimit: options.pixelLimit });

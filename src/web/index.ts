@@ -82,7 +82,7 @@ export class FaceAnalyzer extends PlatformAnalyzer<WebImageInput> {
         opened.push(model);
         heads.push(await headFrom(model, open, { maxBatch: options.maxBatch, uint8Input: options.uint8Input !== false }));
       }
-      const core = new FaceAnalyzerCore(detector, recognizer, { scoreThreshold: options.detThresh, detInput: options.detInput, detSizes: detection.detSizes, nmsThreshold: options.nmsThresh, maxFaces: options.maxFaces }, heads);
+      const core = new FaceAnalyzerCore(detector, recognizer, { detThresh: options.detThresh, detInput: options.detInput, detSizes: detection.detSizes, nmsThresh: options.nmsThresh, maxFaces: options.maxFaces }, heads);
       return new FaceAnalyzer(core, rec?.sha256 ?? null, rec ? rec.source.split('/').pop()! : null, { pixelLimit: options.pixelLimit });
     } catch (e) {
       for (const m of opened) await m.session.close().catch(() => undefined);

@@ -19,9 +19,9 @@ export interface Detection {
 
 export interface DetectOptions {
   /** Score threshold (InsightFace det_thresh). Default 0.5. */
-  scoreThreshold?: number;
+  detThresh?: number;
   /** IoU above which the lower-scored box is dropped. Default 0.4. */
-  nmsThreshold?: number;
+  nmsThresh?: number;
   /** Keep at most this many faces, ranked as InsightFace ranks them (area − 2·offset²). 0 = all. */
   maxFaces?: number;
 }
@@ -129,7 +129,7 @@ export class ScrfdDetector {
    * the letterbox's scale in float32 — InsightFace's candidates before any sorting or NMS.
    */
   candidates(raw: ScrfdRawOutputs, options: DetectOptions = {}): Candidates {
-    const threshold = f32(options.scoreThreshold ?? 0.5);
+    const threshold = f32(options.detThresh ?? 0.5);
     const { levels, strides, anchors, kps: hasKps } = this.layout;
     if (raw.outputs.length !== levels * (hasKps ? 3 : 2)) {
       throw new FaceprintError('INFERENCE_FAILED', `${this.session.source}: expected ${levels * (hasKps ? 3 : 2)} outputs, got ${raw.outputs.length}`);
@@ -208,7 +208,7 @@ export interface Candidates {
 /** Greedy NMS over the candidates in the given order, then the max_num ranking: InsightFace's last steps. */
 export function finishDetections(c: Candidates, order: Int32Array, imageWidth: number, imageHeight: number, options: DetectOptions = {}): Detection[] {
   const maxFaces = options.maxFaces ?? 0;
-  let keep = greedyNms(c.boxes, order, options.nmsThreshold ?? 0.4);
+  let keep = greedyNms(c.boxes, order, options.nmsThresh ?? 0.4);
   if (maxFaces > 0 && keep.length > maxFaces) keep = rankForMaxFaces(c.boxes, keep, imageWidth, imageHeight).slice(0, maxFaces);
   return keep.map((i) => ({
     bbox: [c.boxes[4 * i], c.boxes[4 * i + 1], c.boxes[4 * i + 2], c.boxes[4 * i + 3]],

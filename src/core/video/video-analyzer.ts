@@ -159,11 +159,11 @@ export class VideoAnalyzer {
     let detections = null;
     if (detect) {
       this.core.ensureOpen();
-      const scoreThreshold = this.tracker.options.lowScore;
+      const detThresh = this.tracker.options.lowScore;
       const maxFaces = this.maxFaces;
       const found = this.detSizes
-        ? await this.core.detect(image, { scoreThreshold, maxFaces, detSizes: this.detSizes, detInput: this.detectorSize === 'model' ? 'model' : 'image' })
-        : await this.detectorFor(image).detect(image, { scoreThreshold, maxFaces });
+        ? await this.core.detect(image, { detThresh, maxFaces, detSizes: this.detSizes, detInput: this.detectorSize === 'model' ? 'model' : 'image' })
+        : await this.detectorFor(image).detect(image, { detThresh, maxFaces });
       detections = found.map((d) => ({
         bbox: d.bbox,
         kps: d.kps ?? undefined,
