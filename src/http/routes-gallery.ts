@@ -98,7 +98,7 @@ export function registerFaceRoutes(app: FastifyInstance, ctx: RouteContext): voi
     if (images.length === 0) throw new ApiError('INVALID_INPUT', 'no image in the request');
     const q = req.query;
     // 404 before any model work, unless the subject is to be created (which happens only if a face is accepted)
-    const ref = q.create ? ((await g.gallery.store.subject(req.params.ref))?.id ?? req.params.ref) : (await g.gallery.subject(req.params.ref)).id;
+    const ref = q.create ? ((await g.gallery.findSubject(req.params.ref))?.id ?? req.params.ref) : (await g.gallery.subject(req.params.ref)).id;
     const result = await ctx.work(req, images, (signal) => g.enroll(ref, images.map((i) => ({ data: i.data, source: i.source })), {
       create: !!q.create, largest: q.largest, minScore: q.minScore, minSize: q.minSize, maxYaw: q.maxYaw, maxPitch: q.maxPitch, signal,
     }));
@@ -113,11 +113,5 @@ export function registerFaceRoutes(app: FastifyInstance, ctx: RouteContext): voi
       params: { type: 'object', properties: { ref: { type: 'string' }, faceId: { type: 'string' } } },
       response: { 200: { type: 'object', properties: { subject: subjectSchema } }, ...notFound, ...errorResponses },
     },
-  }, async (req) => {
-    const s = await g.gallery.subject(req.params.ref);
-    const face = await g.gallery.store.face(req.params.faceId);
-    if (face?.subjectId !== s.id) throw new ApiError('FACE_NOT_FOUND', `subject ${s.name} has no face ${JSON.stringify(req.params.faceId)}`);
-    await g.gallery.deleteFace(req.params.faceId);
-    return { subject: await g.gallery.subject(s.id) };
-  });
+  }, async (req) => ({ subject: await g.gallery.deleteFaceOf(req.params.ref, req.params.faceId) }));
 }

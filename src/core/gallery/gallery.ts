@@ -225,10 +225,15 @@ export class Gallery {
   }
 
   async subject(ref: string): Promise<Subject> {
-    // names are stored NFC: a name typed in another normal form finds the same subject
-    const s = await this.store.subject(ref.normalize('NFC'));
+    const s = await this.findSubject(ref);
     if (!s) throw new FaceprintError('SUBJECT_NOT_FOUND', `no subject with id or name ${JSON.stringify(ref)}`);
     return s;
+  }
+
+  /** The subject of an id or name, or null. */
+  findSubject(ref: string): Promise<Subject | null> {
+    // names are stored NFC: a name typed in another normal form finds the same subject
+    return this.store.subject(ref.normalize('NFC'));
   }
 
   /** Enrols one face per image into a subject (created on first use); refusals say why. */
@@ -430,6 +435,15 @@ export class Gallery {
 
   async deleteFace(id: string): Promise<void> {
     if (!(await this.store.deleteFace(id))) throw new FaceprintError('FACE_NOT_FOUND', `no face with id ${JSON.stringify(id)}`);
+  }
+
+  /** Deletes a face of this subject (FACE_NOT_FOUND if it is another's); returns the subject after it. */
+  async deleteFaceOf(subjectRef: string, faceId: string): Promise<Subject> {
+    const s = await this.subject(subjectRef);
+    const face = await this.store.face(faceId);
+    if (face?.subjectId !== s.id) throw new FaceprintError('FACE_NOT_FOUND', `subject ${s.name} has no face ${JSON.stringify(faceId)}`);
+    await this.deleteFace(faceId);
+    return this.subject(s.id);
   }
 
   calibration(): Promise<Calibration | null> {
