@@ -1,5 +1,5 @@
 import type { FaceAnalyzerCore } from '../analyzer.js';
-import { ScrfdDetector } from '../detection/scrfd.js';
+import { ScrfdDetector, type Detection } from '../detection/scrfd.js';
 import type { RgbImage } from '../image.js';
 import { ShotCutDetector, type ShotCutOptions } from './shot-cut.js';
 import { FaceTracker, type SubjectRef, type TrackEvent, type TrackerOptions, type TrackState, type TrackSummary } from './tracker.js';
@@ -134,14 +134,20 @@ export class VideoAnalyzer {
     this.maxFaces = options.maxFaces ?? 0;
   }
 
-  /** The detector for this video's frames: the analyzer's own, or one on the same session at the frame's shape. */
-  private detectorFor(image: RgbImage): ScrfdDetector {
-    if (this.detector) return this.detector;
-    const base = this.core.detector;
-    if (this.detectorSize === 'model') this.detector = base;
-    else if (this.detectorSize === 'frame') this.detector = this.core.detectorFor(image, { detInput: 'image' });
-    else this.detector = new ScrfdDetector(base.session, this.detectorSize);
-    return this.detector;
+  /**
+   * This video's detections on a frame, through the analyzer's own detect (its sizes, fitted to the frame or its
+   * square): one pass at the analyzer's largest size unless detSizes asks for more. Only an explicit
+   * [width, height] input has its own detector on the same session.
+   */
+  private detectFrame(image: RgbImage, detThresh: number): Promise<Detection[]> {
+    const maxFaces = this.maxFaces;
+    if (Array.isArray(this.detectorSize)) {
+      this.core.ensureOpen();
+      this.detector ??= new ScrfdDetector(this.core.detector.session, this.detectorSize);
+      return this.detector.detect(image, { detThresh, maxFaces });
+    }
+    const detSizes = this.detSizes ?? [Math.max(...this.core.detSizesFor())];
+    return this.core.detect(image, { detThresh, maxFaces, detSizes, detInput: this.detectorSize === 'model' ? 'model' : 'image' });
   }
 
   /** One frame (RGB); `timeMs` defaults to the frame number at 30 fps. */
@@ -158,12 +164,7 @@ export class VideoAnalyzer {
     const detect = !held && (cut || frame % this.detEvery === 0);
     let detections = null;
     if (detect) {
-      this.core.ensureOpen();
-      const detThresh = this.tracker.options.lowScore;
-      const maxFaces = this.maxFaces;
-      const found = this.detSizes
-        ? await this.core.detect(image, { detThresh, maxFaces, detSizes: this.detSizes, detInput: this.detectorSize === 'model' ? 'model' : 'image' })
-        : await this.detectorFor(image).detect(image, { detThresh, maxFaces });
+      const found = await this.detectFrame(image, this.tracker.options.lowScore);
       detections = found.map((d) => ({
         bbox: d.bbox,
         kps: d.kps ?? undefined,
