@@ -92,10 +92,9 @@ export interface ServeOptions {
   fetchHosts?: string[];
   /** Whole time allowed for one URL fetch (default 10 s). */
   fetchTimeoutMs?: number;
-  /** pino options: level, and a stream to write to (default stdout); false: silent. */
   /**
    * Log level and destination (default stdout); `pretty`: readable lines (pino-pretty) instead of JSON, for a
-   * person watching a terminal.
+   * person watching a terminal; false: silent.
    */
   logger?: { level?: string; stream?: NodeJS.WritableStream; pretty?: boolean } | false;
   /** Directory of the built web page (default: the package's dist/page); null: no page. */
