@@ -11,7 +11,11 @@ export const AUTO_DET_SIZES: readonly number[] = [128, 640];
 /** InsightFace Server's limits on a list of sizes: how many, each side, and all passes' pixels together. */
 export const DET_SIZES_LIMITS = { maxSizes: 4, minSide: 32, maxSide: 2048, maxPixels: 4 * 2 ** 20 } as const;
 
-/** A list of square detector sizes checked against the limits, duplicates dropped (first kept), order kept. */
+/**
+ * A list of square detector sizes checked against the limits, duplicates dropped (first kept), order kept.
+ *   checkDetSizes([128, 640]) → [128, 640]
+ *   checkDetSizes([100]) throws INVALID_INPUT "detector sizes must be multiples of 32 from 32 to 2048, got 100"
+ */
 export function checkDetSizes(sizes: readonly number[]): number[] {
   const unique = [...new Set(sizes)];
   const { maxSizes, minSide, maxSide, maxPixels } = DET_SIZES_LIMITS;

@@ -2,7 +2,10 @@ import { FaceprintError } from '../errors.js';
 import type { KnownRecognizer } from './known-models.js';
 import type { Calibration } from './types.js';
 
-/** A subject's template: the mean of its normalised face embeddings, renormalised (null without faces). */
+/**
+ * A subject's template: the mean of its normalised face embeddings, renormalised (null without faces).
+ *   templateOf([Float32Array.of(1, 0), Float32Array.of(0, 2)]) → Float32Array [0.7071067690849304, 0.7071067690849304]
+ */
 export function templateOf(embeddings: readonly ArrayLike<number>[]): Float32Array | null {
   if (embeddings.length === 0) return null;
   const dim = embeddings[0].length;

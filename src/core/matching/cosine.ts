@@ -1,6 +1,9 @@
 import { FaceprintError } from '../errors.js';
 
-/** Cosine similarity of two embeddings (normalised or not). */
+/**
+ * Cosine similarity of two embeddings (normalised or not).
+ *   cosine([1, 0], [1, 1]) → 0.7071067811865475
+ */
 export function cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
   if (a.length !== b.length) {
     throw new FaceprintError('INVALID_INPUT', `embeddings differ in size: ${a.length} vs ${b.length} (different models?)`);
