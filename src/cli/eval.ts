@@ -1,10 +1,10 @@
-import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { AUTO_DET_SIZES } from '../node/index.js';
 import { readIdentityDir, readLfwPairs, readPairsCsv, type LabelledPair } from '../node/eval/datasets.js';
 import { evaluateIdentity, evaluatePairs, writeRocPlot, type IdentificationReport, type VerificationReport } from '../node/eval/report.js';
 import { addAnalyzerOptions, openAnalyzer, progressBar } from './options.js';
+import { faceprintHome } from '../node/package-info.js';
 
 
 
@@ -13,9 +13,6 @@ import { addAnalyzerOptions, openAnalyzer, progressBar } from './options.js';
 
 
 
-function faceprintHome(): string {
-  return process.env.FACEPRINT_HOME ?? join(homedir(), '.faceprint');
-}
 
 /** A size list as the reference it follows. */
 export function detectionInWords(sizes: readonly number[]): string {

@@ -5,6 +5,8 @@ import { FaceAnalyzer } from '../node/index.js';
 import { FaceGallery } from '../node/gallery/index.js';
 import { KeyStore, parseScopes } from '../http/keys.js';
 import { createServer } from '../http/server.js';
+import { join } from 'node:path';
+import { faceprintHome } from '../node/package-info.js';
 import { addAnalyzerOptions } from './options.js';
 
 type PrintLine = (line: string) => void;
@@ -47,7 +49,12 @@ function serveOptions(serve: Command, int: Parse, float: Parse): Command {
     .option('--fetch-hosts <hosts>', 'comma-separated hosts images may be fetched from by URL (default: URL fetching off)', list)
     .option('--search-threads <n>', 'threads for the exact search scan', int, 1)
     .option('--log-level <level>', 'pino level: fatal, error, warn, info, debug', 'info')
-    .option('--open', 'open the web page in the desktop browser once listening');
+    .option('--open', 'open the web page in the desktop browser once listening')
+    .option('--max-monitors <n>', 'camera monitors at most (0: none)', int, 4)
+    .option('--monitor-secret <file>', 'key that seals the cameras\' sources (with their passwords) in the store; made on first use', join(faceprintHome(), 'monitor.key'))
+    .option('--webhook <url>', 'post every camera event here (signed), besides each monitor\'s own webhook')
+    .option('--webhook-hosts <hosts>', 'comma-separated host:port that monitors\' webhooks may post to', list)
+    .option('--webhook-secret <file>', 'secret that webhook bodies are signed with (X-Faceprint-Signature: sha256=HMAC); made on first use', join(faceprintHome(), 'webhook.secret'));
 }
 
 export function addServeCommands(program: Command, out: PrintLine, int: Parse, float: Parse): void {
@@ -72,6 +79,7 @@ export function addServeCommands(program: Command, out: PrintLine, int: Parse, f
         maxBatch: opts.maxBatch, maxWaitMs: opts.maxWaitMs, concurrency: opts.concurrency, maxQueue: opts.maxQueue,
         deadlineMs: opts.deadlineMs, memoryBudget: Math.round(opts.memoryBudgetMb * 2 ** 20), maxImages: opts.maxImages, maxFacesPerImage: opts.maxFacesPerImage, maxUrls: opts.maxUrls, allowedHosts: opts.allowedHosts, trustProxy: opts.trustProxy, requestTimeoutMs: opts.requestTimeoutMs, headersTimeoutMs: opts.headersTimeoutMs, maxConnectionsPerAddress: opts.maxConnectionsPerAddress, bodyLimit: Math.round(opts.bodyLimitMb * 1024 * 1024),
         rateLimitPerMinute: opts.rateLimit, corsOrigins: opts.cors, fetchHosts: opts.fetchHosts, logger: { level: opts.logLevel, pretty: process.stdout.isTTY === true }, // JSON lines when not a terminal
+        monitors: opts.maxMonitors > 0 ? { secretFile: opts.monitorSecret, maxMonitors: opts.maxMonitors, webhook: opts.webhook ?? null, webhookHosts: opts.webhookHosts, webhookSecretFile: opts.webhookSecret } : undefined,
       });
     } catch (e) {
       await analyzer.close();

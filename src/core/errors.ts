@@ -24,6 +24,7 @@ export type FaceprintErrorCode =
   | 'SUBJECT_EXISTS'
   | 'FACE_NOT_FOUND'
   | 'CLUSTER_NOT_FOUND'
+  | 'MONITOR_NOT_FOUND'
   | 'ENROLL_REFUSED'
   | 'NO_FACE'
   | 'NO_THRESHOLD'

@@ -23,6 +23,7 @@ export const API_ERRORS = {
   SUBJECT_NOT_FOUND: [404, 'no subject with that id or name'],
   FACE_NOT_FOUND: [404, 'no face with that id'],
   CLUSTER_NOT_FOUND: [404, 'no unassigned faces in that cluster'],
+  MONITOR_NOT_FOUND: [404, 'no camera monitor with that id'],
   SUBJECT_EXISTS: [409, 'a subject of that name exists'],
   GALLERY_MODEL_MISMATCH: [409, 'the gallery holds another recognizer\'s embeddings'],
   BODY_TOO_LARGE: [413, 'a body over `--body-limit-mb`'],

@@ -22,6 +22,11 @@ import { registerFaceRoutes, registerGalleryRoutes } from './routes-gallery.js';
 import { registerHealthRoutes } from './routes-health.js';
 import { registerClusterRoutes, registerRecognitionRoutes } from './routes-recognition.js';
 import { registerVideoRoute } from './routes-video.js';
+import { registerMonitorRoutes } from './routes-monitors.js';
+import { galleryIdentifier } from '../core/video/gallery-identifier.js';
+import { MonitorManager } from '../node/monitors/manager.js';
+import { SourceBox } from '../node/monitors/source.js';
+import { checkWebhook, webhookSecret } from '../node/monitors/webhooks.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -105,12 +110,30 @@ export interface ServeOptions {
    * downloadable without a key).
    */
   offerModels?: boolean;
+  /** Camera monitors (GET/POST /v1/monitors …); absent: none. */
+  monitors?: MonitorServiceOptions;
+}
+
+export interface MonitorServiceOptions {
+  /** The key that seals monitors' sources in the store (made, 0600, on first use). */
+  secretFile: string;
+  /** Monitors at most (default 4). */
+  maxMonitors?: number;
+  /** Hosts (host:port) webhooks may be posted to. */
+  webhookHosts?: string[];
+  /** A URL every monitor's events are posted to. */
+  webhook?: string | null;
+  /** The secret webhooks are signed with (made, 0600, on first use). */
+  webhookSecretFile?: string;
+  /** First retry delay of a failed post (default 1 s). */
+  webhookBackoffMs?: number;
 }
 
 export interface FaceprintServer {
   app: FastifyInstance;
   metrics: ServiceMetrics;
   batcher: EmbeddingBatcher;
+  monitors: MonitorManager | null;
   admission: Admission;
   budget: MemoryBudget;
   /** Starts listening; returns the base URL. */
@@ -170,12 +193,15 @@ export async function createServer(options: ServeOptions): Promise<FaceprintServ
   registerGalleryRoutes(app, ctx);
   registerFaceRoutes(app, ctx);
   registerVideoRoute(app, ctx);
+  const monitors = options.monitors ? await openMonitors(options, options.monitors, admission, budget, app) : null;
+  if (monitors) registerMonitorRoutes(app, monitors);
   await app.register(pagePlugin, { webRoot: options.webRoot });
 
   options.analyzer.core.useEmbedder(batcher);
   options.analyzer.core.useFaceLimit(options.maxFacesPerImage ?? 256);
   options.analyzer.useDecodeTimeout(deadlineMs);
   app.addHook('onClose', async () => {
+    await monitors?.close();
     await batcher.drain();
     options.analyzer.core.useEmbedder(null);
     options.analyzer.core.useFaceLimit(0);
@@ -184,7 +210,7 @@ export async function createServer(options: ServeOptions): Promise<FaceprintServ
   });
 
   return {
-    app, metrics, batcher, admission, budget,
+    app, metrics, batcher, admission, budget, monitors,
     async listen({ host = '127.0.0.1', port = 8080 }) {
       // requests being answered, counted at the socket: close() waits for these and no other connection
       app.server.on('request', (_req, res) => {
@@ -215,6 +241,37 @@ export async function createServer(options: ServeOptions): Promise<FaceprintServ
       }
     },
   };
+}
+
+/** A function's first answer, kept. */
+function once<T>(fn: () => Promise<T>): () => Promise<T> {
+  let p: Promise<T> | null = null;
+  return () => (p ??= fn());
+}
+
+/** The monitors kept in the store, started, each frame analysed within the service's capacity. */
+async function openMonitors(options: ServeOptions, m: MonitorServiceOptions, admission: Admission, budget: MemoryBudget, app: FastifyInstance): Promise<MonitorManager> {
+  const webhook = m.webhook ? checkWebhook(m.webhook, [new URL(m.webhook).host]) : null;
+  return MonitorManager.open({
+    store: options.gallery.gallery.store, box: new SourceBox(m.secretFile), maxMonitors: m.maxMonitors,
+    webhookHosts: m.webhookHosts ?? [], globalWebhook: webhook,
+    webhookSecret: m.webhookSecretFile ? once(() => webhookSecret(m.webhookSecretFile!)) : null, webhookBackoffMs: m.webhookBackoffMs,
+    deps: {
+      core: options.analyzer.core,
+      log: app.log,
+      // no threshold for this recognizer (unknown model, no calibration): the tracks stay unnamed
+      identifier: (threshold) => galleryIdentifier(options.gallery.gallery, threshold === null ? {} : { threshold }).catch(() => null),
+      // a frame waits at most 2 s for a slot and its memory: a busy API drops camera frames, never the reverse
+      runFrame: (bytes, job) => admission.run(async () => {
+        const release = await budget.acquire(bytes, Date.now() + 2000);
+        try {
+          return await job();
+        } finally {
+          release();
+        }
+      }, { deadline: Date.now() + 2000 }),
+    },
+  });
 }
 
 /** Fastify's own options: logging (keys and query strings never logged), limits, request ids, the HTTP server. */

@@ -1,4 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -16,4 +17,9 @@ export function packageVersion(): string {
   } catch {
     return 'unknown';
   }
+}
+
+/** faceprint's own folder in the user's home: $FACEPRINT_HOME, default ~/.faceprint (packs, caches, secrets). */
+export function faceprintHome(): string {
+  return process.env.FACEPRINT_HOME ?? join(homedir(), '.faceprint');
 }

@@ -95,6 +95,14 @@ export class PostgresGalleryStore implements GalleryStore {
     await this.write((c) => setMeta(c, 'calibration', calibration));
   }
 
+  async serviceRecord(key: string): Promise<unknown> {
+    return this.meta(`service:${key}`);
+  }
+
+  async setServiceRecord(key: string, value: unknown): Promise<void> {
+    await this.write((c) => setMeta(c, `service:${key}`, value));
+  }
+
   async createSubject(name: string, metadata: Record<string, unknown> = {}): Promise<Subject> {
     name = subjectName(name);
     checkMetadata(metadata);

@@ -101,6 +101,14 @@ export class SqliteGalleryStore implements GalleryStore {
     this.write(() => this.setMeta('calibration', calibration));
   }
 
+  async serviceRecord(key: string): Promise<unknown> {
+    return this.meta(`service:${key}`);
+  }
+
+  async setServiceRecord(key: string, value: unknown): Promise<void> {
+    this.write(() => this.setMeta(`service:${key}`, value));
+  }
+
   async createSubject(name: string, metadata: Record<string, unknown> = {}): Promise<Subject> {
     name = subjectName(name);
     checkMetadata(metadata);

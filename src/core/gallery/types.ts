@@ -90,6 +90,12 @@ export interface GalleryStore {
   bind(binding: ModelBinding): Promise<void>;
   calibration(): Promise<Calibration | null>;
   setCalibration(calibration: Calibration): Promise<void>;
+  /**
+   * The service's own records kept beside the gallery (e.g. its camera monitors), by key, as JSON. Stores that
+   * persist (SQLite, PostgreSQL) have them; an in-memory store does not.
+   */
+  serviceRecord?(key: string): Promise<unknown>;
+  setServiceRecord?(key: string, value: unknown): Promise<void>;
 
   createSubject(name: string, metadata?: Record<string, unknown>): Promise<Subject>;
   /** By id, else by exact name. */

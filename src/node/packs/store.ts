@@ -1,6 +1,6 @@
 import { mkdir, mkdtemp, readFile, readdir, rename, rm, stat, writeFile, open } from 'node:fs/promises';
 import { createWriteStream } from 'node:fs';
-import { homedir } from 'node:os';
+import { faceprintHome } from '../package-info.js';
 import { basename, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import yauzl from 'yauzl';
@@ -11,7 +11,7 @@ import type { HeadName } from '../../core/heads/head.js';
 
 /** Where packs live: $FACEPRINT_HOME/models (default ~/.faceprint/models). */
 export function modelsHome(): string {
-  return join(process.env.FACEPRINT_HOME ?? join(homedir(), '.faceprint'), 'models');
+  return join(faceprintHome(), 'models');
 }
 
 interface LockEntry { zipSha256: string; url: string; files: Record<string, { size: number; sha256: string }>; installed: string }

@@ -101,8 +101,15 @@ export interface ReadFramesOptions {
   fps?: number;
   /** Scale to this width (height follows the aspect ratio, even); default: the source's size. */
   width?: number;
+  /**
+   * Frames of exactly this size whatever the source's (scaled to fit, centred, black bars): a live source need not
+   * be probed first (a stream that takes one client at a time would lose it to the probe).
+   */
+  fitInto?: [number, number];
   /** Read a file at its own pace, as a live stream would arrive (ffmpeg -re). */
   realtime?: boolean;
+  /** Play a file over and over (ffmpeg -stream_loop -1): a demo or test camera. */
+  loop?: boolean;
   /** A file from someone else: local file protocol and container formats only (see UNTRUSTED). */
   untrusted?: boolean;
   /**
@@ -147,13 +154,17 @@ function exitOf(proc: ChildProcess): Promise<{ code: number | null; signal: Node
  * stopping early, ffmpeg dying — ends ffmpeg and returns: nothing waits on an exit that already happened.
  */
 export async function* readFrames(source: string, info: VideoInfo, options: ReadFramesOptions = {}): AsyncGenerator<VideoFrame> {
-  const width = options.width ? Math.round(options.width / 2) * 2 : info.width;
-  const height = options.width ? Math.round((info.height * width) / info.width / 2) * 2 : info.height;
+  const fit = options.fitInto;
+  const width = fit ? fit[0] : options.width ? Math.round(options.width / 2) * 2 : info.width;
+  const height = fit ? fit[1] : options.width ? Math.round((info.height * width) / info.width / 2) * 2 : info.height;
   const fps = options.fps ?? info.fps;
-  const filters = [...(options.fps ? [`fps=${options.fps}`] : []), ...(options.width ? [`scale=${width}:${height}:flags=bilinear`] : [])];
+  const scale = fit
+    ? [`scale=${width}:${height}:force_original_aspect_ratio=decrease:flags=bilinear`, `pad=${width}:${height}:(ow-iw)/2:(oh-ih)/2`]
+    : options.width ? [`scale=${width}:${height}:flags=bilinear`] : [];
+  const filters = [...(options.fps ? [`fps=${options.fps}`] : []), ...scale];
   // -map 0:v:0: the stream probeVideo measured, not whichever one the container flags as default
   const args = ['-hide_banner', '-loglevel', 'error', '-nostdin', ...(options.threads ? ['-threads', String(options.threads)] : []),
-    ...(options.realtime ? ['-re'] : []), ...inputArgs(source, options.untrusted), '-map', '0:v:0',
+    ...(options.realtime ? ['-re'] : []), ...(options.loop ? ['-stream_loop', '-1'] : []), ...inputArgs(source, options.untrusted), '-map', '0:v:0',
     ...(filters.length ? ['-vf', filters.join(',')] : []), '-an', '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1'];
   const proc = spawn('ffmpeg', args, { stdio: ['ignore', 'pipe', 'pipe'] });
   const exited = exitOf(proc);

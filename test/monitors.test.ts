@@ -1,0 +1,194 @@
+// Camera monitors against real processes on loopback: ffmpeg serves a stream made from the fixture photos, a
+// `faceprint serve` watches it, an SSE client and a webhook receiver listen.
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createHmac } from 'node:crypto';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { createServer as createHttpServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import Database from 'better-sqlite3';
+import { KeyStore, type Scope } from '../src/http/keys.js';
+import { createServer, type FaceprintServer } from '../src/http/server.js';
+import { FaceAnalyzer } from '../src/node/index.js';
+import { FaceGallery } from '../src/node/gallery/index.js';
+import { DET_500M, MOBILEFACENET, SHARED } from './fixtures.js';
+import { makeClip, type FrameSpec } from './helpers/clips.js';
+import { api } from './helpers/server.js';
+import { until } from './helpers/wait.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'faceprint-monitors-'));
+const PASSWORD = 'hunter2-camera-pw';
+
+interface Running { url: string; server: FaceprintServer; analyzer: FaceAnalyzer; logs: string[]; key: Record<Scope, string>; close(): Promise<void> }
+
+/** A keyed `serve` on the store in `dir` (the same store and secrets each time: a restart). */
+async function serve(webhookHost: string): Promise<Running> {
+  const analyzer = await FaceAnalyzer.create({ detector: DET_500M, recognizer: MOBILEFACENET });
+  const gallery = await FaceGallery.open({ analyzer, store: join(dir, 'gallery.db') });
+  const keys = await KeyStore.open(join(dir, 'keys.json'));
+  const key = {} as Record<Scope, string>;
+  for (const scope of ['read', 'write', 'admin'] as Scope[]) key[scope] = (await keys.create(`${scope}-${Date.now()}`, [scope])).key;
+  const logs: string[] = [];
+  const { Writable } = await import('node:stream');
+  const stream = new Writable({ write(chunk, _e, done) { logs.push(...String(chunk).split('\n').filter(Boolean)); done(); } });
+  const server = await createServer({
+    analyzer, gallery, keys, rateLimitPerMinute: 0, logger: { level: 'info', stream },
+    monitors: { secretFile: join(dir, 'monitor.key'), webhookHosts: [webhookHost], webhookSecretFile: join(dir, 'webhook.secret'), webhookBackoffMs: 50 },
+  });
+  const url = await server.listen({ host: '127.0.0.1', port: 0 });
+  return { url, server, analyzer, logs, key, async close() { await server.close(); await analyzer.close(); } };
+}
+
+const freePort = () => new Promise<number>((resolve) => {
+  const s = createHttpServer().listen(0, '127.0.0.1', () => {
+    const { port } = s.address() as AddressInfo;
+    s.close(() => resolve(port));
+  });
+});
+
+/** ffmpeg serving the clip in a loop as MPEG-TS over HTTP to one client: a network camera. */
+function camera(clip: string, port: number): ChildProcess {
+  return spawn('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-re', '-stream_loop', '-1', '-i', clip, '-c', 'copy', '-f', 'mpegts', '-listen', '1', `http://127.0.0.1:${port}/cam.ts`], { stdio: 'ignore' });
+}
+
+/** An SSE client: the events it received, as parsed objects. */
+function listen(url: string, key: string): { events: { type: string; id: number; subject: { name: string } | null }[]; stop(): void } {
+  const events: { type: string; id: number; subject: { name: string } | null }[] = [];
+  const ac = new AbortController();
+  void (async () => {
+    const res = await fetch(url, { headers: { authorization: `Bearer ${key}` }, signal: ac.signal });
+    const decoder = new TextDecoder();
+    let text = '';
+    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+      text += decoder.decode(chunk, { stream: true });
+      let end;
+      while ((end = text.indexOf('\n\n')) >= 0) {
+        const block = text.slice(0, end);
+        text = text.slice(end + 2);
+        const data = block.split('\n').find((l) => l.startsWith('data: '));
+        if (data) events.push(JSON.parse(data.slice(6)));
+      }
+    }
+  })().catch(() => undefined);
+  return { events, stop: () => ac.abort() };
+}
+
+describe('camera monitors', () => {
+  let clip: string;
+  let hooks: { server: Server; host: string; received: { body: string; signature: string; delivery: string }[]; failFirst: number };
+  let s: Running;
+  let cam: ChildProcess;
+  let camPort: number;
+
+  before(async () => {
+    // amy's fixture photo in view the whole clip (4 s, looped by the camera)
+    clip = join(dir, 'amy.mp4');
+    const frames: FrameSpec[] = Array.from({ length: 120 }, () => ({ background: [120, 130, 140], faces: [{ person: 'amy', x: 250, y: 90, size: 170 }] }));
+    await makeClip(clip, frames);
+    hooks = { server: null as unknown as Server, host: '', received: [], failFirst: 2 };
+    hooks.server = createHttpServer((req, res) => {
+      let body = '';
+      req.on('data', (d) => { body += d; });
+      req.on('end', () => {
+        hooks.received.push({ body, signature: String(req.headers['x-faceprint-signature']), delivery: String(req.headers['x-faceprint-delivery']) });
+        // the first posts fail: the sender must retry
+        res.statusCode = hooks.received.length <= hooks.failFirst ? 500 : 204;
+        res.end();
+      });
+    });
+    await new Promise<void>((r) => hooks.server.listen(0, '127.0.0.1', () => r()));
+    hooks.host = `127.0.0.1:${(hooks.server.address() as AddressInfo).port}`;
+    s = await serve(hooks.host);
+    // people: amy (from photos 1–3; the camera shows photo 5)
+    const form = new FormData();
+    for (const n of [1, 2, 3]) form.append('images', new Blob([readFileSync(join(SHARED, `faces/identities/bbt/amy/amy${n}.png`))]), `amy${n}.png`);
+    assert.equal((await api(s.url, 'POST', '/v1/subjects/amy/faces?create=true', { key: s.key.write, form })).status, 201);
+    camPort = await freePort();
+    cam = camera(clip, camPort);
+  });
+  after(async () => {
+    cam?.kill('SIGKILL');
+    await s?.close();
+    hooks?.server.close();
+  });
+
+  test('a monitor names the person on the camera: person-enter over SSE and to the signed, retried webhook; the password shown nowhere', { timeout: 90_000 }, async () => {
+    const source = `http://cam:${PASSWORD}@127.0.0.1:${camPort}/cam.ts`;
+    const created = await api(s.url, 'POST', '/v1/monitors', { key: s.key.admin, json: { name: 'front door', source, webhook: `http://${hooks.host}/hook` } });
+    assert.equal(created.status, 201, created.text);
+    assert.equal(created.body.source, `http://cam:***@127.0.0.1:${camPort}/cam.ts`);
+    const id = created.body.id as string;
+    assertError(await api(s.url, 'POST', '/v1/monitors', { key: s.key.read, json: { name: 'x', source } }), 403);
+    const sse = listen(`${s.url}/v1/monitors/${id}/events/stream`, s.key.read);
+    try {
+      await until(() => sse.events.find((e) => e.type === 'person-enter'), Boolean, 'person-enter on the event stream', 60_000);
+      assert.equal(sse.events.find((e) => e.type === 'person-enter')!.subject!.name, 'amy');
+      // the same event through the cursor API
+      const page = await api(s.url, 'GET', `/v1/monitors/${id}/events?after=0`, { key: s.key.read });
+      assert.ok(page.body.events.some((e: { type: string; subject: { name: string } }) => e.type === 'person-enter' && e.subject.name === 'amy'));
+      // the webhook: two failed posts, then delivered; each body signed with the server's secret
+      const secret = readFileSync(join(dir, 'webhook.secret'), 'utf8').trim();
+      const hook = (await until(() => hooks.received.find((r, i) => i >= hooks.failFirst && JSON.parse(r.body).type === 'person-enter'), Boolean, 'the webhook delivery', 20_000))!;
+      assert.equal(hook.signature, `sha256=${createHmac('sha256', secret).update(hook.body).digest('hex')}`);
+      assert.ok(hooks.received.filter((r) => r.delivery === hooks.received[0].delivery).length >= 2, 'the failed post was retried');
+      const snapshot = await fetch(`${s.url}/v1/monitors/${id}/snapshot.jpg`, { headers: { authorization: `Bearer ${s.key.read}` } });
+      assert.equal(snapshot.headers.get('content-type'), 'image/jpeg');
+      assert.ok((await snapshot.arrayBuffer()).byteLength > 1000);
+    } finally {
+      sse.stop();
+    }
+    const listed = await api(s.url, 'GET', '/v1/monitors', { key: s.key.read });
+    assert.equal(listed.body.monitors[0].state, 'running');
+    assert.ok(!listed.text.includes(PASSWORD) && !s.logs.some((l) => l.includes(PASSWORD)), 'no password in answers or logs');
+    const db = new Database(join(dir, 'gallery.db'), { readonly: true });
+    const stored = String(db.prepare(`SELECT value FROM meta WHERE key = 'service:monitors'`).pluck().get());
+    db.close();
+    assert.ok(stored.includes('"source":"v1:') && !stored.includes(PASSWORD) && !stored.includes('cam.ts'), 'the source is sealed in the store');
+  });
+
+  test('the camera going away: reconnecting and one monitor-error; back: monitor-recovered; a restart of serve resumes the monitor', { timeout: 120_000 }, async () => {
+    const [monitor] = (await api(s.url, 'GET', '/v1/monitors', { key: s.key.read })).body.monitors;
+    const events = () => api(s.url, 'GET', `/v1/monitors/${monitor.id}/events?after=0&limit=1000`, { key: s.key.read }).then((r) => r.body.events as { type: string }[]);
+    cam.kill('SIGKILL');
+    await until(() => api(s.url, 'GET', `/v1/monitors/${monitor.id}`, { key: s.key.read }).then((r) => r.body.state), (st) => st === 'reconnecting', 'state reconnecting', 30_000);
+    await until(events, (e) => e.some((x) => x.type === 'monitor-error'), 'monitor-error', 30_000);
+    await new Promise((r) => setTimeout(r, 1500)); // a failed retry or two while the camera is off
+    assert.equal((await events()).filter((x) => x.type === 'monitor-error').length, 1, 'one error per outage');
+    cam = camera(clip, camPort);
+    await until(events, (e) => e.some((x) => x.type === 'monitor-recovered'), 'monitor-recovered', 60_000);
+
+    await s.close();
+    cam.kill('SIGKILL');
+    cam = camera(clip, camPort);
+    s = await serve(hooks.host);
+    const [resumed] = (await api(s.url, 'GET', '/v1/monitors', { key: s.key.read })).body.monitors;
+    assert.equal(resumed.id, monitor.id);
+    assert.equal(resumed.source, `http://cam:***@127.0.0.1:${camPort}/cam.ts`);
+    await until(() => api(s.url, 'GET', `/v1/monitors/${monitor.id}/events?after=0`, { key: s.key.read }).then((r) => r.body.events as { type: string }[]), (e) => e.some((x) => x.type === 'person-enter'), 'person-enter after the restart', 60_000);
+  });
+
+  test('with two monitors running the API answers within its deadline; a monitor can be stopped and removed', { timeout: 120_000 }, async () => {
+    const second = await api(s.url, 'POST', '/v1/monitors', { key: s.key.admin, json: { name: 'demo loop', source: clip } });
+    assert.equal(second.status, 201, second.text);
+    await until(() => api(s.url, 'GET', `/v1/monitors/${second.body.id}`, { key: s.key.read }).then((r) => r.body.stats.analysed), (n) => n > 5, 'the second monitor analysing', 30_000);
+    const photo = readFileSync(join(SHARED, 'faces/groups/insightface/t1.jpg'));
+    const results = await Promise.all(Array.from({ length: 12 }, async () => {
+      const t0 = Date.now();
+      const r = await api(s.url, 'POST', '/v1/analyze', { key: s.key.read, raw: photo, type: 'image/jpeg' });
+      return { status: r.status, ms: Date.now() - t0 };
+    }));
+    assert.ok(results.every((r) => r.status === 200), JSON.stringify(results));
+    assert.ok(Math.max(...results.map((r) => r.ms)) < 10_000, 'every answer within the 10 s deadline');
+    const stopped = await api(s.url, 'POST', `/v1/monitors/${second.body.id}/stop`, { key: s.key.admin });
+    assert.deepEqual([stopped.body.enabled, stopped.body.state], [false, 'stopped']);
+    assert.equal((await api(s.url, 'DELETE', `/v1/monitors/${second.body.id}`, { key: s.key.admin })).status, 200);
+    assert.equal((await api(s.url, 'GET', `/v1/monitors/${second.body.id}`, { key: s.key.read })).status, 404);
+  });
+});
+
+function assertError(res: { status: number }, status: number): void {
+  assert.equal(res.status, status);
+}
