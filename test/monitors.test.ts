@@ -17,6 +17,7 @@ import { FaceGallery } from '../src/node/gallery/index.js';
 import { DET_500M, MOBILEFACENET, SHARED } from './fixtures.js';
 import { makeClip, type FrameSpec } from './helpers/clips.js';
 import { api } from './helpers/server.js';
+import { ROOT } from './helpers/cli.js';
 import { until } from './helpers/wait.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'faceprint-monitors-'));
@@ -147,6 +148,26 @@ describe('camera monitors', () => {
     const stored = String(db.prepare(`SELECT value FROM meta WHERE key = 'service:monitors'`).pluck().get());
     db.close();
     assert.ok(stored.includes('"source":"v1:') && !stored.includes(PASSWORD) && !stored.includes('cam.ts'), 'the source is sealed in the store');
+  });
+
+  test('the page\'s Cameras card: the camera listed with its state, its live view and its events with the name', { timeout: 90_000 }, async () => {
+    const { launchChromium } = await import('./helpers/chromium.js');
+    const browser = await launchChromium();
+    try {
+      const p = await browser.newPage({ viewport: { width: 1280, height: 1600 } });
+      await p.goto(`${s.url}/`);
+      await p.waitForSelector('body[data-ready="true"]', { state: 'attached' });
+      await p.fill('#api-key', s.key.read);
+      await p.dispatchEvent('#api-key', 'change');
+      await p.waitForFunction(() => /front door — running/.test(document.getElementById('cameras-list')!.textContent ?? ''), undefined, { timeout: 20_000 });
+      assert.doesNotMatch((await p.textContent('#cameras-list')) ?? '', new RegExp(PASSWORD));
+      await p.click('#cameras-list li button:text("View")');
+      await p.waitForFunction(() => /person-enter amy/.test(document.getElementById('camera-events')!.textContent ?? ''), undefined, { timeout: 30_000 });
+      await p.waitForFunction(() => (document.getElementById('camera-view') as HTMLImageElement).naturalWidth === 1280, undefined, { timeout: 10_000 });
+      await p.screenshot({ path: join(ROOT, 'scratch/screens/cameras.png'), fullPage: false });
+    } finally {
+      await browser.close();
+    }
   });
 
   test('the camera going away: reconnecting and one monitor-error; back: monitor-recovered; a restart of serve resumes the monitor', { timeout: 120_000 }, async () => {

@@ -1,6 +1,7 @@
 import { ApiCallError, HttpBackend, type Backend, type Cluster } from './backend.js';
 import { clearCanvas, drawFaces, drawPhoto, headsLabel } from './draw.js';
 import type { LocalBackend } from './local-backend.js';
+import { initCameras } from './cameras.js';
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string): T => document.getElementById(id) as T;
 const KEY_STORAGE = 'faceprint.apiKey';
@@ -16,10 +17,13 @@ keyInput.addEventListener('change', () => {
   if (backend === server) {
     void showThresholds();
     void refreshSubjects().catch(() => undefined);
+    void cameras.refresh().catch(() => undefined);
   }
 });
 
 const server: Backend = new HttpBackend(location.origin, () => keyInput.value.trim());
+// the server's cameras: shown in server mode only
+const cameras = initCameras(location.origin, () => keyInput.value.trim(), () => backend === server && !!serverInfo?.auth);
 let backend: Backend = server;
 let local: LocalBackend | null = null;
 const params = new URLSearchParams(location.search);
@@ -209,6 +213,7 @@ function showMode(b: Backend | 'device-pending'): void {
   $('mode-server').setAttribute('aria-pressed', String(!device));
   $('mode-device').setAttribute('aria-pressed', String(device));
   $('models').hidden = !device;
+  $('cameras').hidden = device;
   $('mode').classList.toggle('pending', b === 'device-pending');
   if (b === 'device-pending') {
     $('mode').textContent = 'on-device: load models';
@@ -353,8 +358,13 @@ async function start(): Promise<void> {
   if (ready?.auth) {
     $('key-box').hidden = ready.auth !== 'keys';
     showMode(server);
-    if (!needsKey()) await refreshSubjects().catch(() => undefined);
+    if (!needsKey()) {
+      await refreshSubjects().catch(() => undefined);
+      // a server without monitors (serve --max-monitors 0) has no cameras to show
+      await cameras.refresh().catch((e: { status?: number }) => { if (e.status === 404) $('cameras').hidden = true; });
+    }
   } else {
+    $('cameras').hidden = true;
     // static hosting: no API, everything on this device
     $('mode-server').hidden = true;
     setStatus('static page: models run on this device');

@@ -14,7 +14,7 @@ export interface MonitorView extends Omit<MonitorSettings, 'source'> {
   source: string;
   state: MonitorState;
   lastError: string | null;
-  stats: MonitorRunner['stats'];
+  stats: MonitorRunner['stats'] & { lagP50Ms: number; lagP99Ms: number };
   /** Delivery to its webhook (and the global one), when there is one. */
   delivery: DeliveryState | null;
 }
@@ -142,6 +142,6 @@ export class MonitorManager {
 
   private view(r: MonitorRunner): MonitorView {
     const delivery = this.senders.get(r.settings.id)?.state ?? this.global?.state ?? null;
-    return { ...r.settings, source: redactSource(r.settings.source), state: r.state, lastError: r.lastError, stats: { ...r.stats }, delivery: delivery ? { ...delivery } : null };
+    return { ...r.settings, source: redactSource(r.settings.source), state: r.state, lastError: r.lastError, stats: { ...r.stats, lagP50Ms: r.lag().p50, lagP99Ms: r.lag().p99 }, delivery: delivery ? { ...delivery } : null };
   }
 }

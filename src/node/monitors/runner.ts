@@ -58,6 +58,8 @@ export class MonitorRunner {
   state: MonitorState = 'stopped';
   lastError: string | null = null;
   readonly stats = { frames: 0, analysed: 0, dropped: 0, reconnects: 0, faces: 0 };
+  /** The last 500 frames' lag: from leaving ffmpeg to their events told (ms). */
+  private readonly lags: number[] = [];
   readonly events: EventRing;
   /** The latest analysed frame and what was found on it (snapshot, preview). */
   latest: { image: RgbImage; result: FrameResult; at: number } | null = null;
@@ -66,6 +68,13 @@ export class MonitorRunner {
 
   constructor(public settings: MonitorSettings, private readonly deps: MonitorDeps, ringSize = 1000) {
     this.events = new EventRing(ringSize);
+  }
+
+  /** Lag percentiles over the last 500 analysed frames (ms; 0 before any). */
+  lag(): { p50: number; p99: number } {
+    const sorted = [...this.lags].sort((a, b) => a - b);
+    const at = (q: number) => (sorted.length ? Math.round(sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]) : 0);
+    return { p50: at(0.5), p99: at(0.99) };
   }
 
   start(): void {
@@ -145,6 +154,7 @@ export class MonitorRunner {
     try {
       for await (const frame of decodedAhead(frames, 1, true, () => this.stats.dropped++)) {
         lastFrame = Date.now();
+        const arrived = performance.now();
         this.stats.frames++;
         onFrame();
         let result: FrameResult;
@@ -158,6 +168,8 @@ export class MonitorRunner {
         this.stats.faces += result.faces.length;
         this.latest = { image: frame.image, result, at: Date.now() };
         await this.tell(visits.push(result.events, Date.now()), video);
+        this.lags.push(performance.now() - arrived);
+        if (this.lags.length > 500) this.lags.shift();
       }
       if (stall.signal.aborted) throw stall.signal.reason;
     } catch (e) {

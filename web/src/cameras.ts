@@ -1,0 +1,102 @@
+// The Cameras card: the server's monitors (serve), their state, a live view of the selected one and its events
+// as they come. Server mode only: cameras are watched by the server, not by this page.
+import { ApiCallError } from './api-error.js';
+
+interface MonitorView {
+  id: string; name: string; source: string; enabled: boolean; state: string; lastError: string | null;
+  keepFaces: boolean; stats: { analysed: number; dropped: number; lagP99Ms: number };
+}
+interface MonitorEvent { id: number; type: string; time: string; subject: { name: string } | null; score: number | null; face?: string; message?: string }
+
+const $ = <T extends HTMLElement = HTMLElement>(id: string): T => document.getElementById(id) as T;
+
+/** Sets up the card; `key()` is the API key in the header field, `active()` whether the page is in server mode. */
+export function initCameras(base: string, key: () => string, active: () => boolean): { refresh(): Promise<void> } {
+  let selected: string | null = null;
+  let after = 0;
+  const call = async <T>(method: string, path: string, body?: unknown): Promise<T> => {
+    const headers: Record<string, string> = {};
+    if (key()) headers.authorization = `Bearer ${key()}`;
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    const res = await fetch(base + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    const json = await res.json().catch(() => ({}));
+    if (!res.ok) {
+      const err = (json as { error?: { code: string; message: string } }).error;
+      throw new ApiCallError(err?.code ?? `HTTP_${res.status}`, err?.message ?? res.statusText, res.status);
+    }
+    return json as T;
+  };
+  const say = (text: string, error = false) => {
+    $('cameras-result').textContent = text;
+    $('cameras-result').classList.toggle('error', error);
+  };
+  const fail = (e: unknown) => say(e instanceof ApiCallError ? `${e.code}: ${e.message}` : String((e as Error).message ?? e), true);
+
+  async function refresh(): Promise<void> {
+    if (!active()) return;
+    const { monitors } = await call<{ monitors: MonitorView[] }>('GET', '/v1/monitors');
+    $('cameras-list').replaceChildren(...monitors.map((m) => {
+      const li = document.createElement('li');
+      li.dataset.monitor = m.id;
+      li.textContent = `${m.name} — ${m.state}${m.lastError ? ` (${m.lastError})` : ''} · ${m.stats.analysed} frames analysed, lag p99 ${m.stats.lagP99Ms} ms · ${m.source}`;
+      const button = (label: string, run: () => Promise<unknown>) => {
+        const b = document.createElement('button');
+        b.type = 'button';
+        b.textContent = label;
+        b.addEventListener('click', () => void run().then(refresh, fail));
+        li.append(b);
+      };
+      button('View', async () => select(m.id));
+      button(m.enabled ? 'Stop' : 'Start', () => call('POST', `/v1/monitors/${m.id}/${m.enabled ? 'stop' : 'start'}`));
+      button('Remove', async () => {
+        if (confirm(`Remove the camera ${m.name}?`)) await call('DELETE', `/v1/monitors/${m.id}`);
+      });
+      return li;
+    }));
+    if (monitors.length === 0) say('no cameras yet: add one with a name and its stream (rtsp://…, http://…, or a file on the server)');
+  }
+
+  function select(id: string): void {
+    selected = id;
+    after = 0;
+    $('camera-events').replaceChildren();
+    $<HTMLImageElement>('camera-view').hidden = false;
+  }
+
+  async function tick(): Promise<void> {
+    if (!selected || !active()) return;
+    const res = await fetch(`${base}/v1/monitors/${selected}/snapshot.jpg`, { headers: key() ? { authorization: `Bearer ${key()}` } : {} });
+    if (res.status === 200) {
+      const img = $<HTMLImageElement>('camera-view');
+      const old = img.src;
+      img.src = URL.createObjectURL(await res.blob());
+      if (old.startsWith('blob:')) URL.revokeObjectURL(old);
+    }
+    const page = await call<{ events: MonitorEvent[]; dropped: boolean }>('GET', `/v1/monitors/${selected}/events?after=${after}`);
+    for (const e of page.events) {
+      after = e.id;
+      const li = document.createElement('li');
+      li.dataset.event = e.type;
+      li.textContent = `${new Date(e.time).toLocaleTimeString()} ${e.type}${e.subject ? ` ${e.subject.name}` : ''}${e.score !== null ? ` (${e.score.toFixed(2)})` : ''}${e.message ? `: ${e.message}` : ''}`;
+      if (e.face) {
+        const face = document.createElement('img');
+        face.src = `data:image/jpeg;base64,${e.face}`;
+        face.alt = e.subject ? e.subject.name : 'unknown face';
+        face.width = 48;
+        li.prepend(face);
+      }
+      $('camera-events').prepend(li);
+    }
+  }
+
+  $('camera-add').addEventListener('submit', (e) => {
+    e.preventDefault();
+    const name = $<HTMLInputElement>('camera-name').value.trim();
+    const source = $<HTMLInputElement>('camera-source').value.trim();
+    void call<MonitorView>('POST', '/v1/monitors', { name, source, keepFaces: $<HTMLInputElement>('camera-faces').checked })
+      .then((m) => { say(`added ${m.name}: ${m.state}`); select(m.id); return refresh(); }, fail);
+  });
+  $('cameras-refresh').addEventListener('click', () => void refresh().catch(fail));
+  setInterval(() => void tick().catch(() => undefined), 1000);
+  return { refresh };
+}
