@@ -138,6 +138,17 @@ describe('camera monitors', () => {
       const snapshot = await fetch(`${s.url}/v1/monitors/${id}/snapshot.jpg`, { headers: { authorization: `Bearer ${s.key.read}` } });
       assert.equal(snapshot.headers.get('content-type'), 'image/jpeg');
       assert.ok((await snapshot.arrayBuffer()).byteLength > 1000);
+      // the preview: MJPEG parts, each a JPEG of the analysed frame
+      const preview = new AbortController();
+      const stream = await fetch(`${s.url}/v1/monitors/${id}/preview.mjpeg`, { headers: { authorization: `Bearer ${s.key.read}` }, signal: preview.signal });
+      assert.equal(stream.headers.get('content-type'), 'multipart/x-mixed-replace; boundary=frame');
+      let head = '';
+      for await (const chunk of stream.body as unknown as AsyncIterable<Uint8Array>) {
+        head += Buffer.from(chunk).toString('latin1');
+        if (head.length > 2000) break;
+      }
+      preview.abort();
+      assert.match(head, /^--frame\r\ncontent-type: image\/jpeg\r\ncontent-length: \d+\r\n\r\n\xff\xd8/);
     } finally {
       sse.stop();
     }
@@ -178,6 +189,8 @@ describe('camera monitors', () => {
     await until(events, (e) => e.some((x) => x.type === 'monitor-error'), 'monitor-error', 30_000);
     await new Promise((r) => setTimeout(r, 1500)); // a failed retry or two while the camera is off
     assert.equal((await events()).filter((x) => x.type === 'monitor-error').length, 1, 'one error per outage');
+    const during = await api(s.url, 'GET', `/v1/monitors/${monitor.id}/events?after=0&limit=1000`, { key: s.key.read });
+    assert.ok(!during.text.includes(PASSWORD) && !s.logs.some((l) => l.includes(PASSWORD)), 'the outage\'s error names the source without its password');
     cam = camera(clip, camPort);
     await until(events, (e) => e.some((x) => x.type === 'monitor-recovered'), 'monitor-recovered', 60_000);
 

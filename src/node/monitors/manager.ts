@@ -142,6 +142,7 @@ export class MonitorManager {
 
   private view(r: MonitorRunner): MonitorView {
     const delivery = this.senders.get(r.settings.id)?.state ?? this.global?.state ?? null;
-    return { ...r.settings, source: redactSource(r.settings.source), state: r.state, lastError: r.lastError, stats: { ...r.stats, lagP50Ms: r.lag().p50, lagP99Ms: r.lag().p99 }, delivery: delivery ? { ...delivery } : null };
+    const degraded = r.state === 'running' && (r.dropRatio() > 0.5 || !!delivery?.failing);
+    return { ...r.settings, source: redactSource(r.settings.source), state: degraded ? 'degraded' : r.state, lastError: r.lastError, stats: { ...r.stats, lagP50Ms: r.lag().p50, lagP99Ms: r.lag().p99 }, delivery: delivery ? { ...delivery } : null };
   }
 }

@@ -31,7 +31,8 @@ export interface MonitorSettings {
   webhook: string | null;
 }
 
-export type MonitorState = 'starting' | 'running' | 'reconnecting' | 'stopped';
+/** degraded: running, but dropping most frames (no capacity) or failing to deliver its events. */
+export type MonitorState = 'starting' | 'running' | 'degraded' | 'reconnecting' | 'stopped';
 
 export interface MonitorDeps {
   core: FaceAnalyzerCore;
@@ -60,6 +61,18 @@ export class MonitorRunner {
   readonly stats = { frames: 0, analysed: 0, dropped: 0, reconnects: 0, faces: 0 };
   /** The last 500 frames' lag: from leaving ffmpeg to their events told (ms). */
   private readonly lags: number[] = [];
+  /** The last 50 frames: analysed (true) or dropped (false). */
+  private readonly outcomes: boolean[] = [];
+
+  /** Share of the last 50 frames dropped for want of capacity. */
+  dropRatio(): number {
+    return this.outcomes.length ? this.outcomes.filter((x) => !x).length / this.outcomes.length : 0;
+  }
+
+  private outcome(analysed: boolean): void {
+    this.outcomes.push(analysed);
+    if (this.outcomes.length > 50) this.outcomes.shift();
+  }
   readonly events: EventRing;
   /** The latest analysed frame and what was found on it (snapshot, preview). */
   latest: { image: RgbImage; result: FrameResult; at: number } | null = null;
@@ -152,7 +165,7 @@ export class MonitorRunner {
     const file = isFileSource(s.source);
     const frames = readFrames(s.source, info, { fps: s.fps, fitInto: MONITOR_FRAME, realtime: file, loop: file, signal: connection, threads: 2 });
     try {
-      for await (const frame of decodedAhead(frames, 1, true, () => this.stats.dropped++)) {
+      for await (const frame of decodedAhead(frames, 1, true, () => { this.stats.dropped++; this.outcome(false); })) {
         lastFrame = Date.now();
         const arrived = performance.now();
         this.stats.frames++;
@@ -162,8 +175,10 @@ export class MonitorRunner {
           result = await this.deps.runFrame(width * height * 3, () => video.push(frame.image, Date.now()));
         } catch {
           this.stats.dropped++; // no capacity for it now: the next frame is newer anyway
+          this.outcome(false);
           continue;
         }
+        this.outcome(true);
         this.stats.analysed++;
         this.stats.faces += result.faces.length;
         this.latest = { image: frame.image, result, at: Date.now() };

@@ -38,7 +38,8 @@ export function signature(secret: Buffer, body: string): string {
   return `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
 }
 
-export interface DeliveryState { delivered: number; failed: number; queued: number; lastError: string | null }
+/** failing: the last event could not be delivered. */
+export interface DeliveryState { delivered: number; failed: number; queued: number; lastError: string | null; failing: boolean }
 
 const QUEUE = 200;
 const ATTEMPTS = 4;
@@ -49,7 +50,7 @@ const TIMEOUT_MS = 5000;
  * (1, 2, 4 s); at most 200 wait, the oldest dropped beyond that. Its state says how delivery goes.
  */
 export class WebhookSender {
-  readonly state: DeliveryState = { delivered: 0, failed: 0, queued: 0, lastError: null };
+  readonly state: DeliveryState = { delivered: 0, failed: 0, queued: 0, lastError: null, failing: false };
   private readonly queue: MonitorEvent[] = [];
   private running = false;
   private closed = false;
@@ -99,6 +100,7 @@ export class WebhookSender {
         this.state.queued = this.queue.length;
         if (ok) this.state.delivered++;
         else this.state.failed++;
+        this.state.failing = !ok;
       }
     } finally {
       this.running = false;
