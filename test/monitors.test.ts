@@ -56,11 +56,11 @@ function camera(clip: string, port: number): ChildProcess {
 }
 
 /** An SSE client: the events it received, as parsed objects. */
-function listen(url: string, key: string): { events: { type: string; id: number; subject: { name: string } | null }[]; stop(): void } {
-  const events: { type: string; id: number; subject: { name: string } | null }[] = [];
+function listen(url: string, key: string, lastEventId?: number): { events: { type: string; id: number; subject: { name: string } | null; face?: string }[]; stop(): void } {
+  const events: { type: string; id: number; subject: { name: string } | null; face?: string }[] = [];
   const ac = new AbortController();
   void (async () => {
-    const res = await fetch(url, { headers: { authorization: `Bearer ${key}` }, signal: ac.signal });
+    const res = await fetch(url, { headers: { authorization: `Bearer ${key}`, ...(lastEventId !== undefined ? { 'last-event-id': String(lastEventId) } : {}) }, signal: ac.signal });
     const decoder = new TextDecoder();
     let text = '';
     for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
@@ -79,6 +79,7 @@ function listen(url: string, key: string): { events: { type: string; id: number;
 
 describe('camera monitors', () => {
   let clip: string;
+  let pennyClip: string;
   let hooks: { server: Server; host: string; received: { body: string; signature: string; delivery: string }[]; failFirst: number };
   let s: Running;
   let cam: ChildProcess;
@@ -89,6 +90,9 @@ describe('camera monitors', () => {
     clip = join(dir, 'amy.mp4');
     const frames: FrameSpec[] = Array.from({ length: 120 }, () => ({ background: [120, 130, 140], faces: [{ person: 'amy', x: 250, y: 90, size: 170 }] }));
     await makeClip(clip, frames);
+    // penny, whom nobody enrolled (a file camera, played in a loop)
+    pennyClip = join(dir, 'penny.mp4');
+    await makeClip(pennyClip, Array.from({ length: 60 }, () => ({ background: [120, 130, 140] as [number, number, number], faces: [{ person: 'penny', x: 250, y: 90, size: 170 }] })));
     hooks = { server: null as unknown as Server, host: '', received: [], failFirst: 2 };
     hooks.server = createHttpServer((req, res) => {
       let body = '';
@@ -118,7 +122,7 @@ describe('camera monitors', () => {
 
   test('a monitor names the person on the camera: person-enter over SSE and to the signed, retried webhook; the password shown nowhere', { timeout: 90_000 }, async () => {
     const source = `http://cam:${PASSWORD}@127.0.0.1:${camPort}/cam.ts`;
-    const created = await api(s.url, 'POST', '/v1/monitors', { key: s.key.admin, json: { name: 'front door', source, webhook: `http://${hooks.host}/hook` } });
+    const created = await api(s.url, 'POST', '/v1/monitors', { key: s.key.admin, json: { name: 'front door', source, webhook: `http://${hooks.host}/hook`, keepFaces: true } });
     assert.equal(created.status, 201, created.text);
     assert.equal(created.body.source, `http://cam:***@127.0.0.1:${camPort}/cam.ts`);
     const id = created.body.id as string;
@@ -126,7 +130,18 @@ describe('camera monitors', () => {
     const sse = listen(`${s.url}/v1/monitors/${id}/events/stream`, s.key.read);
     try {
       await until(() => sse.events.find((e) => e.type === 'person-enter'), Boolean, 'person-enter on the event stream', 60_000);
-      assert.equal(sse.events.find((e) => e.type === 'person-enter')!.subject!.name, 'amy');
+      const enter = sse.events.find((e) => e.type === 'person-enter')!;
+      assert.equal(enter.subject!.name, 'amy');
+      // keepFaces: the face as a JPEG
+      assert.deepEqual([...Buffer.from(enter.face!, 'base64').subarray(0, 3)], [0xff, 0xd8, 0xff]);
+      // a client that reconnects with Last-Event-ID gets what came after it, from there
+      const resumed = listen(`${s.url}/v1/monitors/${id}/events/stream`, s.key.read, enter.id - 1);
+      try {
+        await until(() => resumed.events[0], Boolean, 'the resumed stream\'s first event');
+        assert.equal(resumed.events[0].id, enter.id);
+      } finally {
+        resumed.stop();
+      }
       // the same event through the cursor API
       const page = await api(s.url, 'GET', `/v1/monitors/${id}/events?after=0`, { key: s.key.read });
       assert.ok(page.body.events.some((e: { type: string; subject: { name: string } }) => e.type === 'person-enter' && e.subject.name === 'amy'));
@@ -176,6 +191,21 @@ describe('camera monitors', () => {
       await p.waitForFunction(() => /person-enter amy/.test(document.getElementById('camera-events')!.textContent ?? ''), undefined, { timeout: 30_000 });
       await p.waitForFunction(() => (document.getElementById('camera-view') as HTMLImageElement).naturalWidth === 1280, undefined, { timeout: 10_000 });
       await p.screenshot({ path: join(ROOT, 'scratch/screens/cameras.png'), fullPage: false });
+      // a camera showing someone nobody enrolled: their face in the unknown-enter event, enrolled in one click
+      await p.fill('#api-key', s.key.admin);
+      await p.dispatchEvent('#api-key', 'change');
+      await p.fill('#camera-name', 'hall');
+      await p.fill('#camera-source', pennyClip);
+      await p.check('#camera-faces');
+      await p.click('#camera-add button[type="submit"]');
+      await p.waitForFunction(() => document.querySelector('#camera-events li[data-event="unknown-enter"] button') !== null, undefined, { timeout: 30_000 });
+      await p.fill('#camera-events li[data-event="unknown-enter"] input', 'penny');
+      await p.evaluate(() => { document.getElementById('cameras-result')!.textContent = ''; });
+      await p.click('#camera-events li[data-event="unknown-enter"] button');
+      await p.waitForFunction(() => /\S/.test(document.getElementById('cameras-result')!.textContent ?? ''), undefined, { timeout: 20_000 });
+      assert.match((await p.textContent('#cameras-result')) ?? '', /^enrolled penny from the camera \(now 1 face\)$/);
+      const hall = (await api(s.url, 'GET', '/v1/monitors', { key: s.key.read })).body.monitors.find((m: { name: string }) => m.name === 'hall');
+      assert.equal((await api(s.url, 'DELETE', `/v1/monitors/${hall.id}`, { key: s.key.admin })).status, 200);
     } finally {
       await browser.close();
     }
@@ -220,6 +250,42 @@ describe('camera monitors', () => {
     assert.deepEqual([stopped.body.enabled, stopped.body.state], [false, 'stopped']);
     assert.equal((await api(s.url, 'DELETE', `/v1/monitors/${second.body.id}`, { key: s.key.admin })).status, 200);
     assert.equal((await api(s.url, 'GET', `/v1/monitors/${second.body.id}`, { key: s.key.read })).status, 404);
+  });
+});
+
+describe('monitors kept in PostgreSQL', () => {
+  test('a monitor saved in a PostgreSQL gallery comes back after a restart, its source sealed in the store', { timeout: 60_000 }, async () => {
+    const { startPostgres } = await import('./helpers/postgres.js');
+    const pgServer = await startPostgres();
+    try {
+      const store = await pgServer.database('monitors');
+      const run = async () => {
+        const analyzer = await FaceAnalyzer.create({ detector: DET_500M, recognizer: MOBILEFACENET });
+        const gallery = await FaceGallery.open({ analyzer, store });
+        const server = await createServer({ analyzer, gallery, keys: null, singleUser: true, logger: false, monitors: { secretFile: join(dir, 'pg-monitor.key') } });
+        const url = await server.listen({ host: '127.0.0.1', port: 0 });
+        return { url, async close() { await server.close(); await analyzer.close(); } };
+      };
+      const first = await run();
+      const created = await api(first.url, 'POST', '/v1/monitors', { json: { name: 'gate', source: `rtsp://gate:${PASSWORD}@10.0.0.9/live`, enabled: false } });
+      assert.equal(created.status, 201, created.text);
+      await first.close();
+      const pg = await import('pg');
+      const c = new pg.default.Client({ connectionString: store });
+      await c.connect();
+      const stored = JSON.stringify((await c.query(`SELECT value FROM faceprint_meta WHERE key = 'service:monitors'`)).rows[0].value);
+      await c.end();
+      assert.ok(stored.includes('"source":"v1:') && !stored.includes(PASSWORD) && !stored.includes('10.0.0.9'), 'sealed');
+      const second = await run();
+      try {
+        const [m] = (await api(second.url, 'GET', '/v1/monitors')).body.monitors;
+        assert.deepEqual([m.id, m.name, m.source, m.enabled, m.state], [created.body.id, 'gate', 'rtsp://gate:***@10.0.0.9/live', false, 'stopped']);
+      } finally {
+        await second.close();
+      }
+    } finally {
+      await pgServer.stop();
+    }
   });
 });
 

@@ -3,7 +3,7 @@
 import { ApiCallError } from './api-error.js';
 
 interface MonitorView {
-  id: string; name: string; source: string; enabled: boolean; state: string; lastError: string | null;
+  id: string; name: string; source: string; enabled: boolean; state: string; lastError: string | null; fps: number; cooldownS: number;
   keepFaces: boolean; stats: { analysed: number; dropped: number; lagP99Ms: number };
 }
 interface MonitorEvent { id: number; type: string; time: string; subject: { name: string } | null; score: number | null; face?: string; message?: string }
@@ -47,6 +47,14 @@ export function initCameras(base: string, key: () => string, active: () => boole
         li.append(b);
       };
       button('View', async () => select(m.id));
+      button('Edit', async () => {
+        // the source stays as it is (it is never sent back to the page: its password is the server's)
+        const name = prompt('Name', m.name);
+        if (name === null) return;
+        const fps = Number(prompt('Frames analysed a second (0.2–30)', String(m.fps)) ?? m.fps);
+        const cooldownS = Number(prompt('Seconds before a person who left is "exit" (0–3600)', String(m.cooldownS)) ?? m.cooldownS);
+        await call('PATCH', `/v1/monitors/${m.id}`, { name: name.trim() || m.name, fps, cooldownS });
+      });
       button(m.enabled ? 'Stop' : 'Start', () => call('POST', `/v1/monitors/${m.id}/${m.enabled ? 'stop' : 'start'}`));
       button('Remove', async () => {
         if (confirm(`Remove the camera ${m.name}?`)) await call('DELETE', `/v1/monitors/${m.id}`);
@@ -84,9 +92,35 @@ export function initCameras(base: string, key: () => string, active: () => boole
         face.alt = e.subject ? e.subject.name : 'unknown face';
         face.width = 48;
         li.prepend(face);
+        if (e.type === 'unknown-enter') li.append(enrolForm(e.face));
       }
       $('camera-events').prepend(li);
     }
+  }
+
+  /** A name field and a button that enrol an unknown face (the event's JPEG) as that person, in one click. */
+  function enrolForm(faceBase64: string): HTMLElement {
+    const span = document.createElement('span');
+    const name = document.createElement('input');
+    name.placeholder = 'name';
+    name.setAttribute('aria-label', 'name of this person');
+    const button = document.createElement('button');
+    button.type = 'button';
+    button.textContent = 'Enrol';
+    button.addEventListener('click', () => void (async () => {
+      const who = name.value.trim();
+      if (!who) throw new Error('give the person a name');
+      const bytes = Uint8Array.from(atob(faceBase64), (c) => c.charCodeAt(0));
+      const fd = new FormData();
+      fd.append('images', new Blob([bytes], { type: 'image/jpeg' }), 'camera-face.jpg');
+      const res = await fetch(`${base}/v1/subjects/${encodeURIComponent(who)}/faces?create=true`, { method: 'POST', body: fd, headers: key() ? { authorization: `Bearer ${key()}` } : {} });
+      const json = await res.json();
+      if (!res.ok) throw new ApiCallError(json.error?.code ?? `HTTP_${res.status}`, json.error?.message ?? res.statusText, res.status);
+      if (json.accepted.length === 0) throw new Error(`not enrolled: ${json.refused.map((r: { reason: string }) => r.reason).join(', ')}`);
+      say(`enrolled ${who} from the camera (now ${json.subject.faceCount} face${json.subject.faceCount === 1 ? '' : 's'})`);
+    })().catch(fail));
+    span.append(' ', name, button);
+    return span;
   }
 
   $('camera-add').addEventListener('submit', (e) => {

@@ -203,19 +203,25 @@ export class MonitorRunner {
     }
   }
 
-  /** The track's box on the latest frame as a 96-px JPEG (base64). */
+  /**
+   * The track's face on the latest frame as a 160-px JPEG (base64): its box and a fifth around it, so that the
+   * photo can be enrolled as it is (a face detector needs some context around a face).
+   */
   private async faceJpeg(trackId: number, video: VideoAnalyzer): Promise<string | undefined> {
     const frame = this.latest;
     const t = video.tracker.tracks.find((x) => x.id === trackId);
     const box = t?.lastBox;
     if (!frame || !box) return undefined;
     const { width, height, data } = frame.image;
-    const left = Math.max(0, Math.floor(box[0]));
-    const top = Math.max(0, Math.floor(box[1]));
-    const w = Math.min(width - left, Math.ceil(box[2] - box[0]));
-    const h = Math.min(height - top, Math.ceil(box[3] - box[1]));
-    if (w < 4 || h < 4) return undefined;
-    const jpeg = await sharp(Buffer.from(data), { raw: { width, height, channels: 3 } }).extract({ left, top, width: w, height: h }).resize(96, 96, { fit: 'cover' }).jpeg({ quality: 80 }).toBuffer();
+    const side = Math.max(box[2] - box[0], box[3] - box[1]) * 1.4;
+    const cx = (box[0] + box[2]) / 2;
+    const cy = (box[1] + box[3]) / 2;
+    const left = Math.max(0, Math.floor(cx - side / 2));
+    const top = Math.max(0, Math.floor(cy - side / 2));
+    const w = Math.min(width - left, Math.ceil(side));
+    const h = Math.min(height - top, Math.ceil(side));
+    if (w < 8 || h < 8) return undefined;
+    const jpeg = await sharp(Buffer.from(data), { raw: { width, height, channels: 3 } }).extract({ left, top, width: w, height: h }).resize(160, 160, { fit: 'contain', background: '#000' }).jpeg({ quality: 85 }).toBuffer();
     return jpeg.toString('base64');
   }
 }

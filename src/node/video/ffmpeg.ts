@@ -41,7 +41,7 @@ const UNTRUSTED = ['-protocol_whitelist', 'file', '-format_whitelist', 'mov,mp4,
 function inputArgs(source: string, untrusted = false): string[] {
   if (untrusted) return [...UNTRUSTED, '-i', source];
   if (source.startsWith('/dev/video')) return ['-f', 'v4l2', '-i', source];
-  if (source.startsWith('rtsp://')) return ['-rtsp_transport', 'tcp', '-i', source];
+  if (/^rtsps?:\/\//.test(source)) return ['-rtsp_transport', 'tcp', '-i', source];
   return ['-i', source];
 }
 
