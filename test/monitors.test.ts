@@ -206,6 +206,15 @@ describe('camera monitors', () => {
       assert.match((await p.textContent('#cameras-result')) ?? '', /^enrolled penny from the camera \(now 1 face\)$/);
       const hall = (await api(s.url, 'GET', '/v1/monitors', { key: s.key.read })).body.monitors.find((m: { name: string }) => m.name === 'hall');
       assert.equal((await api(s.url, 'DELETE', `/v1/monitors/${hall.id}`, { key: s.key.admin })).status, 200);
+      // Edit: name, rate and cooldown through the page's prompts
+      const answers = ['front gate', '4', '20'];
+      p.on('dialog', (d) => void d.accept(answers.shift()));
+      await p.click('#cameras-refresh');
+      await p.waitForFunction(() => !/hall/.test(document.getElementById('cameras-list')!.textContent ?? ''));
+      await p.click('#cameras-list li button:text("Edit")');
+      await p.waitForFunction(() => /front gate/.test(document.getElementById('cameras-list')!.textContent ?? ''), undefined, { timeout: 20_000 });
+      const [gate] = (await api(s.url, 'GET', '/v1/monitors', { key: s.key.read })).body.monitors;
+      assert.deepEqual([gate.name, gate.fps, gate.cooldownS, gate.source], ['front gate', 4, 20, `http://cam:***@127.0.0.1:${camPort}/cam.ts`]);
     } finally {
       await browser.close();
     }
