@@ -262,6 +262,33 @@ describe('camera monitors', () => {
   });
 });
 
+describe('a camera that connects and sends nothing', () => {
+  test('is read again after the stall time, with one monitor-error saying so', { timeout: 60_000 }, async () => {
+    // a server that takes the connection and never answers: ffmpeg would wait for ever
+    const { createServer: createTcpServer } = await import('node:net');
+    const held: import('node:net').Socket[] = [];
+    const silent = createTcpServer((socket) => { held.push(socket); });
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', () => r()));
+    const port = (silent.address() as AddressInfo).port;
+    const analyzer = await FaceAnalyzer.create({ detector: DET_500M, recognizer: MOBILEFACENET });
+    const gallery = await FaceGallery.open({ analyzer, store: join(dir, 'stall.db') });
+    const server = await createServer({ analyzer, gallery, keys: null, singleUser: true, logger: false, monitors: { secretFile: join(dir, 'stall.key'), stallMs: 2000 } });
+    const url = await server.listen({ host: '127.0.0.1', port: 0 });
+    try {
+      const m = (await api(url, 'POST', '/v1/monitors', { json: { name: 'silent', source: `http://127.0.0.1:${port}/cam.ts` } })).body;
+      const events = await until(() => api(url, 'GET', `/v1/monitors/${m.id}/events`).then((r) => r.body.events as { type: string; message: string }[]), (e) => e.length > 0, 'the stall noticed', 20_000);
+      assert.deepEqual(events.map((e) => [e.type, e.message]), [['monitor-error', 'no frame for 2 s']]);
+      assert.equal((await api(url, 'GET', `/v1/monitors/${m.id}`)).body.state, 'reconnecting');
+      await until(() => held.length, (n) => n >= 2, 'a second connection after the back-off', 20_000);
+    } finally {
+      await server.close();
+      await analyzer.close();
+      for (const sock of held) sock.destroy();
+      silent.close();
+    }
+  });
+});
+
 describe('monitors kept in PostgreSQL', () => {
   test('a monitor saved in a PostgreSQL gallery comes back after a restart, its source sealed in the store', { timeout: 60_000 }, async () => {
     const { startPostgres } = await import('./helpers/postgres.js');

@@ -127,6 +127,8 @@ export interface MonitorServiceOptions {
   webhookSecretFile?: string;
   /** First retry delay of a failed post (default 1 s). */
   webhookBackoffMs?: number;
+  /** A camera that sends no frame for this long is read again (default 10 s). */
+  stallMs?: number;
 }
 
 export interface FaceprintServer {
@@ -259,6 +261,7 @@ async function openMonitors(options: ServeOptions, m: MonitorServiceOptions, adm
     deps: {
       core: options.analyzer.core,
       log: app.log,
+      stallMs: m.stallMs,
       // no threshold for this recognizer (unknown model, no calibration): the tracks stay unnamed
       identifier: (threshold) => galleryIdentifier(options.gallery.gallery, threshold === null ? {} : { threshold }).catch(() => null),
       // a frame waits at most 2 s for a slot and its memory: a busy API drops camera frames, never the reverse

@@ -43,11 +43,12 @@ export interface MonitorDeps {
   /** Every event, as it is added (webhooks). */
   onEvent(event: MonitorEvent): void;
   log: { info(o: object, msg: string): void; warn(o: object, msg: string): void };
+  /** A stream that sends no frame for this long is read again (default 10 s). */
+  stallMs?: number;
 }
 
 /** Analysed frames are at most this size (scaled to fit, black bars): 720p keeps faces large enough to name. */
 export const MONITOR_FRAME: [number, number] = [1280, 720];
-const STALL_MS = 10_000;
 const BACKOFF_MS = [1000, 30_000] as const;
 
 /**
@@ -157,9 +158,10 @@ export class MonitorRunner {
     const stall = new AbortController();
     const connection = AbortSignal.any([signal, stall.signal]);
     let lastFrame = Date.now();
+    const stallMs = this.deps.stallMs ?? 10_000;
     const watchdog = setInterval(() => {
-      if (Date.now() - lastFrame > STALL_MS) stall.abort(new Error(`no frame for ${STALL_MS / 1000} s`));
-    }, 1000);
+      if (Date.now() - lastFrame > stallMs) stall.abort(new Error(`no frame for ${stallMs / 1000} s`));
+    }, Math.min(1000, stallMs / 4));
     const [width, height] = MONITOR_FRAME;
     const info = { width, height, fps: s.fps, durationS: null, frames: null };
     const file = isFileSource(s.source);
