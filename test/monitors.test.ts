@@ -233,7 +233,11 @@ describe('camera monitors', () => {
     cam = camera(clip, camPort);
     await until(events, (e) => e.some((x) => x.type === 'monitor-recovered'), 'monitor-recovered', 60_000);
 
+    // a client on the event stream does not keep the server from closing
+    const watcher = listen(`${s.url}/v1/monitors/${monitor.id}/events/stream`, s.key.read);
+    await until(() => watcher.events.length, (n) => n > 0, 'the stream open');
     await s.close();
+    watcher.stop();
     cam.kill('SIGKILL');
     cam = camera(clip, camPort);
     s = await serve(hooks.host);

@@ -48,6 +48,15 @@ async function annotatedJpeg(runner: MonitorRunner, annotator: FrameAnnotator): 
  */
 export function registerMonitorRoutes(app: FastifyInstance, monitors: MonitorManager): void {
   const annotator = new FrameAnnotator();
+  // event streams and previews never finish by themselves: a closing server ends them, or it would wait for ever
+  const open = new Set<import('node:http').ServerResponse>();
+  const keep = (res: import('node:http').ServerResponse) => {
+    open.add(res);
+    res.once('close', () => open.delete(res));
+  };
+  app.addHook('preClose', async () => {
+    for (const res of open) res.end();
+  });
   app.get('/v1/monitors', { config: { scope: 'read' }, schema: { tags: ['monitors'], summary: 'the camera monitors, their state and counters' } }, async () => ({ monitors: monitors.list() }));
   app.post<{ Body: Record<string, unknown> }>('/v1/monitors', {
     config: { scope: 'admin' },
@@ -77,6 +86,7 @@ export function registerMonitorRoutes(app: FastifyInstance, monitors: MonitorMan
   }, async (req, reply) => {
     const runner = monitors.runner(req.params.id);
     openEventStream(reply);
+    keep(reply.raw);
     const last = Number(req.headers['last-event-id'] ?? 0);
     for (const e of runner.events.after(Number.isFinite(last) ? last : 0).events) reply.raw.write(sse(e));
     const unsubscribe = runner.events.subscribe((e) => reply.raw.write(sse(e)));
@@ -100,6 +110,7 @@ export function registerMonitorRoutes(app: FastifyInstance, monitors: MonitorMan
     setSecurityHeaders(req, reply);
     reply.hijack();
     reply.raw.writeHead(200, { ...(reply.getHeaders() as Record<string, string>), 'content-type': 'multipart/x-mixed-replace; boundary=frame', 'cache-control': 'no-store' });
+    keep(reply.raw);
     let sent = 0;
     let busy = false;
     const timer = setInterval(async () => {

@@ -253,7 +253,8 @@ function once<T>(fn: () => Promise<T>): () => Promise<T> {
 
 /** The monitors kept in the store, started, each frame analysed within the service's capacity. */
 async function openMonitors(options: ServeOptions, m: MonitorServiceOptions, admission: Admission, budget: MemoryBudget, app: FastifyInstance): Promise<MonitorManager> {
-  const webhook = m.webhook ? checkWebhook(m.webhook, [new URL(m.webhook).host]) : null;
+  const hostOf = (url: string) => URL.canParse(url) ? new URL(url).host : '';
+  const webhook = m.webhook ? checkWebhook(m.webhook, [hostOf(m.webhook)]) : null;
   return MonitorManager.open({
     store: options.gallery.gallery.store, box: new SourceBox(m.secretFile), maxMonitors: m.maxMonitors,
     webhookHosts: m.webhookHosts ?? [], globalWebhook: webhook,
