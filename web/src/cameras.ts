@@ -10,27 +10,70 @@ interface MonitorEvent { id: number; type: string; time: string; subject: { name
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string): T => document.getElementById(id) as T;
 
+/** The API, with the key in the header field; errors as ApiCallError with the server's code. */
+async function callApi<T>(base: string, key: string, method: string, path: string, body?: unknown): Promise<T> {
+  const headers: Record<string, string> = {};
+  if (key) headers.authorization = `Bearer ${key}`;
+  if (body !== undefined && !(body instanceof FormData)) headers['content-type'] = 'application/json';
+  const payload = body === undefined ? undefined : body instanceof FormData ? body : JSON.stringify(body);
+  const res = await fetch(base + path, { method, headers, body: payload });
+  const json = await res.json().catch(() => ({}));
+  if (!res.ok) {
+    const err = (json as { error?: { code: string; message: string } }).error;
+    throw new ApiCallError(err?.code ?? `HTTP_${res.status}`, err?.message ?? res.statusText, res.status);
+  }
+  return json as T;
+}
+
+const say = (text: string, error = false): void => {
+  $('cameras-result').textContent = text;
+  $('cameras-result').classList.toggle('error', error);
+};
+const fail = (e: unknown): void => say(e instanceof ApiCallError ? `${e.code}: ${e.message}` : String((e as Error).message ?? e), true);
+
+/** A name field and a button that enrol an unknown face (an event's JPEG) as that person, in one click. */
+function enrolForm(faceBase64: string, call: <T>(method: string, path: string, body?: unknown) => Promise<T>): HTMLElement {
+  const span = document.createElement('span');
+  const name = document.createElement('input');
+  name.placeholder = 'name';
+  name.setAttribute('aria-label', 'name of this person');
+  const button = document.createElement('button');
+  button.type = 'button';
+  button.textContent = 'Enrol';
+  button.addEventListener('click', () => void (async () => {
+    const who = name.value.trim();
+    if (!who) throw new Error('give the person a name');
+    const fd = new FormData();
+    fd.append('images', new Blob([Uint8Array.from(atob(faceBase64), (c) => c.charCodeAt(0))], { type: 'image/jpeg' }), 'camera-face.jpg');
+    const r = await call<{ accepted: unknown[]; refused: { reason: string }[]; subject: { faceCount: number } }>('POST', `/v1/subjects/${encodeURIComponent(who)}/faces?create=true`, fd);
+    if (r.accepted.length === 0) throw new Error(`not enrolled: ${r.refused.map((x) => x.reason).join(', ')}`);
+    say(`enrolled ${who} from the camera (now ${r.subject.faceCount} face${r.subject.faceCount === 1 ? '' : 's'})`);
+  })().catch(fail));
+  span.append(' ', name, button);
+  return span;
+}
+
+/** One event as a line of the timeline (its face, and for an unknown face the form that enrols it). */
+function eventLine(e: MonitorEvent, call: <T>(method: string, path: string, body?: unknown) => Promise<T>): HTMLLIElement {
+  const li = document.createElement('li');
+  li.dataset.event = e.type;
+  li.textContent = `${new Date(e.time).toLocaleTimeString()} ${e.type}${e.subject ? ` ${e.subject.name}` : ''}${e.score !== null ? ` (${e.score.toFixed(2)})` : ''}${e.message ? `: ${e.message}` : ''}`;
+  if (e.face) {
+    const face = document.createElement('img');
+    face.src = `data:image/jpeg;base64,${e.face}`;
+    face.alt = e.subject ? e.subject.name : 'unknown face';
+    face.width = 48;
+    li.prepend(face);
+    if (e.type === 'unknown-enter') li.append(enrolForm(e.face, call));
+  }
+  return li;
+}
+
 /** Sets up the card; `key()` is the API key in the header field, `active()` whether the page is in server mode. */
 export function initCameras(base: string, key: () => string, active: () => boolean): { refresh(): Promise<void> } {
   let selected: string | null = null;
   let after = 0;
-  const call = async <T>(method: string, path: string, body?: unknown): Promise<T> => {
-    const headers: Record<string, string> = {};
-    if (key()) headers.authorization = `Bearer ${key()}`;
-    if (body !== undefined) headers['content-type'] = 'application/json';
-    const res = await fetch(base + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-    const json = await res.json().catch(() => ({}));
-    if (!res.ok) {
-      const err = (json as { error?: { code: string; message: string } }).error;
-      throw new ApiCallError(err?.code ?? `HTTP_${res.status}`, err?.message ?? res.statusText, res.status);
-    }
-    return json as T;
-  };
-  const say = (text: string, error = false) => {
-    $('cameras-result').textContent = text;
-    $('cameras-result').classList.toggle('error', error);
-  };
-  const fail = (e: unknown) => say(e instanceof ApiCallError ? `${e.code}: ${e.message}` : String((e as Error).message ?? e), true);
+  const call = <T>(method: string, path: string, body?: unknown): Promise<T> => callApi<T>(base, key(), method, path, body);
 
   async function refresh(): Promise<void> {
     if (!active()) return;
@@ -83,44 +126,8 @@ export function initCameras(base: string, key: () => string, active: () => boole
     const page = await call<{ events: MonitorEvent[]; dropped: boolean }>('GET', `/v1/monitors/${selected}/events?after=${after}`);
     for (const e of page.events) {
       after = e.id;
-      const li = document.createElement('li');
-      li.dataset.event = e.type;
-      li.textContent = `${new Date(e.time).toLocaleTimeString()} ${e.type}${e.subject ? ` ${e.subject.name}` : ''}${e.score !== null ? ` (${e.score.toFixed(2)})` : ''}${e.message ? `: ${e.message}` : ''}`;
-      if (e.face) {
-        const face = document.createElement('img');
-        face.src = `data:image/jpeg;base64,${e.face}`;
-        face.alt = e.subject ? e.subject.name : 'unknown face';
-        face.width = 48;
-        li.prepend(face);
-        if (e.type === 'unknown-enter') li.append(enrolForm(e.face));
-      }
-      $('camera-events').prepend(li);
+      $('camera-events').prepend(eventLine(e, call));
     }
-  }
-
-  /** A name field and a button that enrol an unknown face (the event's JPEG) as that person, in one click. */
-  function enrolForm(faceBase64: string): HTMLElement {
-    const span = document.createElement('span');
-    const name = document.createElement('input');
-    name.placeholder = 'name';
-    name.setAttribute('aria-label', 'name of this person');
-    const button = document.createElement('button');
-    button.type = 'button';
-    button.textContent = 'Enrol';
-    button.addEventListener('click', () => void (async () => {
-      const who = name.value.trim();
-      if (!who) throw new Error('give the person a name');
-      const bytes = Uint8Array.from(atob(faceBase64), (c) => c.charCodeAt(0));
-      const fd = new FormData();
-      fd.append('images', new Blob([bytes], { type: 'image/jpeg' }), 'camera-face.jpg');
-      const res = await fetch(`${base}/v1/subjects/${encodeURIComponent(who)}/faces?create=true`, { method: 'POST', body: fd, headers: key() ? { authorization: `Bearer ${key()}` } : {} });
-      const json = await res.json();
-      if (!res.ok) throw new ApiCallError(json.error?.code ?? `HTTP_${res.status}`, json.error?.message ?? res.statusText, res.status);
-      if (json.accepted.length === 0) throw new Error(`not enrolled: ${json.refused.map((r: { reason: string }) => r.reason).join(', ')}`);
-      say(`enrolled ${who} from the camera (now ${json.subject.faceCount} face${json.subject.faceCount === 1 ? '' : 's'})`);
-    })().catch(fail));
-    span.append(' ', name, button);
-    return span;
   }
 
   $('camera-add').addEventListener('submit', (e) => {
