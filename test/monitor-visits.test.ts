@@ -65,4 +65,9 @@ test('the event ring: increasing ids, a cursor, "dropped" when the reader fell b
   assert.equal(ring.after(3).dropped, false);
   assert.equal(ring.after(2).dropped, true);
   assert.deepEqual(ring.after(6).events, []);
+  // ids from the clock (a monitor's): a reader that never saw any is not told of drops that did not happen, and a
+  // cursor from before a restart (smaller than every id now) gets everything kept
+  const clocked = new EventRing(3, 5_000_000);
+  clocked.add({ type: 'person-enter', monitorId: 'm', time: '', trackId: 1, subject: null, score: null, bbox: null });
+  assert.deepEqual([clocked.after(0).dropped, clocked.after(0).events[0].id, clocked.after(4_000_123).events.length], [false, 5_000_000, 1]);
 });

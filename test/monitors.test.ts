@@ -235,6 +235,7 @@ describe('camera monitors', () => {
     cam = camera(clip, camPort);
     await until(events, (e) => e.some((x) => x.type === 'monitor-recovered'), 'monitor-recovered', 60_000);
 
+    const lastBefore = (await api(s.url, 'GET', `/v1/monitors/${monitor.id}/events?after=0&limit=1000`, { key: s.key.read })).body.last as number;
     // a client on the event stream does not keep the server from closing
     const watcher = listen(`${s.url}/v1/monitors/${monitor.id}/events/stream`, s.key.read);
     await until(() => watcher.events.length, (n) => n > 0, 'the stream open');
@@ -246,7 +247,9 @@ describe('camera monitors', () => {
     const [resumed] = (await api(s.url, 'GET', '/v1/monitors', { key: s.key.read })).body.monitors;
     assert.equal(resumed.id, monitor.id);
     assert.equal(resumed.source, `http://cam:***@127.0.0.1:${camPort}/cam.ts`);
-    await until(() => api(s.url, 'GET', `/v1/monitors/${monitor.id}/events?after=0`, { key: s.key.read }).then((r) => r.body.events as { type: string }[]), (e) => e.some((x) => x.type === 'person-enter'), 'person-enter after the restart', 60_000);
+    // a client resuming from its last id before the restart gets the new events: ids keep increasing
+    const after = await until(() => api(s.url, 'GET', `/v1/monitors/${monitor.id}/events?after=${lastBefore}`, { key: s.key.read }).then((r) => r.body.events as { type: string; id: number }[]), (e) => e.some((x) => x.type === 'person-enter'), 'person-enter after the restart', 60_000);
+    assert.ok(after.every((e) => e.id > lastBefore));
   });
 
   test('with two monitors running the API answers within its deadline; a monitor can be stopped and removed', { timeout: 120_000 }, async () => {

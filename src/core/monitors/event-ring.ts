@@ -6,10 +6,16 @@ import type { MonitorEvent } from './visits.js';
  */
 export class EventRing {
   private readonly events: MonitorEvent[] = [];
-  private nextId = 1;
+  private nextId: number;
   private readonly listeners = new Set<(e: MonitorEvent) => void>();
 
-  constructor(private readonly capacity = 1000) {}
+  /**
+   * `firstId`: the first event's id. A monitor starts from the clock (ms × 1000), so ids keep increasing across
+   * restarts of the service and a client resuming with an id from before one misses nothing after it.
+   */
+  constructor(private readonly capacity = 1000, private readonly firstId = 1) {
+    this.nextId = firstId;
+  }
 
   add(event: Omit<MonitorEvent, 'id'>): MonitorEvent {
     const e = { ...event, id: this.nextId++ } as MonitorEvent;
@@ -23,7 +29,8 @@ export class EventRing {
   after(after: number, limit = this.capacity): { events: MonitorEvent[]; dropped: boolean; last: number } {
     const oldest = this.events[0]?.id ?? this.nextId;
     const events = this.events.filter((e) => e.id > after).slice(0, limit);
-    return { events, dropped: after + 1 < oldest, last: this.nextId - 1 };
+    // dropped: ids this ring gave out after the cursor that it no longer holds
+    return { events, dropped: oldest > Math.max(after + 1, this.firstId), last: this.nextId - 1 };
   }
 
   /** Calls `listener` with each new event until the returned function is called. */

@@ -81,7 +81,7 @@ export class MonitorRunner {
   private loop: Promise<void> | null = null;
 
   constructor(public settings: MonitorSettings, private readonly deps: MonitorDeps, ringSize = 1000) {
-    this.events = new EventRing(ringSize);
+    this.events = new EventRing(ringSize, Date.now() * 1000);
   }
 
   /** Lag percentiles over the last 500 analysed frames (ms; 0 before any). */
