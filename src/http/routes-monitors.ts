@@ -33,8 +33,20 @@ function openEventStream(reply: FastifyReply): void {
 
 const sse = (e: MonitorEvent): string => `id: ${e.id}\nevent: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`;
 
-/** The latest analysed frame with its boxes and names, as JPEG. */
-async function annotatedJpeg(runner: MonitorRunner, annotator: FrameAnnotator): Promise<Buffer | null> {
+/** Each monitor's last JPEG, by the time of its frame: watchers and snapshots of one frame share one encoding. */
+const encoded = new WeakMap<MonitorRunner, { at: number; jpeg: Promise<Buffer | null> }>();
+
+/** The latest analysed frame with its boxes and names, as JPEG (encoded once per frame). */
+function annotatedJpeg(runner: MonitorRunner, annotator: FrameAnnotator): Promise<Buffer | null> {
+  const at = runner.latest?.at ?? 0;
+  const cached = encoded.get(runner);
+  if (cached?.at === at) return cached.jpeg;
+  const jpeg = encode(runner, annotator);
+  encoded.set(runner, { at, jpeg });
+  return jpeg;
+}
+
+async function encode(runner: MonitorRunner, annotator: FrameAnnotator): Promise<Buffer | null> {
   const latest = runner.latest;
   if (!latest) return null;
   const image = { ...latest.image, data: Uint8Array.from(latest.image.data) };

@@ -58,7 +58,8 @@ export class HttpBackend implements Backend {
   readonly label = 'server';
   constructor(private readonly base: string, private readonly key: () => string) {}
 
-  private async call<T>(method: string, path: string, body?: FormData | object): Promise<T> {
+  /** One API call: JSON or multipart in, JSON out, an ApiCallError with the server's code on failure. */
+  async call<T>(method: string, path: string, body?: FormData | object): Promise<T> {
     const headers: Record<string, string> = {};
     const k = this.key();
     if (k) headers.authorization = `Bearer ${k}`;

@@ -1,6 +1,7 @@
 // The Cameras card: the server's monitors (serve), their state, a live view of the selected one and its events
 // as they come. Server mode only: cameras are watched by the server, not by this page.
 import { ApiCallError } from './api-error.js';
+import type { HttpBackend } from './backend.js';
 
 interface MonitorView {
   id: string; name: string; source: string; enabled: boolean; state: string; lastError: string | null; fps: number; cooldownS: number;
@@ -9,21 +10,6 @@ interface MonitorView {
 interface MonitorEvent { id: number; type: string; time: string; subject: { name: string } | null; score: number | null; face?: string; message?: string }
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string): T => document.getElementById(id) as T;
-
-/** The API, with the key in the header field; errors as ApiCallError with the server's code. */
-async function callApi<T>(base: string, key: string, method: string, path: string, body?: unknown): Promise<T> {
-  const headers: Record<string, string> = {};
-  if (key) headers.authorization = `Bearer ${key}`;
-  if (body !== undefined && !(body instanceof FormData)) headers['content-type'] = 'application/json';
-  const payload = body === undefined ? undefined : body instanceof FormData ? body : JSON.stringify(body);
-  const res = await fetch(base + path, { method, headers, body: payload });
-  const json = await res.json().catch(() => ({}));
-  if (!res.ok) {
-    const err = (json as { error?: { code: string; message: string } }).error;
-    throw new ApiCallError(err?.code ?? `HTTP_${res.status}`, err?.message ?? res.statusText, res.status);
-  }
-  return json as T;
-}
 
 const say = (text: string, error = false): void => {
   $('cameras-result').textContent = text;
@@ -70,10 +56,10 @@ function eventLine(e: MonitorEvent, call: <T>(method: string, path: string, body
 }
 
 /** Sets up the card; `key()` is the API key in the header field, `active()` whether the page is in server mode. */
-export function initCameras(base: string, key: () => string, active: () => boolean): { refresh(): Promise<void> } {
+export function initCameras(api: HttpBackend, base: string, key: () => string, active: () => boolean): { refresh(): Promise<void> } {
   let selected: string | null = null;
   let after = 0;
-  const call = <T>(method: string, path: string, body?: unknown): Promise<T> => callApi<T>(base, key(), method, path, body);
+  const call = <T>(method: string, path: string, body?: unknown): Promise<T> => api.call<T>(method, path, body as FormData | object | undefined);
 
   async function refresh(): Promise<void> {
     if (!active()) return;

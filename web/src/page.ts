@@ -21,9 +21,10 @@ keyInput.addEventListener('change', () => {
   }
 });
 
-const server: Backend = new HttpBackend(location.origin, () => keyInput.value.trim());
+const http = new HttpBackend(location.origin, () => keyInput.value.trim());
+const server: Backend = http;
 // the server's cameras: shown in server mode only
-const cameras = initCameras(location.origin, () => keyInput.value.trim(), () => backend === server && !!serverInfo?.auth);
+const cameras = initCameras(http, location.origin, () => keyInput.value.trim(), () => backend === server && !!serverInfo?.auth);
 let backend: Backend = server;
 let local: LocalBackend | null = null;
 const params = new URLSearchParams(location.search);

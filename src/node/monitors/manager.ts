@@ -33,6 +33,12 @@ export interface MonitorManagerOptions {
 }
 
 const RECORD = 'monitors';
+
+/** A runner's lag percentiles, sorted once. */
+function lagOf(r: MonitorRunner): { lagP50Ms: number; lagP99Ms: number } {
+  const { p50, p99 } = r.lag();
+  return { lagP50Ms: p50, lagP99Ms: p99 };
+}
 const DEFAULTS: Omit<MonitorSettings, 'id' | 'name' | 'source'> = { enabled: true, fps: 5, detEvery: 1, maxFaces: 0, threshold: null, cooldownS: 30, keepFaces: false, webhook: null };
 
 function checked(input: MonitorInput, webhookHosts: readonly string[]): MonitorInput {
@@ -143,6 +149,6 @@ export class MonitorManager {
   private view(r: MonitorRunner): MonitorView {
     const delivery = this.senders.get(r.settings.id)?.state ?? this.global?.state ?? null;
     const degraded = r.state === 'running' && (r.dropRatio() > 0.5 || !!delivery?.failing);
-    return { ...r.settings, source: redactSource(r.settings.source), state: degraded ? 'degraded' : r.state, lastError: r.lastError, stats: { ...r.stats, lagP50Ms: r.lag().p50, lagP99Ms: r.lag().p99 }, delivery: delivery ? { ...delivery } : null };
+    return { ...r.settings, source: redactSource(r.settings.source), state: degraded ? 'degraded' : r.state, lastError: r.lastError, stats: { ...r.stats, ...lagOf(r) }, delivery: delivery ? { ...delivery } : null };
   }
 }

@@ -4,6 +4,7 @@ import { EventRing } from '../../core/monitors/event-ring.js';
 import { VisitTracker, type MonitorEvent, type VisitEvent } from '../../core/monitors/visits.js';
 import type { RgbImage } from '../../core/image.js';
 import { VideoAnalyzer, type FrameResult, type VideoIdentifier } from '../../core/video/video-analyzer.js';
+import { faceSquare } from '../video/annotate.js';
 import { readFrames } from '../video/ffmpeg.js';
 import { decodedAhead } from '../video/watch.js';
 import { isFileSource, redactSource } from './source.js';
@@ -215,15 +216,9 @@ export class MonitorRunner {
     const box = t?.lastBox;
     if (!frame || !box) return undefined;
     const { width, height, data } = frame.image;
-    const side = Math.max(box[2] - box[0], box[3] - box[1]) * 1.4;
-    const cx = (box[0] + box[2]) / 2;
-    const cy = (box[1] + box[3]) / 2;
-    const left = Math.max(0, Math.floor(cx - side / 2));
-    const top = Math.max(0, Math.floor(cy - side / 2));
-    const w = Math.min(width - left, Math.ceil(side));
-    const h = Math.min(height - top, Math.ceil(side));
-    if (w < 8 || h < 8) return undefined;
-    const jpeg = await sharp(Buffer.from(data), { raw: { width, height, channels: 3 } }).extract({ left, top, width: w, height: h }).resize(160, 160, { fit: 'contain', background: '#000' }).jpeg({ quality: 85 }).toBuffer();
+    const square = faceSquare(width, height, box, 1.4);
+    if (square.width < 8 || square.height < 8) return undefined;
+    const jpeg = await sharp(Buffer.from(data), { raw: { width, height, channels: 3 } }).extract(square).resize(160, 160, { fit: 'contain', background: '#000' }).jpeg({ quality: 85 }).toBuffer();
     return jpeg.toString('base64');
   }
 }

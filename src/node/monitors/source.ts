@@ -41,6 +41,23 @@ export function isFileSource(source: string): boolean {
 }
 
 /**
+ * A secret kept in a file of its own: read as it is, or made by `make` (text) and written 0600 when the file is
+ * not there yet. The monitor key and the webhook secret both live this way.
+ */
+export async function secretFile(path: string, make: () => string): Promise<string> {
+  try {
+    return (await readFile(path, 'utf8')).trim();
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    const secret = make();
+    await mkdir(dirname(path), { recursive: true });
+    await writeFile(path, secret + '\n', { mode: 0o600, flag: 'wx' });
+    await chmod(path, 0o600);
+    return secret;
+  }
+}
+
+/**
  * Sources at rest: AES-256-GCM with a key kept in a file of its own (0600, made when the first monitor is saved),
  * so a copy of the gallery store alone does not give away the cameras' passwords.
  */
@@ -51,16 +68,7 @@ export class SourceBox {
 
   private secret(): Promise<Buffer> {
     this.key ??= (async () => {
-      let key: Buffer;
-      try {
-        key = Buffer.from((await readFile(this.path, 'utf8')).trim(), 'base64');
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
-        key = randomBytes(32);
-        await mkdir(dirname(this.path), { recursive: true });
-        await writeFile(this.path, key.toString('base64') + '\n', { mode: 0o600, flag: 'wx' });
-        await chmod(this.path, 0o600);
-      }
+      const key = Buffer.from(await secretFile(this.path, () => randomBytes(32).toString('base64')), 'base64');
       if (key.length !== 32) throw new FaceprintError('INVALID_INPUT', `${this.path}: not a monitor secret (32 bytes, base64)`);
       return key;
     })();

@@ -1,9 +1,8 @@
 import { createHmac, randomBytes } from 'node:crypto';
-import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
 import { request } from 'undici';
 import { FaceprintError } from '../../core/errors.js';
 import type { MonitorEvent } from '../../core/monitors/visits.js';
+import { secretFile } from './source.js';
 
 /** A webhook target checked: http(s) and a host the operator allowed (`--webhook-hosts`), as image URLs are. */
 export function checkWebhook(url: string, allowedHosts: readonly string[]): string {
@@ -21,16 +20,7 @@ export function checkWebhook(url: string, allowedHosts: readonly string[]): stri
 
 /** The signing secret, from its file (made, 0600, on first use). */
 export async function webhookSecret(path: string): Promise<Buffer> {
-  try {
-    return Buffer.from((await readFile(path, 'utf8')).trim(), 'utf8');
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
-    const secret = randomBytes(32).toString('hex');
-    await mkdir(dirname(path), { recursive: true });
-    await writeFile(path, secret + '\n', { mode: 0o600, flag: 'wx' });
-    await chmod(path, 0o600);
-    return Buffer.from(secret, 'utf8');
-  }
+  return Buffer.from(await secretFile(path, () => randomBytes(32).toString('hex')), 'utf8');
 }
 
 /** `sha256=<hex>` of the body under the secret: what a receiver recomputes to trust the event. */

@@ -88,3 +88,14 @@ function blitLabel(image: RgbImage, label: Label, x0: number, y0: number, colour
     }
   }
 }
+
+/**
+ * The square around a face's box, widened by `widen` (1.2: a fifth more) and clipped to the image: what a
+ * contact sheet tile or an event's face is cut from.
+ */
+export function faceSquare(width: number, height: number, bbox: readonly number[], widen: number): { left: number; top: number; width: number; height: number } {
+  const side = Math.max(bbox[2] - bbox[0], bbox[3] - bbox[1]) * widen;
+  const left = Math.max(0, Math.round((bbox[0] + bbox[2]) / 2 - side / 2));
+  const top = Math.max(0, Math.round((bbox[1] + bbox[3]) / 2 - side / 2));
+  return { left, top, width: Math.max(1, Math.min(width - left, Math.round(side))), height: Math.max(1, Math.min(height - top, Math.round(side))) };
+}

@@ -3,7 +3,7 @@ import type { FaceAnalyzerCore } from '../../core/analyzer.js';
 import type { RgbImage } from '../../core/image.js';
 import type { TrackEvent, TrackSummary } from '../../core/video/tracker.js';
 import { VideoAnalyzer, type FrameResult, type VideoAnalyzerOptions, type VideoStats } from '../../core/video/video-analyzer.js';
-import { FrameAnnotator } from './annotate.js';
+import { faceSquare, FrameAnnotator } from './annotate.js';
 import { probeVideo, readFrames, VideoWriter, type VideoInfo } from './ffmpeg.js';
 
 export interface WatchOptions extends VideoAnalyzerOptions {
@@ -181,16 +181,9 @@ const TILE = 128;
 
 /** A face's box widened by a fifth, as a square tile (RGB). */
 function faceTile(image: RgbImage, bbox: readonly number[]): Promise<Buffer> {
-  const side = Math.max(bbox[2] - bbox[0], bbox[3] - bbox[1]) * 1.2;
-  const cx = (bbox[0] + bbox[2]) / 2;
-  const cy = (bbox[1] + bbox[3]) / 2;
-  const left = Math.max(0, Math.round(cx - side / 2));
-  const top = Math.max(0, Math.round(cy - side / 2));
-  const width = Math.max(1, Math.min(image.width - left, Math.round(side)));
-  const height = Math.max(1, Math.min(image.height - top, Math.round(side)));
   // a copy: the frame is drawn on (--out) before sharp reads it
   return sharp(Buffer.from(image.data), { raw: { width: image.width, height: image.height, channels: 3 } })
-    .extract({ left, top, width, height })
+    .extract(faceSquare(image.width, image.height, bbox, 1.2))
     .resize(TILE, TILE, { fit: 'contain', background: '#000' })
     .raw()
     .toBuffer();
