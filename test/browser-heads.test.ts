@@ -7,7 +7,7 @@ import type { Browser, Page } from 'playwright-core';
 import { FaceAnalyzer, FaceGallery, MemoryGalleryStore } from '../src/node/index.js';
 import { DET_500M, MOBILEFACENET, MODELS, SHARED } from './fixtures.js';
 import { startStaticServer, type StaticServer } from './helpers/static-server.js';
-import { launchChromium } from './helpers/chromium.js';
+import { launchChromium, showView } from './helpers/chromium.js';
 
 const HEAD_FILES = ['1k3d68_replica.onnx', '2d106det_replica.onnx', 'genderage_replica.onnx'];
 const PAGE = `/?detector=/models/det_500m.onnx&recognizer=/models/mobilefacenet.onnx&threads=2&heads=${HEAD_FILES.map((f) => `/models/heads/${f}`).join(',')}`;
@@ -80,11 +80,12 @@ test('in Chromium the heads give InsightFace\'s landmarks within 1e-3 px, pose w
 });
 
 test('the page shows the heads: 106 points drawn, sex, age and pose listed per face', async () => {
+  await showView(page, 'detect');
   await page.setInputFiles('#analyze-file', join(SHARED, 'faces/groups/insightface/t1.jpg'));
   await page.waitForFunction(() => /^6 faces in/.test(document.getElementById('analyze-result')!.textContent ?? ''));
   const items = await page.$$eval('#analyze-faces li', (lis) => lis.map((li) => li.textContent ?? ''));
   assert.equal(items.length, 6);
-  for (const item of items) assert.match(item, /^#\d  score 0\.\d\d  ·  [FM] \d+ · yaw -?\d+° pitch -?\d+° roll -?\d+°$/);
+  for (const item of items) assert.match(item, /^#\d  score 0\.\d\d  ·  [FM] \d+ · yaw -?\d+° pitch -?\d+° roll -?\d+° · 106 points$/);
   // one large face: its 106 points are 2×2 dots of pure magenta, few of them overlapping
   await page.setInputFiles('#analyze-file', join(SHARED, 'lfw/images/Lindsay_Davenport/Lindsay_Davenport_0005.jpg'));
   await page.waitForFunction(() => /^1 face in/.test(document.getElementById('analyze-result')!.textContent ?? ''));

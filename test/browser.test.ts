@@ -9,7 +9,7 @@ import sharp from 'sharp';
 import { FaceAnalyzer, cosine } from '../src/node/index.js';
 import { DET_500M, MOBILEFACENET, SHARED, golden } from './fixtures.js';
 import { startStaticServer, type StaticServer } from './helpers/static-server.js';
-import { enrolThroughPage, greenPixels, launchChromium } from './helpers/chromium.js';
+import { enrolThroughPage, greenPixels, launchChromium, showView } from './helpers/chromium.js';
 
 const BBT = join(SHARED, 'faces/identities/bbt');
 const photo = (person: string, n: number) => join(BBT, person, `${person}${n}.png`);
@@ -202,6 +202,7 @@ test('on-device enrol + identify, gallery kept in IndexedDB across a reload, box
   const reloaded = await openPage(); // a new page on the same origin: the gallery comes back from IndexedDB
   try {
     assert.deepEqual(await reloaded.$$eval('#subjects-list li', (lis) => lis.map((li) => (li as HTMLElement).dataset.subject)), ['amy', 'penny']);
+    await showView(reloaded, 'identify');
     await reloaded.fill('#identify-threshold', '0.3');
     await reloaded.setInputFiles('#identify-file', photo('amy', 5));
     await reloaded.waitForFunction(() => /amy|unknown|no face|:/.test(document.getElementById('identify-result')!.textContent ?? ''));
@@ -269,7 +270,9 @@ test('webcam: live identify on Chromium\'s fake camera playing a photo of an enr
     await p.goto(site.url + PAGE);
     await p.waitForSelector('body[data-ready="true"]', { state: 'attached', timeout: 60_000 });
     assert.match(await enrolThroughPage(p, 'amy', [1, 2, 3].map((n) => photo('amy', n))), /^enrolled 3 photos of amy/);
+    await showView(p, 'identify');
     await p.fill('#identify-threshold', '0.3');
+    await showView(p, 'detect');
     await p.click('#webcam-start');
     await p.waitForSelector('#webcam-live', { state: 'visible' });
     const liveStarted = Date.now();

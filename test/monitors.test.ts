@@ -181,7 +181,7 @@ describe('camera monitors', () => {
     const browser = await launchChromium();
     try {
       const p = await browser.newPage({ viewport: { width: 1280, height: 1600 } });
-      await p.goto(`${s.url}/`);
+      await p.goto(`${s.url}/#/cameras`);
       await p.waitForSelector('body[data-ready="true"]', { state: 'attached' });
       await p.fill('#api-key', s.key.read);
       await p.dispatchEvent('#api-key', 'change');

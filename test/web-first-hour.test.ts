@@ -9,7 +9,7 @@ import { after, before, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { labelLeft } from '../web/src/draw.js';
 import { ROOT } from './helpers/cli.js';
-import { enrolThroughPage, launchChromium } from './helpers/chromium.js';
+import { enrolThroughPage, launchChromium, showView } from './helpers/chromium.js';
 import { DET_500M, MOBILEFACENET, SHARED } from './fixtures.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
 
@@ -48,6 +48,7 @@ test('single-user serve offers its models to the page (sha256 in /v1/info); on-d
   const p = await open(s.url);
   try {
     // server mode first: a result, then the switch to a device without models yet
+    await showView(p, 'detect');
     await p.setInputFiles('#analyze-file', photo('amy', 1));
     await p.waitForFunction(() => /face/.test(document.getElementById('analyze-result')!.textContent ?? ''));
     await p.click('#mode-device');
@@ -92,7 +93,8 @@ test('identify: choosing the same photo again after an enrolment answers anew', 
   const p = await open(keyless.url);
   try {
     const choose = async () => {
-      const [chooser] = await Promise.all([p.waitForEvent('filechooser'), p.click('#identify-file')]);
+      await showView(p, 'identify');
+      const [chooser] = await Promise.all([p.waitForEvent('filechooser'), p.click('label[for="identify-file"]')]);
       await p.evaluate(() => { document.getElementById('identify-result')!.textContent = ''; });
       await chooser.setFiles(photo('amy', 5));
       await p.waitForFunction(() => /^[^…\s]/.test(document.getElementById('identify-result')!.textContent ?? ''));
@@ -129,7 +131,9 @@ test('layout at 1400 and 390 px: no blank webcam box, nothing wider than the scr
   for (const [name, width] of [['desktop', 1400], ['phone', 390]] as const) {
     const p = await open(s.url, width, 1200);
     try {
+      await showView(p, 'detect');
       assert.equal(await p.locator('#webcam').boundingBox(), null, `${name}: the hidden webcam takes no room`);
+      await showView(p, 'compare');
       await p.fill('#compare-threshold', '0.3');
       await p.setInputFiles('#compare-a', photo('amy', 4));
       await p.setInputFiles('#compare-b', photo('penny', 4));

@@ -20,6 +20,7 @@ import { pagePlugin } from './plugins/page.js';
 import { repliesPlugin } from './plugins/replies.js';
 import { registerFaceRoutes, registerGalleryRoutes } from './routes-gallery.js';
 import { registerHealthRoutes } from './routes-health.js';
+import { registerSystemRoute } from './routes-system.js';
 import { registerClusterRoutes, registerRecognitionRoutes } from './routes-recognition.js';
 import { registerVideoRoute } from './routes-video.js';
 import { registerMonitorRoutes } from './routes-monitors.js';
@@ -155,6 +156,7 @@ export async function createServer(options: ServeOptions): Promise<FaceprintServ
   if (!options.singleUser && !options.keys) throw new FaceprintError('INVALID_INPUT', 'a server needs API keys, or single-user mode');
   const recognizer = options.analyzer.core.recognizer;
   if (!recognizer) throw new FaceprintError('MODEL_MISSING', 'the server needs a recognizer model (--recognizer or a pack with one)');
+  const startedAt = Date.now();
   const bodyLimit = options.bodyLimit ?? 20 * 1024 * 1024;
   const deadlineMs = options.deadlineMs ?? 10_000;
   const admission = new Admission({ concurrency: options.concurrency ?? 8, maxQueue: options.maxQueue ?? 64, deadlineMs });
@@ -197,6 +199,7 @@ export async function createServer(options: ServeOptions): Promise<FaceprintServ
   registerVideoRoute(app, ctx);
   const monitors = options.monitors ? await openMonitors(options, options.monitors, admission, budget, app) : null;
   if (monitors) registerMonitorRoutes(app, monitors);
+  await registerSystemRoute(app, { analyzer: options.analyzer, gallery: options.gallery, metrics, monitors: () => monitors, startedAt });
   await app.register(pagePlugin, { webRoot: options.webRoot });
 
   options.analyzer.core.useEmbedder(batcher);

@@ -56,6 +56,8 @@ export interface FaceAnalyzerOptions extends OrtNodeOptions, DecodeOptions, Pipe
 export class FaceAnalyzer extends PlatformAnalyzer<ImageInput> {
   readonly detectorPath: string;
   readonly recognizerPath: string | null;
+  /** The execution providers the sessions were asked for, in order (onnxruntime falls back along them). */
+  executionProviders: readonly string[] = ['cpu'];
   private readonly decodeOptions: DecodeOptions;
 
   /** The most pixels an image may have (checked from its header, before decoding). */
@@ -114,7 +116,9 @@ export class FaceAnalyzer extends PlatformAnalyzer<ImageInput> {
         nmsThresh: options.nmsThresh,
         maxFaces: options.maxFaces,
       }, faceHeads);
-      return new FaceAnalyzer(core, det.path, rec?.path ?? null, { pixelLimit: options.pixelLimit });
+      const analyzer = new FaceAnalyzer(core, det.path, rec?.path ?? null, { pixelLimit: options.pixelLimit });
+      analyzer.executionProviders = [...(options.executionProviders ?? ['cpu'])];
+      return analyzer;
     } catch (e) {
       await closeAll();
       throw e;

@@ -20,6 +20,7 @@ import { CHANNEL, SCHEMA_LOCK, WRITE_LOCK, isUuid, logChange, mapError, setMeta,
  * changed rows when it has or when that read moved. Writers take one advisory lock so change sequence numbers commit in order.
  */
 export class PostgresGalleryStore implements GalleryStore {
+  readonly kind = 'postgres';
   readonly location: string;
   /** True when the server has pgvector: identify runs in SQL (see searchTemplates). */
   readonly pgvector: boolean;

@@ -37,6 +37,7 @@ function migrate(db: Database.Database, path: string): void {
 
 export class SqliteGalleryStore implements GalleryStore {
   readonly location: string;
+  readonly kind = 'sqlite';
   private readonly db: Database.Database;
 
   private constructor(path: string, db: Database.Database) {

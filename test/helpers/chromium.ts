@@ -24,11 +24,25 @@ export async function greenPixels(png: Buffer): Promise<number> {
   return n;
 }
 
-/** Enrols a person through the page's form and waits for the outcome line; returns it. */
+/** The page's views by route: #/detect shows the section #analyze, and so on. */
+const SECTIONS = { overview: 'overview', detect: 'analyze', compare: 'compare', people: 'people', identify: 'identify', group: 'clusters', cameras: 'cameras', system: 'system', models: 'models' } as const;
+export type ViewName = keyof typeof SECTIONS;
+
+/** Opens a view of the page by its URL (#/people, …) and waits until it is the one shown. */
+export async function showView(page: Page, view: ViewName, ...args: string[]): Promise<void> {
+  await page.evaluate((hash) => { location.hash = hash; }, `#/${[view, ...args].join('/')}`);
+  await page.waitForSelector(`section#${SECTIONS[view]}:not([hidden])`);
+}
+
+/** The outcome of an enrolment: its summary, or an error (CODE: words); not the progress line. */
+export const ENROL_DONE = /^(enrolled |[A-Z_]+: |give a name)/;
+
+/** Enrols a person through the People view's form and waits for the outcome line; returns it. */
 export async function enrolThroughPage(page: Page, person: string, photos: string[]): Promise<string> {
+  await showView(page, 'people');
   await page.fill('#enrol-name', person);
   await page.setInputFiles('#enrol-files', photos);
   await page.click('#enrol-submit');
-  await page.waitForFunction((p) => new RegExp(` of ${p} |:`).test(document.getElementById('enrol-result')!.textContent ?? ''), person);
+  await page.waitForFunction((done) => new RegExp(done).test(document.getElementById('enrol-result')!.textContent ?? ''), ENROL_DONE.source);
   return (await page.textContent('#enrol-result')) ?? '';
 }

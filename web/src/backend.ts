@@ -26,7 +26,17 @@ export interface Identified extends Identification {
 export interface Cluster {
   id: string;
   size: number;
-  faces: { id: string; source?: string }[];
+  faces: { id: string; source?: string; bbox: number[] }[];
+}
+/** A stored face as the page sees it: where it came from, never its embedding. */
+export interface StoredFaceInfo {
+  id: string;
+  source?: string;
+  bbox: number[];
+}
+/** A subject with its faces. */
+export interface SubjectWithFaces extends Subject {
+  faces: StoredFaceInfo[];
 }
 /** An enrolment's outcome, as the core's with the subject as the page shows it. */
 export interface EnrolReport extends Omit<EnrollResult, 'subject'> {
@@ -37,10 +47,15 @@ export interface Backend {
   readonly label: string;
   analyze(image: Blob): Promise<{ width: number; height: number; faces: PageFace[] }>;
   verify(a: Blob, b: Blob, threshold?: number): Promise<Verification>;
-  enrol(name: string, images: File[]): Promise<EnrolReport>;
+  /** Enrols photos into the person of this name (created if none); `largest`: take the largest face of a photo with several. */
+  enrol(name: string, images: File[], options?: { largest?: boolean }): Promise<EnrolReport>;
   identify(image: Blob, threshold?: number): Promise<Identified[]>;
   subjects(): Promise<Subject[]>;
   deleteSubject(id: string): Promise<void>;
+  subject(id: string): Promise<SubjectWithFaces>;
+  renameSubject(id: string, name: string): Promise<Subject>;
+  /** Removes one face of a subject; its template is recomputed. */
+  deleteFace(subjectId: string, faceId: string): Promise<Subject>;
   /** Adds the photos' faces and groups every unknown face; maxDistance: 1 − cosine between neighbours. */
   cluster(images: File[], maxDistance?: number): Promise<{ clusters: Cluster[]; unclustered: number }>;
   /** The groups as they stand, without a new clustering run. */
@@ -84,11 +99,11 @@ export class HttpBackend implements Backend {
   verify(a: Blob, b: Blob, threshold?: number) {
     return this.call<Verification>('POST', `/v1/verify${query({ threshold })}`, form({ a, b }));
   }
-  async enrol(name: string, images: File[]) {
+  async enrol(name: string, images: File[], options: { largest?: boolean } = {}) {
     // created on first use, and only when a photo is accepted: a refused enrolment leaves no empty subject
     const fd = new FormData();
     for (const f of images) fd.append('images', f, f.name);
-    return this.call<EnrolReport>('POST', `/v1/subjects/${encodeURIComponent(name)}/faces?create=true`, fd);
+    return this.call<EnrolReport>('POST', `/v1/subjects/${encodeURIComponent(name)}/faces?create=true${options.largest ? '&largest=true' : ''}`, fd);
   }
   async identify(image: Blob, threshold?: number) {
     return (await this.call<{ faces: Identified[] }>('POST', `/v1/identify${query({ threshold })}`, form({ image }))).faces;
@@ -106,6 +121,15 @@ export class HttpBackend implements Backend {
   }
   async deleteSubject(id: string) {
     await this.call('DELETE', `/v1/subjects/${encodeURIComponent(id)}`);
+  }
+  subject(id: string) {
+    return this.call<SubjectWithFaces>('GET', `/v1/subjects/${encodeURIComponent(id)}`);
+  }
+  renameSubject(id: string, name: string) {
+    return this.call<Subject>('PATCH', `/v1/subjects/${encodeURIComponent(id)}`, { name });
+  }
+  async deleteFace(subjectId: string, faceId: string) {
+    return (await this.call<{ subject: Subject }>('DELETE', `/v1/subjects/${encodeURIComponent(subjectId)}/faces/${encodeURIComponent(faceId)}`)).subject;
   }
   cluster(images: File[], maxDistance?: number) {
     const fd = new FormData();

@@ -46,14 +46,6 @@ export async function drawFaces(canvas: HTMLCanvasElement, image: Blob | ImageBi
   });
 }
 
-/** A face's heads in words: sex and age, pose (absent when the models have no such head). */
-export function headsLabel(f: PageFace): string {
-  const parts: string[] = [];
-  if (f.sex !== undefined || f.age !== undefined) parts.push(`${f.sex ?? '?'} ${f.age ?? '?'}`);
-  if (f.pose) parts.push(`yaw ${f.pose.yaw.toFixed(0)}° pitch ${f.pose.pitch.toFixed(0)}° roll ${f.pose.roll.toFixed(0)}°`);
-  return parts.join(' · ');
-}
-
 /**
  * Where a face's label starts: above its box, moved left as far as needed to stay inside the picture (a face at
  * the right edge had its label cut: "unknow").

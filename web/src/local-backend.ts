@@ -1,7 +1,7 @@
 import { BrowserGallery, FaceAnalyzer, faceToJson, galleryIdentifier, VideoAnalyzer, type VideoAnalyzerOptions, type WebFaceAnalyzerOptions } from '../../src/web/index.js';
 
 export { loadModelBytes } from '../../src/web/index.js';
-import type { Backend, Cluster, EnrolReport, Identified, PageFace, Subject, ThresholdInForce, Verification } from './backend.js';
+import type { Backend, Cluster, EnrolReport, Identified, PageFace, Subject, SubjectWithFaces, ThresholdInForce, Verification } from './backend.js';
 
 /**
  * On-device: the models run in this page (onnxruntime-web), the gallery lives in IndexedDB; no request leaves.
@@ -25,8 +25,8 @@ export class LocalBackend implements Backend {
   verify(a: Blob, b: Blob, threshold?: number): Promise<Verification> {
     return this.gallery.verify(a, b, { threshold });
   }
-  enrol(name: string, images: File[]): Promise<EnrolReport> {
-    return this.gallery.enroll(name, images);
+  enrol(name: string, images: File[], options: { largest?: boolean } = {}): Promise<EnrolReport> {
+    return this.gallery.enroll(name, images, options);
   }
   identify(image: Blob, threshold?: number): Promise<Identified[]> {
     return this.gallery.identify(image, { threshold });
@@ -36,6 +36,17 @@ export class LocalBackend implements Backend {
   }
   async deleteSubject(id: string): Promise<void> {
     await this.gallery.gallery.deleteSubject(id);
+  }
+  async subject(id: string): Promise<SubjectWithFaces> {
+    const g = this.gallery.gallery;
+    const s = await g.subject(id);
+    return { ...s, faces: (await g.facesOf(s.id)).map((f) => ({ id: f.id, source: f.source, bbox: [...f.bbox] })) };
+  }
+  renameSubject(id: string, name: string): Promise<Subject> {
+    return this.gallery.gallery.renameSubject(id, name);
+  }
+  deleteFace(subjectId: string, faceId: string): Promise<Subject> {
+    return this.gallery.gallery.deleteFaceOf(subjectId, faceId);
   }
   cluster(images: File[], maxDistance?: number): Promise<{ clusters: Cluster[]; unclustered: number }> {
     return this.gallery.cluster(images, { maxDistance });
@@ -52,7 +63,6 @@ export class LocalBackend implements Backend {
       throw e;
     }
   }
-  /** A live video session: faces tracked across webcam frames, each track identified against this gallery once (or when it got better). */
   /** The core video analyzer on the webcam; `cuts` as VideoAnalyzerOptions (false: a single camera, no cut detection). */
   async liveSession(threshold?: number, cuts?: VideoAnalyzerOptions['cuts']): Promise<VideoAnalyzer> {
     return new VideoAnalyzer(this.analyzer.core, { identifier: await galleryIdentifier(this.gallery.gallery, { threshold }), cuts });

@@ -92,6 +92,7 @@ export class GalleryRecords {
 
 /** A gallery store in memory (optionally persisted whole by a hook): the browser's store, and Node tests'. */
 export class MemoryGalleryStore implements GalleryStore {
+  readonly kind = 'memory';
   readonly location: string;
   readonly records: GalleryRecords;
   private closed = false;

@@ -85,6 +85,8 @@ export interface Page {
 export interface GalleryStore {
   /** Redacted location, for messages. */
   readonly location: string;
+  /** What keeps the records (for a system report). */
+  readonly kind?: 'sqlite' | 'postgres' | 'memory' | 'indexeddb';
   binding(): Promise<ModelBinding | null>;
   /** Records the binding on an empty gallery; a different one is GALLERY_MODEL_MISMATCH. */
   bind(binding: ModelBinding): Promise<void>;

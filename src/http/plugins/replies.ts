@@ -22,6 +22,7 @@ async function replies(app: FastifyInstance, { metrics, corsOrigins }: RepliesOp
   if (corsOrigins?.length) await app.register(cors, { origin: corsOrigins });
   app.setErrorHandler((error, req, reply) => {
     const out = toErrorReply(error, req.id);
+    metrics.noteError(out.body.error.code);
     if (out.internal) req.log.error({ err: error }, 'request failed');
     else if (out.status === 499) req.log.info('client gone: work stopped');
     else if (out.status === 503) metrics.refused.inc({ reason: out.body.error.code });

@@ -1,7 +1,8 @@
 // The Cameras card: the server's monitors (serve), their state, a live view of the selected one and its events
 // as they come. Server mode only: cameras are watched by the server, not by this page.
-import { ApiCallError } from './api-error.js';
-import type { HttpBackend } from './backend.js';
+import type { HttpBackend } from '../backend.js';
+import { $, confirmed, errorWords, noteError } from '../dom.js';
+import { say, text } from '../strings.js';
 
 interface MonitorView {
   id: string; name: string; source: string; enabled: boolean; state: string; lastError: string | null; fps: number; cooldownS: number;
@@ -9,31 +10,32 @@ interface MonitorView {
 }
 interface MonitorEvent { id: number; type: string; time: string; subject: { name: string } | null; score: number | null; face?: string; message?: string }
 
-const $ = <T extends HTMLElement = HTMLElement>(id: string): T => document.getElementById(id) as T;
-
-const say = (text: string, error = false): void => {
-  $('cameras-result').textContent = text;
+const tell = (words: string, error = false): void => {
+  $('cameras-result').textContent = words;
   $('cameras-result').classList.toggle('error', error);
 };
-const fail = (e: unknown): void => say(e instanceof ApiCallError ? `${e.code}: ${e.message}` : String((e as Error).message ?? e), true);
+const fail = (e: unknown): void => {
+  tell(errorWords(e), true);
+  noteError(errorWords(e));
+};
 
 /** A name field and a button that enrol an unknown face (an event's JPEG) as that person, in one click. */
 function enrolForm(faceBase64: string, call: <T>(method: string, path: string, body?: unknown) => Promise<T>): HTMLElement {
   const span = document.createElement('span');
   const name = document.createElement('input');
-  name.placeholder = 'name';
-  name.setAttribute('aria-label', 'name of this person');
+  name.placeholder = text['enrol.name'];
+  name.setAttribute('aria-label', text['enrol.name.label']);
   const button = document.createElement('button');
   button.type = 'button';
-  button.textContent = 'Enrol';
+  button.textContent = say.cameraButtons.enrol;
   button.addEventListener('click', () => void (async () => {
     const who = name.value.trim();
-    if (!who) throw new Error('give the person a name');
+    if (!who) throw new Error(say.givePersonName);
     const fd = new FormData();
     fd.append('images', new Blob([Uint8Array.from(atob(faceBase64), (c) => c.charCodeAt(0))], { type: 'image/jpeg' }), 'camera-face.jpg');
     const r = await call<{ accepted: unknown[]; refused: { reason: string }[]; subject: { faceCount: number } }>('POST', `/v1/subjects/${encodeURIComponent(who)}/faces?create=true`, fd);
-    if (r.accepted.length === 0) throw new Error(`not enrolled: ${r.refused.map((x) => x.reason).join(', ')}`);
-    say(`enrolled ${who} from the camera (now ${r.subject.faceCount} face${r.subject.faceCount === 1 ? '' : 's'})`);
+    if (r.accepted.length === 0) throw new Error(say.notEnrolled(r.refused.map((x) => x.reason)));
+    tell(say.cameraEnrolled(who, r.subject.faceCount));
   })().catch(fail));
   span.append(' ', name, button);
   return span;
@@ -43,11 +45,11 @@ function enrolForm(faceBase64: string, call: <T>(method: string, path: string, b
 function eventLine(e: MonitorEvent, call: <T>(method: string, path: string, body?: unknown) => Promise<T>): HTMLLIElement {
   const li = document.createElement('li');
   li.dataset.event = e.type;
-  li.textContent = `${new Date(e.time).toLocaleTimeString()} ${e.type}${e.subject ? ` ${e.subject.name}` : ''}${e.score !== null ? ` (${e.score.toFixed(2)})` : ''}${e.message ? `: ${e.message}` : ''}`;
+  li.textContent = say.eventLine(new Date(e.time).toLocaleTimeString(), e.type, e.subject?.name ?? null, e.score, e.message);
   if (e.face) {
     const face = document.createElement('img');
     face.src = `data:image/jpeg;base64,${e.face}`;
-    face.alt = e.subject ? e.subject.name : 'unknown face';
+    face.alt = e.subject ? e.subject.name : say.unknownFace;
     face.width = 48;
     li.prepend(face);
     if (e.type === 'unknown-enter') li.append(enrolForm(e.face, call));
@@ -67,7 +69,7 @@ export function initCameras(api: HttpBackend, base: string, key: () => string, a
     $('cameras-list').replaceChildren(...monitors.map((m) => {
       const li = document.createElement('li');
       li.dataset.monitor = m.id;
-      li.textContent = `${m.name} — ${m.state}${m.lastError ? ` (${m.lastError})` : ''} · ${m.stats.analysed} frames analysed, lag p99 ${m.stats.lagP99Ms} ms · ${m.source}`;
+      li.textContent = say.cameraLine({ name: m.name, state: m.state, lastError: m.lastError, analysed: m.stats.analysed, lag: m.stats.lagP99Ms, source: m.source });
       const button = (label: string, run: () => Promise<unknown>) => {
         const b = document.createElement('button');
         b.type = 'button';
@@ -75,22 +77,22 @@ export function initCameras(api: HttpBackend, base: string, key: () => string, a
         b.addEventListener('click', () => void run().then(refresh, fail));
         li.append(b);
       };
-      button('View', async () => select(m.id));
-      button('Edit', async () => {
+      button(say.cameraButtons.view, async () => select(m.id));
+      button(say.cameraButtons.edit, async () => {
         // the source stays as it is (it is never sent back to the page: its password is the server's)
-        const name = prompt('Name', m.name);
+        const name = prompt(say.cameraPromptName, m.name);
         if (name === null) return;
-        const fps = Number(prompt('Frames analysed a second (0.2–30)', String(m.fps)) ?? m.fps);
-        const cooldownS = Number(prompt('Seconds before a person who left is "exit" (0–3600)', String(m.cooldownS)) ?? m.cooldownS);
+        const fps = Number(prompt(say.cameraPromptFps, String(m.fps)) ?? m.fps);
+        const cooldownS = Number(prompt(say.cameraPromptCooldown, String(m.cooldownS)) ?? m.cooldownS);
         await call('PATCH', `/v1/monitors/${m.id}`, { name: name.trim() || m.name, fps, cooldownS });
       });
-      button(m.enabled ? 'Stop' : 'Start', () => call('POST', `/v1/monitors/${m.id}/${m.enabled ? 'stop' : 'start'}`));
-      button('Remove', async () => {
-        if (confirm(`Remove the camera ${m.name}?`)) await call('DELETE', `/v1/monitors/${m.id}`);
+      button(m.enabled ? say.cameraButtons.stop : say.cameraButtons.start, () => call('POST', `/v1/monitors/${m.id}/${m.enabled ? 'stop' : 'start'}`));
+      button(say.cameraButtons.remove, async () => {
+        if (await confirmed(say.cameraRemove(m.name))) await call('DELETE', `/v1/monitors/${m.id}`);
       });
       return li;
     }));
-    if (monitors.length === 0) say('no cameras yet: add one with a name and its stream (rtsp://…, http://…, or a file on the server)');
+    if (monitors.length === 0) tell(say.camerasNone);
   }
 
   function select(id: string): void {
@@ -121,7 +123,7 @@ export function initCameras(api: HttpBackend, base: string, key: () => string, a
     const name = $<HTMLInputElement>('camera-name').value.trim();
     const source = $<HTMLInputElement>('camera-source').value.trim();
     void call<MonitorView>('POST', '/v1/monitors', { name, source, keepFaces: $<HTMLInputElement>('camera-faces').checked })
-      .then((m) => { say(`added ${m.name}: ${m.state}`); select(m.id); return refresh(); }, fail);
+      .then((m) => { tell(say.cameraAdded(m.name, m.state)); select(m.id); return refresh(); }, fail);
   });
   $('cameras-refresh').addEventListener('click', () => void refresh().catch(fail));
   setInterval(() => void tick().catch(() => undefined), 1000);
