@@ -25,11 +25,21 @@ export function applyStrings(root: ParentNode): void {
   }
 }
 
+function codeOf(e: unknown): string | undefined {
+  const code = (e as { code?: unknown }).code;
+  return e instanceof ApiCallError || typeof code === 'string' ? String(code) : undefined;
+}
+
 /** An error in words with its code beside (the API's, or the engine's FaceprintError code). */
 export function errorWords(e: unknown): string {
-  const code = (e as { code?: unknown }).code;
-  const message = String((e as Error)?.message ?? e);
-  return say.error(e instanceof ApiCallError || typeof code === 'string' ? String(code) : undefined, message);
+  return say.error(codeOf(e), String((e as Error)?.message ?? e));
+}
+
+/** The same as elements: the code as a badge, then the words. */
+function errorNodes(e: unknown): (Node | string)[] {
+  const code = codeOf(e);
+  const words = String((e as Error)?.message ?? e);
+  return code ? [h('code', { className: 'code', text: code }), `: ${words}`] : [words];
 }
 
 /** The errors this tab met, newest first, for the Overview. */
@@ -52,8 +62,8 @@ export async function act(out: HTMLElement, work: () => Promise<string | void>, 
   } catch (e) {
     if (canvas) clearCanvasOf(canvas);
     out.classList.add('error');
-    out.textContent = errorWords(e);
-    noteError(out.textContent);
+    out.replaceChildren(...errorNodes(e));
+    noteError(errorWords(e));
   } finally {
     view?.removeAttribute('aria-busy');
   }

@@ -8,6 +8,9 @@ const LANDMARK_COLOURS = ['#ff3b30', '#ff9500', '#ffcc00', '#5ac8fa', '#af52de']
 /** The 106 landmarks: pure magenta, so a screenshot test can count their pixels. */
 export const LANDMARK_106_COLOUR = 'rgb(255, 0, 255)';
 
+/** How wide a picture may be drawn in its view: the view's width, up to 960 px. */
+export const fitWidth = (canvas: HTMLCanvasElement): number => Math.min(960, canvas.parentElement?.clientWidth || 640);
+
 /** Draws the image scaled to fit `maxWidth`, with every face's box, landmarks and an optional label. */
 export async function drawFaces(canvas: HTMLCanvasElement, image: Blob | ImageBitmap, faces: readonly Pick<PageFace, 'bbox' | 'kps' | 'landmark2d106'>[], labels: string[] = [], maxWidth = 640, unknown: boolean[] = []): Promise<void> {
   const bitmap = image instanceof Blob ? await createImageBitmap(image, { imageOrientation: 'from-image' }) : image;

@@ -3,8 +3,8 @@
 import type { Backend } from './backend.js';
 import { $, act, applyStrings } from './dom.js';
 import { clearZone, initDropZones } from './drop-zone.js';
-import { initRouter, onShow, setAvailable, type ViewName } from './router.js';
-import { app, http, inForce, needsKey, onServer, restoreKey, useBackend } from './state.js';
+import { initRouter, onShow, setAvailable, show, type ViewName } from './router.js';
+import { app, devicePending, http, inForce, needsKey, onServer, restoreKey, usable, useBackend } from './state.js';
 import { say, text } from './strings.js';
 import { initCameras } from './views/cameras.js';
 import { initCompare } from './views/compare.js';
@@ -33,10 +33,10 @@ restoreKey(() => {
   if (onServer()) void refreshAll();
 });
 
-onShow('overview', () => void refreshOverview());
-onShow('group', () => void refreshGroups().catch(() => undefined));
-onShow('system', () => void refreshSystem());
-onShow('cameras', () => void cameras.refresh().catch(() => undefined));
+onShow('overview', () => refreshOverview());
+onShow('group', () => usable() ? refreshGroups().catch(() => undefined) : undefined);
+onShow('system', () => usable() ? refreshSystem() : undefined);
+onShow('cameras', () => usable() ? cameras.refresh().catch(() => undefined) : undefined);
 
 function setStatus(words: string): void {
   $('status').textContent = words;
@@ -44,8 +44,8 @@ function setStatus(words: string): void {
 
 /** Puts the threshold in force into the threshold fields (what a decision uses when the box is left as it is). */
 async function showThresholds(): Promise<void> {
-  if (onServer() && needsKey()) {
-    $('threshold-basis').textContent = say.needKey;
+  if (!usable()) {
+    $('threshold-basis').textContent = onServer() ? say.needKey : '';
     return;
   }
   const t = await app.backend.threshold().catch(() => null);
@@ -60,10 +60,8 @@ async function showThresholds(): Promise<void> {
 /** The threshold, the people and the view in sight, for the backend now in use. */
 async function refreshAll(): Promise<void> {
   await showThresholds();
-  if (onServer() && needsKey()) return;
-  await refreshPeople().catch((e: Error & { code?: string }) => setStatus(say.error(e.code, e.message)));
-  const view = location.hash.replace(/^#\/?/, '').split('/')[0];
-  if (view === 'overview' || view === '') await refreshOverview();
+  if (usable()) await refreshPeople().catch((e: Error & { code?: string }) => setStatus(say.error(e.code, e.message)));
+  await show();
 }
 
 /** Empties every result: what one mode found is not shown beside the other mode's people. */
@@ -79,6 +77,7 @@ function clearResults(): void {
   for (const id of ['analyze-faces', 'compare-crops']) $(id).replaceChildren();
   $('analyze-json-box').hidden = true;
   $('compare-meter').hidden = true;
+  $('compare-decision').textContent = '';
   for (const id of ['analyze-file', 'compare-a', 'compare-b', 'identify-file', 'cluster-files', 'person-files']) clearZone(id);
   clearPeople();
   clearIdentify();
@@ -99,6 +98,7 @@ function showMode(b: Backend | 'device-pending'): void {
   $('mode-device').setAttribute('aria-pressed', String(device));
   $('mode').classList.toggle('pending', b === 'device-pending');
   document.body.dataset.mode = device ? 'device' : 'server';
+  useBackend(b === 'device-pending' ? devicePending : b);
   setAvailable(offered(device, !app.info?.auth), b === 'device-pending' ? 'models' : 'overview');
   if (b === 'device-pending') {
     $('mode').textContent = say.devicePendingBadge;
@@ -106,7 +106,6 @@ function showMode(b: Backend | 'device-pending'): void {
     $('threshold-basis').textContent = '';
     return;
   }
-  useBackend(b);
   $('mode').textContent = device ? text['badge.device'] : text['badge.server'];
   $('webcam-live').hidden = !device || $('webcam-snap').hidden;
   if (device && app.local) setStatus(say.deviceStatus(app.local.analyzer.recognizerName ?? say.noRecognizer));
@@ -123,7 +122,8 @@ $('mode-device').addEventListener('click', () => {
     void refreshAll();
   } else {
     showMode('device-pending');
-    if (!location.hash.startsWith('#/models')) location.hash = '#/models';
+    history.replaceState(null, '', '#/models');
+    void refreshAll();
   }
 });
 const loadLocal = async (): Promise<string> => {
@@ -150,7 +150,6 @@ async function start(): Promise<void> {
       await cameras.refresh().catch((e: { status?: number }) => { if (e.status === 404) app.hasCameras = false; });
     }
     showMode(http);
-    await refreshAll();
   } else {
     // static hosting: no API, everything on this device
     $('mode-server').hidden = true;
@@ -158,6 +157,7 @@ async function start(): Promise<void> {
     setStatus(say.staticPage);
     $('mode').textContent = text['badge.device'];
   }
+  await refreshAll();
   if (app.params.has('detector') && app.params.has('recognizer')) await act($('models-result'), loadLocal);
   document.body.dataset.ready = 'true';
 }

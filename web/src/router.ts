@@ -9,7 +9,7 @@ export const VIEWS = {
 } as const;
 export type ViewName = keyof typeof VIEWS;
 
-type Shown = (args: string[]) => void;
+type Shown = (args: string[]) => void | Promise<void>;
 const listeners = new Map<ViewName, Shown[]>();
 let available: (v: ViewName) => boolean = () => true;
 let fallback: ViewName = 'overview';
@@ -27,12 +27,12 @@ export function currentRoute(): { view: ViewName; args: string[] } {
 
 export function go(view: ViewName, ...args: string[]): void {
   const hash = `#/${[view, ...args].map(encodeURIComponent).join('/')}`;
-  if (location.hash === hash) show();
+  if (location.hash === hash) void show();
   else location.hash = hash;
 }
 
-/** Shows the route's view, marks its link, closes the phone menu. */
-export function show(): void {
+/** Shows the route's view, marks its link, closes the phone menu; resolves when the view has its data. */
+export async function show(): Promise<void> {
   const { view, args } = currentRoute();
   for (const [name, id] of Object.entries(VIEWS)) $(id).hidden = name !== view;
   for (const a of document.querySelectorAll<HTMLAnchorElement>('#nav a')) {
@@ -42,14 +42,13 @@ export function show(): void {
     else a.removeAttribute('aria-current');
   }
   setMenu(false);
-  for (const f of listeners.get(view) ?? []) f(args);
+  await Promise.all((listeners.get(view) ?? []).map(async (f) => f(args)));
 }
 
-/** Which views this page offers now (no Cameras on-device, no Models without a device mode…); redraws. */
+/** Which views this page offers now (no Cameras on-device, no Models without a device mode…); show() redraws. */
 export function setAvailable(isAvailable: (v: ViewName) => boolean, home: ViewName = 'overview'): void {
   available = isAvailable;
   fallback = home;
-  show();
 }
 
 function setMenu(open: boolean): void {
@@ -58,7 +57,7 @@ function setMenu(open: boolean): void {
 }
 
 export function initRouter(): void {
-  window.addEventListener('hashchange', show);
+  window.addEventListener('hashchange', () => void show());
   $('nav-toggle').addEventListener('click', () => setMenu($('nav-toggle').getAttribute('aria-expanded') !== 'true'));
   document.addEventListener('keydown', (e) => { if (e.key === 'Escape') setMenu(false); });
 }

@@ -4,6 +4,7 @@ import { HttpBackend, type Backend } from './backend.js';
 import { $ } from './dom.js';
 import { Thumbnails } from './face-crops.js';
 import type { LocalBackend } from './local-backend.js';
+import { say } from './strings.js';
 
 const KEY_STORAGE = 'faceprint.apiKey';
 
@@ -32,6 +33,13 @@ export const app = {
 
 export const onServer = (): boolean => app.backend === http;
 export const needsKey = (): boolean => app.info?.auth === 'keys' && !key();
+
+/** This device before its models are loaded: every call says to load them (never the server's answer instead). */
+export const devicePending = new Proxy({} as Backend, {
+  get: (_t, name) => (name === 'label' ? 'on-device' : () => Promise.reject(Object.assign(new Error(say.loadModelsFirst), { code: 'MODEL_MISSING' }))),
+});
+/** Whether the backend in use can answer: a server needs its API (and key), the device its models. */
+export const usable = (): boolean => (onServer() ? !!app.info?.auth && !needsKey() : app.backend !== devicePending);
 
 /** Switches the backend (and whose thumbnails are shown). */
 export function useBackend(b: Backend): void {

@@ -173,6 +173,7 @@ export const say = {
   serverStatus: (recognizer: string, singleUser: boolean) => `server models: ${recognizer || '?'}${singleUser ? ' · single-user' : ''}`,
   deviceStatus: (recognizer: string) => `on this device: ${recognizer}`,
   devicePending: 'on this device: no models loaded yet',
+  loadModelsFirst: 'load the models first (Models, in the menu)',
   devicePendingBadge: 'on-device: load models',
   staticPage: 'static page: models run on this device',
   modelsOffered: (files: string[]) => `This server offers its own models (${files.join(', ')}), checked by their sha256: press Load models.`,

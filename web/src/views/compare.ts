@@ -12,6 +12,8 @@ const onBar = (v: number): string => `${(Math.min(1, Math.max(0, v)) * 100).toFi
 
 async function compareChosen(): Promise<void> {
   const meter = $('compare-meter');
+  const decision = $('compare-decision');
+  decision.textContent = '';
   await act($('compare-result'), async () => {
     const a = chosenFiles('compare-a')[0]?.file;
     const b = chosenFiles('compare-b')[0]?.file;
@@ -27,6 +29,8 @@ async function compareChosen(): Promise<void> {
     meter.setAttribute('role', 'meter');
     meter.setAttribute('aria-valuenow', v.score.toFixed(3));
     meter.setAttribute('aria-label', say.decision(v.same));
+    decision.textContent = say.decision(v.same);
+    decision.className = `decision ${v.same ? 'same' : 'different'}`;
     void showCrops(a, b);
     return say.compared(v.same, v.score, v.threshold, v.basis);
   });

@@ -2,7 +2,7 @@
 // and the heads' outputs; the JSON answer one click away. On this device the webcam can also identify live.
 import type { PageFace } from '../backend.js';
 import { $, act, h } from '../dom.js';
-import { drawFaces } from '../draw.js';
+import { drawFaces, fitWidth } from '../draw.js';
 import { chosenFiles, onFiles } from '../drop-zone.js';
 import { alignedCanvas, bitmapOf } from '../face-crops.js';
 import { app, thresholdOf } from '../state.js';
@@ -21,7 +21,7 @@ async function analyzeBlob(blob: Blob): Promise<void> {
   $('analyze-json-box').hidden = true;
   await act($('analyze-result'), async () => {
     const r = await app.backend.analyze(blob);
-    await drawFaces(canvas, blob, r.faces, r.faces.map((_, i) => `#${i + 1}`));
+    await drawFaces(canvas, blob, r.faces, r.faces.map((_, i) => `#${i + 1}`), fitWidth(canvas));
     const photo = await bitmapOf(blob);
     $('analyze-faces').replaceChildren(...r.faces.map((f, i) => faceCard(photo, f, i + 1)));
     $('analyze-json').textContent = JSON.stringify(r, null, 2);

@@ -2,7 +2,7 @@
 // candidates with their scores, and an unknown face enrolled into a person from here.
 import type { Identified } from '../backend.js';
 import { $, act, h } from '../dom.js';
-import { drawFaces } from '../draw.js';
+import { drawFaces, fitWidth } from '../draw.js';
 import { chosenFiles, onFiles } from '../drop-zone.js';
 import { bitmapOf, faceFile } from '../face-crops.js';
 import { app, thresholdOf } from '../state.js';
@@ -40,7 +40,7 @@ async function identifyChosen(): Promise<void> {
     photo = f;
     const found = await app.backend.identify(f, thresholdOf('identify-threshold'));
     const labels = found.map((x) => (x.subject ? say.match(x.subject.name, x.subject.score) : say.unknown));
-    await drawFaces(canvas, f, found.map((x) => x.face), labels, 960, found.map((x) => !x.subject));
+    await drawFaces(canvas, f, found.map((x) => x.face), labels, fitWidth(canvas), found.map((x) => !x.subject));
     const bitmap = await bitmapOf(f);
     $('identify-faces').replaceChildren(...found.map((x, i) => {
       const candidates = h('ol', { className: 'candidates' }, ...x.candidates.slice(0, 3).map((c) => h('li', { className: c.score >= x.threshold ? 'match' : '', text: say.candidate(c.name, c.score) })));

@@ -1,7 +1,7 @@
 // Overview: the service's state (ready, store, models with their sha256, execution provider, threshold in force
 // and its basis), counts at a glance, and the errors this tab met.
 import { $, h, recentErrors } from '../dom.js';
-import { app, http, needsKey, onServer } from '../state.js';
+import { app, http, onServer, usable } from '../state.js';
 import { say, text } from '../strings.js';
 import { facts, modelLine, systemReport } from './system.js';
 
@@ -11,8 +11,8 @@ function tile(n: number | string, label: string, href: string): HTMLElement {
 
 export async function refreshOverview(): Promise<void> {
   showErrors();
-  if (onServer() && needsKey()) {
-    facts($('overview-state'), [['auth', [say.authWords('keys'), say.needKey]]]);
+  if (!usable()) {
+    facts($('overview-state'), onServer() ? [['auth', [say.authWords('keys'), say.needKey]]] : [['state', [say.deviceOverview, say.loadModelsFirst]]]);
     $('overview-counts').replaceChildren();
     return;
   }

@@ -4,7 +4,7 @@ import type { EnrolReport, Subject } from '../backend.js';
 import { $, act, confirmed, errorWords, h } from '../dom.js';
 import { chosenFiles, clearZone, onFiles, type ChosenFile } from '../drop-zone.js';
 import { go, onShow } from '../router.js';
-import { app } from '../state.js';
+import { app, usable } from '../state.js';
 import { say, text } from '../strings.js';
 
 /** Photos sent per request: the progress bar moves, and no request carries a whole folder. */
@@ -154,11 +154,11 @@ function personId(): string {
 
 export function initPeople(): void {
   onShow('people', (args) => {
-    if (args[0]) void showPerson(args[0]);
+    if (args[0] && usable()) void showPerson(args[0]);
     else {
       $('people-all').hidden = false;
       $('person').hidden = true;
-      void refreshPeople().catch(() => undefined);
+      if (usable()) void refreshPeople().catch(() => undefined);
     }
   });
   $('people-search').addEventListener('input', () => void renderPeople());
