@@ -3,7 +3,7 @@
 // what it shows (names, faces, the threshold in force) and on fitting the screen; screenshots go to
 // scratch/screens/console-*.png.
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readdirSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -93,6 +93,16 @@ test('server, desktop, light: enrol the bbt people from a folder, open a person,
     assert.deepEqual(await p.$$eval('#subjects-list li', (lis) => lis.map((li) => li.dataset.subject)), ['raj']);
     await p.fill('#people-search', '');
     await p.waitForFunction(() => document.querySelectorAll('#subjects-list li').length === 8);
+    // photos dropped on a person go to that person; a refused one is shown with its reason and the photo itself
+    const apple = [...readFileSync(join(SHARED, 'faces/negatives/debian/apple.jpg'))];
+    await p.evaluate((data) => {
+      const dt = new DataTransfer();
+      dt.items.add(new File([new Uint8Array(data)], 'apple.jpg', { type: 'image/jpeg' }));
+      document.querySelector('#subjects-list li[data-subject="penny"]')!.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+    }, apple);
+    await waitText(p, 'enrol-refused', /apple\.jpg/);
+    assert.match(await text(p, '#enrol-refused li'), /^apple\.jpg: NO_FACE — /);
+    assert.equal(await p.locator('#enrol-refused li img[alt="apple.jpg"]').count(), 1);
     await fits(p, 1280, 'server-1280-people');
 
     // a person's page: their five faces, one removed, a rename; stuart deleted after the page's own confirmation
@@ -202,8 +212,14 @@ test('server, desktop, light: enrol the bbt people from a folder, open a person,
     assert.match(await text(p, '#system-facts'), /modelsdetector: det_500m\.onnx .*recognizer: mobilefacenet\.onnx .*head: /);
     assert.match(await text(p, '#system-facts'), /storesqlite: 9 people, \d+ KiB/);
     await fits(p, 1280, 'server-1280-system');
+    // an error on the way (a file that is no picture) is said in words with its code, and listed on the Overview
+    await showView(p, 'detect');
+    await p.setInputFiles('#analyze-file', { name: 'notes.jpg', mimeType: 'image/jpeg', buffer: Buffer.from('not a picture') });
+    await p.waitForSelector('#analyze-result.error code.code');
+    assert.match(await text(p, '#analyze-result'), /^IMAGE_UNSUPPORTED: /);
     // the overview counts what was done
     await showView(p, 'overview');
+    assert.match(await text(p, '#overview-errors li'), /^\d.*IMAGE_UNSUPPORTED: /);
     await p.waitForFunction(() => document.querySelector('#overview-counts .tile')?.textContent === '9people');
     assert.deepEqual(await p.$$eval('#overview-counts .tile', (ts) => ts.map((t) => t.textContent)), ['9people', '39faces', '1groups', '0cameras']);
   } finally {

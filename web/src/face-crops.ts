@@ -2,6 +2,7 @@
 // from the photos this page itself sent (the server keeps no pictures). Thumbnails stay in this browser's
 // IndexedDB, by mode and face id, and go when the face or its person is removed here.
 import { estimateNorm } from '../../src/core/alignment/norm-crop.js';
+import { say } from './strings.js';
 
 const bitmaps = new WeakMap<Blob, Promise<ImageBitmap>>();
 /** One decode per photo, however many faces are cut from it. */
@@ -39,7 +40,7 @@ export function squareCanvas(photo: ImageBitmap, bbox: readonly number[], size =
 }
 
 export const canvasBlob = (c: HTMLCanvasElement, quality = 0.85): Promise<Blob> =>
-  new Promise((resolve, reject) => c.toBlob((b) => (b ? resolve(b) : reject(new Error('the browser gave no image'))), 'image/jpeg', quality));
+  new Promise((resolve, reject) => c.toBlob((b) => (b ? resolve(b) : reject(new Error(say.noImage))), 'image/jpeg', quality));
 
 /** A face cut widely enough from its photo that the detector finds it again (to enrol a face of a group photo). */
 export async function faceFile(photo: Blob, bbox: readonly number[], name: string): Promise<File> {

@@ -210,5 +210,7 @@ export const say = {
   cameraButtons: { view: 'View', edit: 'Edit', stop: 'Stop', start: 'Start', remove: 'Remove', enrol: 'Enrol' },
   eventLine: (time: string, type: string, name: string | null, score: number | null, message?: string) => `${time} ${type}${name ? ` ${name}` : ''}${score !== null ? ` (${score.toFixed(2)})` : ''}${message ? `: ${message}` : ''}`,
   unknownFace: 'unknown face',
+  noImage: 'the browser gave no image',
+  aPhoto: 'photo',
   systemUnavailable: 'the server gives no system report (an older faceprint, or a key without read scope)',
 };

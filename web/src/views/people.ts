@@ -86,7 +86,7 @@ async function enrolPeople(plan: { name: string; files: ChosenFile[] }[]): Promi
           last = await app.backend.enrol(person.name, batch.map((f) => f.file));
           accepted += last.accepted.length;
           await keepThumbnails(last, batch);
-          for (const r of last.refused) refused.push({ file: batch.find((f) => f.file.name === r.source)?.file, words: say.refusedPhoto(r.source ?? '?', r.reason, r.message), short: `${r.source ?? 'photo'}: ${r.reason}` });
+          for (const r of last.refused) refused.push({ file: batch.find((f) => f.file.name === r.source)?.file, words: say.refusedPhoto(r.source ?? '?', r.reason, r.message), short: `${r.source ?? say.aPhoto}: ${r.reason}` });
         } catch (e) {
           // one person's only batch refused whole: the error says why, per photo
           if (plan.length === 1 && person.files.length <= BATCH) throw e;
