@@ -1,12 +1,17 @@
+import { FaceprintError } from '../core/errors.js';
 import type { IndexChange, StoredFace, Subject } from '../core/gallery/types.js';
 
 /**
  * The gallery schema this release writes, in SQLite and PostgreSQL alike: older stores are migrated up when
  * opened (sqlite.ts, postgres/schema.ts), newer ones refused.
  */
-export const GALLERY_SCHEMA_VERSION = 2;
+export const GALLERY_SCHEMA_VERSION = 3;
 
 export { bindingMismatch, checkMetadata, subjectName, subjectNameTaken } from '../core/gallery/store-rules.js';
+
+export function collectionExists(name: string): FaceprintError {
+  return new FaceprintError('COLLECTION_EXISTS', `a collection named ${JSON.stringify(name)} already exists`);
+}
 
 /** Float32 embedding → bytes (little-endian, as every platform faceprint runs on). */
 export function blobOf(v: Float32Array): Buffer {

@@ -1,7 +1,7 @@
 import { FaceprintError } from '../errors.js';
-import { bindingMismatch, checkMetadata, subjectName, subjectNameTaken } from './store-rules.js';
+import { bindingMismatch, checkMetadata, pageOf, subjectName, subjectNameTaken } from './store-rules.js';
 import { templateOf } from './template.js';
-import type { Calibration, GalleryStore, IndexChange, ModelBinding, NewFace, Page, StoredFace, Subject } from './types.js';
+import type { Calibration, GalleryStore, IndexChange, ModelBinding, NewFace, Page, StoredFace, Subject, SubjectPage } from './types.js';
 
 interface SubjectRecord extends Subject {
   template: Float32Array | null;
@@ -139,11 +139,10 @@ export class MemoryGalleryStore implements GalleryStore {
     return s ? publicSubject(s) : null;
   }
 
-  async listSubjects(page: Page = {}): Promise<{ total: number; subjects: Subject[] }> {
-    const limit = Math.min(Math.max(page.limit ?? 100, 1), 1000);
-    const offset = Math.max(page.offset ?? 0, 0);
+  async listSubjects(page: Page = {}): Promise<SubjectPage> {
     const all = [...this.r.subjects.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : a.id < b.id ? -1 : 1));
-    return { total: all.length, subjects: all.slice(offset, offset + limit).map(publicSubject) };
+    const { rows, nextCursor } = pageOf(all, (s) => [s.name, s.id], page);
+    return { total: all.length, subjects: rows.map(publicSubject), nextCursor };
   }
 
   async updateSubject(id: string, patch: { name?: string; metadata?: Record<string, unknown> }): Promise<Subject> {

@@ -1,5 +1,5 @@
 import { FaceprintError } from '../errors.js';
-import type { ModelBinding } from './types.js';
+import type { CollectionSettings, ModelBinding } from './types.js';
 
 /** Rules every gallery store applies the same way (SQLite, PostgreSQL, the in-memory/IndexedDB store). */
 
@@ -87,3 +87,94 @@ export function bindingMismatch(location: string, current: ModelBinding, wanted:
   );
 }
 
+
+/** A collection's name: 1–64 letters, digits, `_`, `.` or `-` (it appears in URLs and CLI flags as it is). */
+export function collectionName(name: unknown): string {
+  if (typeof name !== 'string' || !/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$/.test(name)) {
+    throw new FaceprintError('INVALID_INPUT', `a collection name is 1–64 letters, digits, "_", "." or "-" (not starting with "." or "-"), got ${JSON.stringify(name)}`);
+  }
+  return name;
+}
+
+export function collectionNotFound(name: string): FaceprintError {
+  return new FaceprintError('COLLECTION_NOT_FOUND', `no collection ${JSON.stringify(name)}`);
+}
+
+/** The settings a collection may have, checked (unknown keys and bad values are INVALID_INPUT). */
+export function checkCollectionSettings(s: unknown): CollectionSettings {
+  if (!s || typeof s !== 'object' || Array.isArray(s)) throw new FaceprintError('INVALID_INPUT', 'collection settings must be an object');
+  const out: CollectionSettings = {};
+  for (const [k, v] of Object.entries(s)) {
+    const bad = (want: string) => new FaceprintError('INVALID_INPUT', `collection setting ${k} must be ${want}, got ${JSON.stringify(v)}`);
+    if (v === undefined) continue;
+    if (k === 'threshold') {
+      if (typeof v !== 'number' || !(v >= -1 && v <= 1)) throw bad('a cosine in [-1, 1]');
+      out.threshold = v;
+    } else if (k === 'detThresh') {
+      if (typeof v !== 'number' || !(v > 0 && v < 1)) throw bad('a score in (0, 1)');
+      out.detThresh = v;
+    } else if (k === 'detSizes') {
+      if (!Array.isArray(v) || v.length < 1 || v.length > 4 || !v.every((n) => Number.isInteger(n) && n >= 32 && n <= 2048 && n % 32 === 0)) throw bad('1–4 sizes, multiples of 32 in [32, 2048]');
+      out.detSizes = [...v];
+    } else if (k === 'review') {
+      if (v !== 'off' && v !== 'standard' && v !== 'strict') throw bad('off, standard or strict');
+      out.review = v;
+    } else if (k === 'thumbnails') {
+      if (typeof v !== 'boolean') throw bad('true or false');
+      out.thumbnails = v;
+    } else {
+      throw new FaceprintError('INVALID_INPUT', `unknown collection setting ${JSON.stringify(k)} (threshold, detSizes, detThresh, review, thumbnails)`);
+    }
+  }
+  return out;
+}
+
+/**
+ * An opaque page cursor: the sort key of the last row of a page, as base64url JSON. Keyset paging: a page
+ * starts after that key, so rows added or removed meanwhile shift nothing.
+ *   decodeCursor(encodeCursor(['amy', 'id1'])) → ['amy', 'id1']
+ */
+export function encodeCursor(key: readonly string[]): string {
+  const bytes = new TextEncoder().encode(JSON.stringify(key));
+  let bin = '';
+  for (const b of bytes) bin += String.fromCharCode(b);
+  return btoa(bin).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+}
+
+export function decodeCursor(cursor: string, parts: number): string[] {
+  try {
+    const bin = atob(cursor.replace(/-/g, '+').replace(/_/g, '/'));
+    const key = JSON.parse(new TextDecoder().decode(Uint8Array.from(bin, (c) => c.charCodeAt(0)))) as unknown;
+    if (Array.isArray(key) && key.length === parts && key.every((k) => typeof k === 'string')) return key;
+  } catch {
+    // falls through to the error below
+  }
+  throw new FaceprintError('INVALID_INPUT', 'not a cursor of this list (pass the nextCursor a page gave)');
+}
+
+/** The page size asked for, within 1–1000 (default 100). */
+export const pageLimit = (limit: number | undefined): number => Math.min(Math.max(limit ?? 100, 1), 1000);
+
+/**
+ * A page of rows already sorted by `key` (in memory): after the cursor's key, or from `offset` (deprecated);
+ * `nextCursor` when rows remain. The stores' SQL does the same with a keyset WHERE.
+ */
+export function pageOf<T>(sorted: readonly T[], key: (row: T) => string[], page: { cursor?: string; offset?: number; limit?: number }, keyParts = 2): { rows: T[]; nextCursor: string | null } {
+  const limit = pageLimit(page.limit);
+  let start = Math.max(page.offset ?? 0, 0);
+  if (page.cursor !== undefined) {
+    const after = decodeCursor(page.cursor, keyParts);
+    start = sorted.findIndex((r) => compareKeys(key(r), after) > 0);
+    if (start < 0) start = sorted.length;
+  }
+  const rows = sorted.slice(start, start + limit);
+  return { rows, nextCursor: start + limit < sorted.length && rows.length ? encodeCursor(key(rows[rows.length - 1])) : null };
+}
+
+function compareKeys(a: readonly string[], b: readonly string[]): number {
+  for (let i = 0; i < Math.max(a.length, b.length); i++) {
+    if ((a[i] ?? '') < (b[i] ?? '')) return -1;
+    if ((a[i] ?? '') > (b[i] ?? '')) return 1;
+  }
+  return 0;
+}

@@ -35,6 +35,8 @@ export interface NewFace {
   quality: number;
   /** Where the face came from (a file name), for reports; never the pixels. */
   source?: string;
+  /** A 112×112 JPEG of the face's box, kept only where the collection keeps thumbnails. */
+  thumbnail?: Uint8Array;
 }
 
 export interface StoredFace extends NewFace {
@@ -74,8 +76,62 @@ export interface TemplateHit {
 }
 
 export interface Page {
+  /** Deprecated: a position that shifts as rows come and go; prefer `cursor`. */
   offset?: number;
   limit?: number;
+  /** Where the previous page ended (its `nextCursor`): pages stay whole while rows are added and removed. */
+  cursor?: string;
+}
+
+/** A page of subjects: the total, the rows, and the cursor of the next page (null on the last). */
+export interface SubjectPage {
+  total: number;
+  subjects: Subject[];
+  nextCursor: string | null;
+}
+
+/** The collection every store has, and the one an older store's records become. */
+export const DEFAULT_COLLECTION = 'default';
+
+/** How enrolment reviews a photo: off, the standard checks, or strict (also refuses a likely mislabelled photo). */
+export type ReviewMode = 'off' | 'standard' | 'strict';
+
+/** A collection's own settings, which requests to it inherit. */
+export interface CollectionSettings {
+  /** Decision threshold (cosine) for its verify, identify and clustering when a request gives none. */
+  threshold?: number;
+  /** Detector sizes its faces are found with (recorded at creation; default the server's). */
+  detSizes?: number[];
+  /** Detection score threshold (default the analyzer's, 0.5). */
+  detThresh?: number;
+  /** Enrolment review (default standard). */
+  review?: ReviewMode;
+  /** Keep a 112×112 JPEG of each enrolled face (default off: faces are biometric data). */
+  thumbnails?: boolean;
+}
+
+export interface CollectionInfo {
+  name: string;
+  /** The recognizer the collection is bound to (null until its first enrolment or search binds it). */
+  binding: ModelBinding | null;
+  settings: CollectionSettings;
+  subjects: number;
+  faces: number;
+  createdAt: string;
+}
+
+/** Several galleries in one store, each bound to its own recognizer, with its own settings. */
+export interface CollectionCatalog {
+  listCollections(): Promise<CollectionInfo[]>;
+  collectionInfo(name: string): Promise<CollectionInfo | null>;
+  /** COLLECTION_EXISTS when the name is taken. */
+  createCollection(name: string, settings?: CollectionSettings): Promise<CollectionInfo>;
+  /** Replaces the settings given (detSizes cannot change once faces were found with them). */
+  updateCollection(name: string, settings: CollectionSettings): Promise<CollectionInfo>;
+  /** Deletes a collection with its subjects and faces (their embeddings erased); returns the faces deleted. */
+  deleteCollection(name: string): Promise<number>;
+  /** The store of one collection (COLLECTION_NOT_FOUND on first use when there is none). */
+  collection(name: string): GalleryStore;
 }
 
 /**
@@ -87,6 +143,14 @@ export interface GalleryStore {
   readonly location: string;
   /** What keeps the records (for a system report). */
   readonly kind?: 'sqlite' | 'postgres' | 'memory' | 'indexeddb';
+  /** The collection this store reads and writes (stores without collections: the default). */
+  readonly collectionName?: string;
+  /** The store's collections, where it keeps several (SQLite, PostgreSQL). */
+  readonly catalog?: CollectionCatalog;
+  /** This collection's settings ({} for stores without collections). */
+  collectionSettings?(): Promise<CollectionSettings>;
+  /** An enrolled face's thumbnail (JPEG), when the collection keeps them. */
+  faceThumbnail?(faceId: string): Promise<Uint8Array | null>;
   binding(): Promise<ModelBinding | null>;
   /** Records the binding on an empty gallery; a different one is GALLERY_MODEL_MISMATCH. */
   bind(binding: ModelBinding): Promise<void>;
@@ -102,7 +166,7 @@ export interface GalleryStore {
   createSubject(name: string, metadata?: Record<string, unknown>): Promise<Subject>;
   /** By id, else by exact name. */
   subject(ref: string): Promise<Subject | null>;
-  listSubjects(page?: Page): Promise<{ total: number; subjects: Subject[] }>;
+  listSubjects(page?: Page): Promise<SubjectPage>;
   updateSubject(id: string, patch: { name?: string; metadata?: Record<string, unknown> }): Promise<Subject>;
   /** Deletes the subject and its faces (the embeddings are gone, not hidden); returns the faces deleted. */
   deleteSubject(id: string): Promise<number>;

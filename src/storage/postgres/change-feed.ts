@@ -4,50 +4,70 @@ import { faceChange, templateChange, type FaceRow, type SubjectRow } from '../co
 import { CHANNEL, mapError } from './sql.js';
 
 /**
- * What changed since a sequence number, for the processes' in-memory indexes: a dedicated connection LISTENs for
- * other processes' commits; while it has heard nothing, one indexed max(seq) read confirms that nothing committed
- * (a NOTIFY can arrive after another process's commit is already visible); otherwise the changed rows are read in
- * one REPEATABLE READ snapshot.
+ * One LISTEN connection per store for other processes' commits; it marks every collection's feed of that store
+ * dirty (a commit of one collection costs the others one indexed max(seq) read).
+ */
+export class ChangeListener {
+  private client: pg.Client | null = null;
+  readonly feeds = new Set<ChangeFeed>();
+
+  get listening(): boolean {
+    return this.client !== null;
+  }
+
+  async listen(url: string): Promise<void> {
+    const client = new pg.Client({ connectionString: url });
+    client.on('notification', () => this.markAll());
+    client.on('error', () => {
+      this.client = null;
+      this.markAll();
+    });
+    try {
+      await client.connect();
+      await client.query(`LISTEN ${CHANNEL}`);
+      this.client = client;
+    } catch {
+      await client.end().catch(() => undefined);
+    }
+  }
+
+  private markAll(): void {
+    for (const f of this.feeds) f.markDirty();
+  }
+
+  async close(): Promise<void> {
+    await this.client?.end().catch(() => undefined);
+  }
+}
+
+/**
+ * What changed in one collection since a sequence number, for the processes' in-memory indexes: while the
+ * listener has heard nothing, one indexed max(seq) read confirms that nothing committed (a NOTIFY can arrive after
+ * another process's commit is already visible); otherwise the changed rows are read in one REPEATABLE READ snapshot.
  */
 export class ChangeFeed {
-  private listener: pg.Client | null = null;
   private dirty = true;
 
   constructor(
     private readonly pool: pg.Pool,
     private readonly location: string,
-    /** With pgvector the templates are searched in SQL: the feed carries only the unassigned faces. */
-    private readonly templatesInSql: boolean,
-  ) {}
+    /** True when this collection's templates are searched in SQL (pgvector): the feed then carries only the unassigned faces. */
+    private readonly templatesInSql: () => boolean,
+    private readonly collection: string,
+    private readonly listener: ChangeListener,
+  ) {
+    listener.feeds.add(this);
+  }
 
   /** This process wrote: the next read must look. */
   markDirty(): void {
     this.dirty = true;
   }
 
-  /** A dedicated connection LISTENing for other processes' commits; without it every search asks for changes. */
-  async listen(url: string): Promise<void> {
-    const client = new pg.Client({ connectionString: url });
-    client.on('notification', () => {
-      this.dirty = true;
-    });
-    client.on('error', () => {
-      this.listener = null;
-      this.dirty = true;
-    });
-    try {
-      await client.connect();
-      await client.query(`LISTEN ${CHANNEL}`);
-      this.listener = client;
-    } catch {
-      await client.end().catch(() => undefined);
-    }
-  }
-
   async changesSince(seq: number): Promise<{ seq: number; changes: IndexChange[] }> {
     // No notification since we last looked: one indexed max(seq) read confirms nothing committed (a NOTIFY can
     // arrive after another process's commit is already visible, so it alone would leave a short stale window).
-    if (seq > 0 && !this.dirty && this.listener) {
+    if (seq > 0 && !this.dirty && this.listener.listening) {
       const head = Number((await this.pool.query<{ s: string }>('SELECT coalesce(max(seq), 0) AS s FROM faceprint_changes').catch((e) => { throw mapError(e, this.location); })).rows[0].s);
       if (head === seq) return { seq, changes: [] };
     }
@@ -57,13 +77,14 @@ export class ChangeFeed {
       await c.query('BEGIN ISOLATION LEVEL REPEATABLE READ');
       const head = Number((await c.query<{ s: string }>('SELECT coalesce(max(seq), 0) AS s FROM faceprint_changes')).rows[0].s);
       let changes: IndexChange[];
-      const templatesHere = !this.templatesInSql;
+      const templatesHere = !this.templatesInSql();
+      const col = this.collection;
       if (seq <= 0) {
-        const templates = templatesHere ? (await c.query<SubjectRow>('SELECT * FROM faceprint_subjects WHERE template IS NOT NULL')).rows.map(templateChange) : [];
-        const faces = (await c.query<FaceRow>('SELECT * FROM faceprint_faces WHERE subject_id IS NULL')).rows.map(faceChange);
+        const templates = templatesHere ? (await c.query<SubjectRow>('SELECT * FROM faceprint_subjects WHERE template IS NOT NULL AND collection = $1', [col])).rows.map(templateChange) : [];
+        const faces = (await c.query<FaceRow>('SELECT * FROM faceprint_faces WHERE subject_id IS NULL AND collection = $1', [col])).rows.map(faceChange);
         changes = [...templates, ...faces];
       } else {
-        const changed = (await c.query<{ kind: string; ref: string }>('SELECT kind, ref FROM faceprint_changes WHERE seq > $1 GROUP BY kind, ref ORDER BY max(seq)', [seq])).rows;
+        const changed = (await c.query<{ kind: string; ref: string }>('SELECT kind, ref FROM faceprint_changes WHERE collection = $2 AND seq > $1 GROUP BY kind, ref ORDER BY max(seq)', [seq, col])).rows;
         const templateIds = changed.filter((x) => x.kind === 'template' && templatesHere).map((x) => x.ref);
         const faceIds = changed.filter((x) => x.kind === 'face').map((x) => x.ref);
         const subjects = new Map((await c.query<SubjectRow>('SELECT * FROM faceprint_subjects WHERE id = ANY($1::uuid[])', [templateIds])).rows.map((r) => [r.id, r]));
@@ -84,7 +105,7 @@ export class ChangeFeed {
     }
   }
 
-  async close(): Promise<void> {
-    await this.listener?.end().catch(() => undefined);
+  close(): void {
+    this.listener.feeds.delete(this);
   }
 }

@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import { FaceprintError } from '../../core/errors.js';
+import { DEFAULT_COLLECTION } from '../../core/gallery/types.js';
 import { GALLERY_SCHEMA_VERSION } from '../common.js';
 
 /**
@@ -9,6 +10,22 @@ import { GALLERY_SCHEMA_VERSION } from '../common.js';
  */
 const MIGRATIONS: Record<number, string> = {
   2: 'CREATE INDEX IF NOT EXISTS faceprint_faces_unassigned ON faceprint_faces(created_at, id) WHERE subject_id IS NULL',
+  // 3: collections, as in SQLite (sqlite.ts): the binding and calibration become the default collection's, every
+  // row belongs to a collection, a name is unique within its collection, faces may keep a thumbnail
+  3: `
+    CREATE TABLE faceprint_collections (
+      name text PRIMARY KEY, binding jsonb, calibration jsonb, settings jsonb NOT NULL DEFAULT '{}', created_at timestamptz NOT NULL DEFAULT now());
+    INSERT INTO faceprint_collections (name, binding, calibration)
+      VALUES ('${DEFAULT_COLLECTION}', (SELECT value FROM faceprint_meta WHERE key = 'binding'), (SELECT value FROM faceprint_meta WHERE key = 'calibration'));
+    DELETE FROM faceprint_meta WHERE key IN ('binding', 'calibration');
+    ALTER TABLE faceprint_subjects ADD COLUMN collection text NOT NULL DEFAULT '${DEFAULT_COLLECTION}';
+    ALTER TABLE faceprint_subjects DROP CONSTRAINT faceprint_subjects_name_key;
+    ALTER TABLE faceprint_subjects ADD CONSTRAINT faceprint_subjects_collection_name_key UNIQUE (collection, name);
+    ALTER TABLE faceprint_faces ADD COLUMN collection text NOT NULL DEFAULT '${DEFAULT_COLLECTION}', ADD COLUMN thumbnail bytea;
+    ALTER TABLE faceprint_changes ADD COLUMN collection text NOT NULL DEFAULT '${DEFAULT_COLLECTION}';
+    DROP INDEX IF EXISTS faceprint_faces_unassigned;
+    CREATE INDEX faceprint_faces_unassigned ON faceprint_faces(collection, created_at, id) WHERE subject_id IS NULL;
+    CREATE INDEX faceprint_changes_collection ON faceprint_changes(collection, seq);`,
 };
 
 /**
@@ -47,8 +64,19 @@ async function createTables(client: pg.PoolClient): Promise<void> {
   `);
 }
 
-/** pgvector: the halfvec template column and its HNSW index, once the embedding size is known. */
-export async function createVectorIndex(client: Pick<pg.PoolClient, 'query'>, dim: number): Promise<void> {
+/**
+ * pgvector: the halfvec template column and its HNSW index, made for the first embedding size bound; returns the
+ * column's size. A collection of another size is searched by the processes' in-memory index instead.
+ */
+export async function createVectorIndex(client: Pick<pg.PoolClient, 'query'>, dim: number): Promise<number> {
   await client.query(`ALTER TABLE faceprint_subjects ADD COLUMN IF NOT EXISTS template_vec halfvec(${dim})`);
   await client.query('CREATE INDEX IF NOT EXISTS faceprint_subjects_template_hnsw ON faceprint_subjects USING hnsw (template_vec halfvec_cosine_ops)');
+  return vectorColumnSize(client) as Promise<number>;
+}
+
+/** The template_vec column's size, or null when there is none yet. */
+export async function vectorColumnSize(client: Pick<pg.PoolClient, 'query'>): Promise<number | null> {
+  const r = await client.query<{ t: string }>(`SELECT format_type(atttypid, atttypmod) AS t FROM pg_attribute WHERE attrelid = 'faceprint_subjects'::regclass AND attname = 'template_vec' AND NOT attisdropped`);
+  const m = /\((\d+)\)/.exec(r.rows[0]?.t ?? '');
+  return m ? Number(m[1]) : null;
 }

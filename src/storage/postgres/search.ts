@@ -7,7 +7,7 @@ import { mapError, vectorLiteral } from './sql.js';
  * pgvector only: the top-k subject templates by cosine, in SQL (HNSW on halfvec, iterative scan so that a
  * metadata filter still yields k rows), over-fetched and reranked exactly on the float32 templates.
  */
-export async function searchTemplatesInSql(c: pg.PoolClient, location: string, query: Float32Array, k: number, where?: Record<string, unknown>): Promise<TemplateHit[]> {
+export async function searchTemplatesInSql(c: pg.PoolClient, location: string, collection: string, query: Float32Array, k: number, where?: Record<string, unknown>): Promise<TemplateHit[]> {
   const fetch = Math.max(4 * k, 40);
   try {
     await c.query('BEGIN');
@@ -16,9 +16,9 @@ export async function searchTemplatesInSql(c: pg.PoolClient, location: string, q
     const rows = (
       await c.query<{ id: string; name: string; metadata: Record<string, unknown>; template: Buffer }>(
         `SELECT id, name, metadata, template FROM faceprint_subjects
-         WHERE template_vec IS NOT NULL ${where ? 'AND metadata @> $3' : ''}
+         WHERE template_vec IS NOT NULL AND collection = $3 ${where ? 'AND metadata @> $4' : ''}
          ORDER BY template_vec <=> $1 LIMIT $2`,
-        [vectorLiteral(query), fetch, ...(where ? [where] : [])],
+        [vectorLiteral(query), fetch, collection, ...(where ? [where] : [])],
       )
     ).rows;
     await c.query('COMMIT');

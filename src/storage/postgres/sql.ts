@@ -10,8 +10,8 @@ export const CHANNEL = 'faceprint_changes';
 /** Anything that runs a query: the pool or one of its clients. */
 export type Queryable = Pick<pg.PoolClient, 'query'>;
 
-export async function logChange(c: Queryable, kind: 'template' | 'face', ref: string): Promise<void> {
-  await c.query('INSERT INTO faceprint_changes (kind, ref) VALUES ($1, $2)', [kind, ref]);
+export async function logChange(c: Queryable, collection: string, kind: 'template' | 'face', ref: string): Promise<void> {
+  await c.query('INSERT INTO faceprint_changes (kind, ref, collection) VALUES ($1, $2, $3)', [kind, ref, collection]);
 }
 
 export async function setMeta(c: Queryable, key: string, value: unknown): Promise<void> {
@@ -31,6 +31,7 @@ export function mapError(e: unknown, location: string): unknown {
   if (e instanceof FaceprintError) return e;
   const code = (e as { code?: string }).code ?? '';
   if (code === '55P03' || code === '40P01' || code === '40001') return new FaceprintError('STORE_BUSY', `gallery ${location} is busy (${code}); retry`, { cause: e });
+  if (code === '23505' && /collections_pkey/.test((e as Error).message)) return new FaceprintError('COLLECTION_EXISTS', `gallery ${location}: ${(e as Error).message}`, { cause: e });
   if (code === '23505') return new FaceprintError('SUBJECT_EXISTS', `gallery ${location}: ${(e as Error).message}`, { cause: e });
   if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === '28P01' || code === '3D000' || code === '57P01') {
     return new FaceprintError('STORE_UNAVAILABLE', `cannot reach gallery ${location}: ${(e as Error).message}`, { cause: e });
