@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { readFile, readdir, stat } from 'node:fs/promises';
 import { MemoryGalleryStore } from '../core/gallery/memory-store.js';
-import type { GalleryStore } from '../core/gallery/types.js';
+import { DEFAULT_COLLECTION, type GalleryStore, type ReviewMode } from '../core/gallery/types.js';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { FaceprintError } from '../core/errors.js';
@@ -40,8 +40,26 @@ function requiredGallery(url: string): string {
   return url;
 }
 
-function storeOption(cmd: Command): Command {
-  return cmd.option('--store <url>', 'gallery: a SQLite file or postgres://… URL', process.env.FACEPRINT_STORE ?? DEFAULT_STORE).option('--json', 'JSON output');
+export function storeOption(cmd: Command): Command {
+  return cmd
+    .option('--store <url>', 'gallery: a SQLite file or postgres://… URL', process.env.FACEPRINT_STORE ?? DEFAULT_STORE)
+    .option('--collection <name>', 'the collection of the store (faceprint collections …)', process.env.FACEPRINT_COLLECTION ?? DEFAULT_COLLECTION)
+    .option('--json', 'JSON output');
+}
+
+/**
+ * The store of a collection: the store itself for the default one, else its collection (COLLECTION_NOT_FOUND,
+ * with the command that makes it, when there is none); `close` closes the store under it.
+ */
+export async function openCollection(url: string | GalleryStore, collection: string = DEFAULT_COLLECTION): Promise<{ store: GalleryStore; close(): Promise<void> }> {
+  const root = typeof url === 'string' ? await openStore(url) : url;
+  if (collection === DEFAULT_COLLECTION) return { store: root, close: () => root.close() };
+  const info = await root.catalog?.collectionInfo(collection);
+  if (!info) {
+    await root.close();
+    throw new FaceprintError('COLLECTION_NOT_FOUND', `no collection ${JSON.stringify(collection)} in ${root.location} — create it: faceprint collections create ${collection}`);
+  }
+  return { store: root.catalog!.collection(collection), close: () => root.close() };
 }
 
 function thresholdOptions(cmd: Command, float: Parse): Command {
@@ -54,9 +72,17 @@ function choiceOf(opts: { threshold?: number; far?: number }): ThresholdChoice {
   return { threshold: opts.threshold, far: opts.far };
 }
 
-async function withGallery<T>(opts: Record<string, any>, fn: (g: FaceGallery) => Promise<T>, store: string | GalleryStore = opts.store): Promise<T> {
+async function withGallery<T>(opts: Record<string, any>, fn: (g: FaceGallery) => Promise<T>, given: string | GalleryStore = opts.store): Promise<T> {
   const analyzer = await openAnalyzer(opts);
   let gallery: FaceGallery;
+  let opened: Awaited<ReturnType<typeof openCollection>>;
+  try {
+    opened = await openCollection(given, opts.collection);
+  } catch (e) {
+    await analyzer.close();
+    throw e;
+  }
+  const store = opened.store;
   try {
     gallery = await FaceGallery.open({
       analyzer, store, padRetry: opts.padRetry !== false, usearch: opts.usearch ? { expansionSearch: opts.usearchEf } : false, searchThreads: opts.searchThreads, search: opts.sketch ? 'sketch' : 'exact',
@@ -64,6 +90,7 @@ async function withGallery<T>(opts: Record<string, any>, fn: (g: FaceGallery) =>
       detSizes: opts.detSizes ?? (opts.detSize !== undefined ? [opts.detSize] : undefined),
     });
   } catch (e) {
+    await opened.close().catch(() => undefined);
     await analyzer.close();
     throw e;
   }
@@ -71,17 +98,18 @@ async function withGallery<T>(opts: Record<string, any>, fn: (g: FaceGallery) =>
     return await fn(gallery);
   } finally {
     await gallery.close();
+    await opened.close();
     await analyzer.close();
   }
 }
 
 /** Records-only commands (subjects …) open the store without loading models. */
-async function withStore<T>(url: string, fn: (store: Awaited<ReturnType<typeof openStore>>) => Promise<T>): Promise<T> {
-  const store = await openStore(url);
+async function withStore<T>(target: { store: string; collection?: string }, fn: (store: GalleryStore) => Promise<T>): Promise<T> {
+  const { store, close } = await openCollection(target.store, target.collection);
   try {
     return await fn(store);
   } finally {
-    await store.close();
+    await close();
   }
 }
 
@@ -98,6 +126,11 @@ async function imagesIn(dir: string): Promise<string[]> {
   const files: string[] = [];
   for (const n of names) if ((await stat(join(dir, n))).isFile()) files.push(join(dir, n));
   return files;
+}
+
+function reviewMode(v: string | undefined): ReviewMode | undefined {
+  if (v !== undefined && v !== 'off' && v !== 'standard' && v !== 'strict') throw new FaceprintError('INVALID_INPUT', `--review must be off, standard or strict, got ${JSON.stringify(v)}`);
+  return v;
 }
 
 function formatEnroll(r: EnrollResult): string[] {
@@ -126,6 +159,7 @@ function addEnrollCommand(program: Command, out: PrintLine, int: Parse, float: P
     .option('--max-yaw <deg>', 'refuse faces turned further left or right (needs the 3-D landmark head, 1k3d68)', float)
     .option('--max-pitch <deg>', 'refuse faces tilted further up or down (needs the 3-D landmark head)', float)
     .option('--metadata <json>', 'metadata for a subject created here (JSON object)')
+    .option('--review <mode>', 'enrolment review: off, standard (several faces, size, score, pose, sharpness, brightness, contrast) or strict (also a photo that matches another person better); default: the collection\'s, else standard')
     .option('--no-pad-retry', 'do not retry face-less images on a padded canvas');
   addAnalyzerOptions(storeOption(enrollCmd), int, float).action(async (subject: string | undefined, images: string[], opts) => {
     const metadata = opts.metadata ? parseMetadata(opts.metadata) : undefined;
@@ -147,7 +181,7 @@ function addEnrollCommand(program: Command, out: PrintLine, int: Parse, float: P
         for (const job of jobs) {
           const base = done;
           try {
-            results.push(await g.enroll(job.subject, job.images, { largest: opts.largest, minScore: opts.minScore, minSize: opts.minSize, maxYaw: opts.maxYaw, maxPitch: opts.maxPitch, metadata, onProgress: (d) => bar?.update(base + d, total) }));
+            results.push(await g.enroll(job.subject, job.images, { largest: opts.largest, minScore: opts.minScore, minSize: opts.minSize, maxYaw: opts.maxYaw, maxPitch: opts.maxPitch, metadata, review: reviewMode(opts.review), onProgress: (d) => bar?.update(base + d, total) }));
           } catch (e) {
             // one person with no usable image must not stop a folder enrolment
             if (!(e instanceof FaceprintError && e.code === 'ENROLL_REFUSED' && jobs.length > 1)) throw e;
@@ -250,7 +284,7 @@ function addClusterCommand(program: Command, out: PrintLine, int: Parse, float: 
   addAnalyzerOptions(storeOption(clusterCmd), int, float).action(async (images: string[], opts) => {
     if (opts.promote) {
       if (!opts.name) throw new FaceprintError('INVALID_INPUT', '--promote needs --name');
-      await withStore(requiredGallery(opts.store), async (store) => {
+      await withStore({ store: requiredGallery(opts.store), collection: opts.collection }, async (store) => {
         const s = await store.promoteCluster(opts.promote, opts.name);
         out(opts.json ? JSON.stringify(s) : `cluster ${opts.promote} → subject ${s.name} (${s.faceCount} faces)`);
       });
@@ -273,18 +307,19 @@ function addClusterCommand(program: Command, out: PrintLine, int: Parse, float: 
 function addSubjectsCommands(program: Command, out: PrintLine, int: Parse, float: Parse): void {
   const subjects = program.command('subjects').description('list, show, rename, merge and delete subjects and faces');
   storeOption(subjects.command('list').description('subjects, paged'))
-    .option('--offset <n>', 'skip this many', int, 0)
+    .option('--cursor <cursor>', 'the page after this one (the nextCursor a page printed)')
+    .option('--offset <n>', 'skip this many (deprecated: use --cursor)', int)
     .option('--limit <n>', 'at most this many', int, 100)
     .action(async (opts) =>
-      withStore(requiredGallery(opts.store), async (store) => {
-        const page = await store.listSubjects({ offset: opts.offset, limit: opts.limit });
+      withStore({ store: requiredGallery(opts.store), collection: opts.collection }, async (store) => {
+        const page = await store.listSubjects({ cursor: opts.cursor, offset: opts.offset, limit: opts.limit });
         if (opts.json) return out(JSON.stringify(page));
-        out(`${page.total} subject${page.total === 1 ? '' : 's'}`);
+        out(`${page.total} subject${page.total === 1 ? '' : 's'}${page.nextCursor ? ` (more: --cursor ${page.nextCursor})` : ''}`);
         for (const s of page.subjects) out(`  ${s.name}  ${s.faceCount} face${s.faceCount === 1 ? '' : 's'}  ${s.id}${Object.keys(s.metadata).length ? `  ${JSON.stringify(s.metadata)}` : ''}`);
       }),
     );
   storeOption(subjects.command('show').description('a subject and its faces').argument('<subject>', 'name or id')).action(async (ref: string, opts) =>
-    withStore(requiredGallery(opts.store), async (store) => {
+    withStore({ store: requiredGallery(opts.store), collection: opts.collection }, async (store) => {
       const s = await subjectOf(store, ref);
       const faces = (await store.facesOf(s.id)).map(({ embedding: _e, ...rest }) => rest);
       if (opts.json) return out(JSON.stringify({ ...s, faces }));
@@ -293,21 +328,21 @@ function addSubjectsCommands(program: Command, out: PrintLine, int: Parse, float
     }),
   );
   storeOption(subjects.command('rename').argument('<subject>').argument('<name>')).action(async (ref: string, name: string, opts) =>
-    withStore(requiredGallery(opts.store), async (store) => {
+    withStore({ store: requiredGallery(opts.store), collection: opts.collection }, async (store) => {
       const s = await store.updateSubject((await subjectOf(store, ref)).id, { name });
       out(opts.json ? JSON.stringify(s) : `renamed to ${s.name}`);
     }),
   );
   storeOption(subjects.command('update').description('replace a subject\'s metadata').argument('<subject>').requiredOption('--metadata <json>', 'JSON object')).action(
     async (ref: string, opts) =>
-      withStore(requiredGallery(opts.store), async (store) => {
+      withStore({ store: requiredGallery(opts.store), collection: opts.collection }, async (store) => {
         const s = await store.updateSubject((await subjectOf(store, ref)).id, { metadata: parseMetadata(opts.metadata) });
         out(opts.json ? JSON.stringify(s) : `${s.name}: ${JSON.stringify(s.metadata)}`);
       }),
   );
   storeOption(subjects.command('merge').description('move every face of FROM into INTO, then delete FROM').argument('<into>').argument('<from>')).action(
     async (into: string, from: string, opts) =>
-      withStore(requiredGallery(opts.store), async (store) => {
+      withStore({ store: requiredGallery(opts.store), collection: opts.collection }, async (store) => {
         const a = await subjectOf(store, into);
         const b = await subjectOf(store, from);
         if (a.id === b.id) throw new FaceprintError('INVALID_INPUT', 'cannot merge a subject into itself');
@@ -316,14 +351,14 @@ function addSubjectsCommands(program: Command, out: PrintLine, int: Parse, float
       }),
   );
   storeOption(subjects.command('rm').description('delete a subject and its faces (embeddings erased)').argument('<subject>')).action(async (ref: string, opts) =>
-    withStore(requiredGallery(opts.store), async (store) => {
+    withStore({ store: requiredGallery(opts.store), collection: opts.collection }, async (store) => {
       const s = await subjectOf(store, ref);
       const n = await store.deleteSubject(s.id);
       out(opts.json ? JSON.stringify({ deleted: s.id, faces: n }) : `deleted ${s.name} and ${n} face${n === 1 ? '' : 's'}`);
     }),
   );
   storeOption(subjects.command('rm-face').description('delete one face (its subject\'s template is recomputed)').argument('<face-id>')).action(async (id: string, opts) =>
-    withStore(requiredGallery(opts.store), async (store) => {
+    withStore({ store: requiredGallery(opts.store), collection: opts.collection }, async (store) => {
       if (!(await store.deleteFace(id))) throw new FaceprintError('FACE_NOT_FOUND', `no face with id ${JSON.stringify(id)}`);
       out(opts.json ? JSON.stringify({ deleted: id }) : `deleted face ${id}`);
     }),
@@ -345,7 +380,7 @@ function addCalibrateCommand(program: Command, out: PrintLine, int: Parse, float
       throw new FaceprintError('INVALID_INPUT', `${opts.report} is not a faceprint eval lfw|pairs|identify --json report`);
     }
     if (c.points.length === 0) throw new FaceprintError('INVALID_INPUT', `${opts.report}: too few impostor pairs to measure any FAR`);
-    await withStore(opts.store, async (store) => {
+    await withStore({ store: opts.store, collection: opts.collection }, async (store) => {
       const binding = await store.binding();
       if (binding && c.recognizerSha256 && binding.recognizerSha256 !== c.recognizerSha256) {
         throw new FaceprintError('GALLERY_MODEL_MISMATCH', `the report measured recognizer ${c.recognizerSha256.slice(0, 12)}…, the gallery holds ${binding.recognizerName} (${binding.recognizerSha256.slice(0, 12)}…)`);

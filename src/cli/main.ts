@@ -4,6 +4,7 @@ import { runAnalyze } from './analyze.js';
 import { addEvalCommands } from './eval.js';
 import { addAnalyzerOptions } from './options.js';
 import { addGalleryCommands } from './gallery.js';
+import { addCollectionCommands } from './collections.js';
 import { addBenchCommand } from './bench.js';
 import { addModelsCommands } from './models.js';
 import { addServeCommands } from './serve.js';
@@ -45,6 +46,7 @@ function buildProgram(out: (line: string) => void = (l) => process.stdout.write(
     });
   addEvalCommands(program, out, number('int'), number('float'));
   addGalleryCommands(program, out, number('int'), number('float'));
+  addCollectionCommands(program, out, number('float'));
   addModelsCommands(program, out, number('int'), number('float'));
   addBenchCommand(program, out, number('int'), number('float'));
   addServeCommands(program, out, number('int'), number('float'));

@@ -21,8 +21,15 @@ const modelSchema = { type: 'object', properties: { role: { type: 'string' }, ur
 
 /** /healthz, /readyz, /v1/info (and the models it offers), /metrics. */
 export async function registerHealthRoutes(app: FastifyInstance, deps: HealthDeps): Promise<void> {
-  app.get('/healthz', { config: { rateLimit: false }, schema: { tags: ['health'], summary: 'the process is up', security: [] } }, async () => ({ ok: true }));
-  app.get('/readyz', { config: { rateLimit: false, guarded: true }, schema: { tags: ['health'], summary: 'models loaded and store open', security: [] } }, async (_req, reply) => {
+  app.get('/healthz', {
+    config: { rateLimit: false },
+    schema: { tags: ['health'], summary: 'the process is up', security: [], response: { 200: { type: 'object', properties: { ok: { type: 'boolean' } } } } },
+  }, async () => ({ ok: true }));
+  const readiness = { type: 'object', properties: { ready: { type: 'boolean' }, store: { type: 'boolean' }, closing: { type: 'boolean' } } };
+  app.get('/readyz', {
+    config: { rateLimit: false, guarded: true },
+    schema: { tags: ['health'], summary: 'models loaded and store open', security: [], response: { 200: readiness, 503: readiness } },
+  }, async (_req, reply) => {
     let store = true;
     try {
       await deps.gallery.gallery.sync();

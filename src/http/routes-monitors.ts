@@ -22,6 +22,28 @@ const settingsSchema = {
   },
 } as const;
 const idParams = { type: 'object', properties: { id: { type: 'string' } }, required: ['id'] } as const;
+
+const num = { type: 'number' } as const;
+const subjectRef = { type: ['object', 'null'], properties: { id: { type: 'string' }, name: { type: 'string' } } } as const;
+/** A monitor as the API shows it (the source with its password masked). */
+export const monitorSchema = {
+  type: 'object',
+  properties: {
+    id: { type: 'string' }, ...settingsSchema.properties,
+    state: { type: 'string', enum: ['starting', 'running', 'degraded', 'reconnecting', 'stopped'] },
+    lastError: { type: ['string', 'null'] },
+    stats: { type: 'object', properties: { frames: num, analysed: num, dropped: num, reconnects: num, faces: num, lagP50Ms: num, lagP99Ms: num } },
+    delivery: { type: ['object', 'null'], properties: { delivered: num, failed: num, queued: num, lastError: { type: ['string', 'null'] }, failing: { type: 'boolean' } } },
+  },
+} as const;
+export const monitorEventSchema = {
+  type: 'object',
+  properties: {
+    id: num, type: { type: 'string' }, monitorId: { type: 'string' }, time: { type: 'string' }, trackId: { type: ['number', 'null'] },
+    subject: subjectRef, score: { type: ['number', 'null'] }, bbox: { type: ['array', 'null'], items: num }, previous: subjectRef,
+    message: { type: 'string' }, face: { type: 'string', description: 'JPEG, base64 (monitors that keep faces)' },
+  },
+} as const;
 const PREVIEW_FPS = 5;
 
 /** Server-Sent Events: the raw response, the page's own headers (the reply's hooks do not run for it). */
@@ -69,28 +91,32 @@ export function registerMonitorRoutes(app: FastifyInstance, monitors: MonitorMan
   app.addHook('preClose', async () => {
     for (const res of open) res.end();
   });
-  app.get('/v1/monitors', { config: { scope: 'read' }, schema: { tags: ['monitors'], summary: 'the camera monitors, their state and counters' } }, async () => ({ monitors: monitors.list() }));
+  app.get('/v1/monitors', {
+    config: { scope: 'read' },
+    schema: { tags: ['monitors'], summary: 'the camera monitors, their state and counters', response: { 200: { type: 'object', properties: { monitors: { type: 'array', items: monitorSchema } } } } },
+  }, async () => ({ monitors: monitors.list() }));
   app.post<{ Body: Record<string, unknown> }>('/v1/monitors', {
     config: { scope: 'admin' },
-    schema: { tags: ['monitors'], summary: 'adds a camera (started unless enabled is false)', body: { ...settingsSchema, required: ['name', 'source'] } },
+    schema: { tags: ['monitors'], summary: 'adds a camera (started unless enabled is false)', body: { ...settingsSchema, required: ['name', 'source'] }, response: { 201: monitorSchema } },
   }, async (req, reply) => {
     reply.code(201);
     return monitors.create(req.body);
   });
-  app.get<{ Params: { id: string } }>('/v1/monitors/:id', { config: { scope: 'read' }, schema: { tags: ['monitors'], summary: 'one monitor', params: idParams } }, async (req) => monitors.get(req.params.id));
+  app.get<{ Params: { id: string } }>('/v1/monitors/:id', { config: { scope: 'read' }, schema: { tags: ['monitors'], summary: 'one monitor', params: idParams, response: { 200: monitorSchema } } }, async (req) => monitors.get(req.params.id));
   app.patch<{ Params: { id: string }; Body: Record<string, unknown> }>('/v1/monitors/:id', {
-    config: { scope: 'admin' }, schema: { tags: ['monitors'], summary: 'changes a monitor (restarted if running)', params: idParams, body: { ...settingsSchema, minProperties: 1 } },
+    config: { scope: 'admin' }, schema: { tags: ['monitors'], summary: 'changes a monitor (restarted if running)', params: idParams, body: { ...settingsSchema, minProperties: 1 }, response: { 200: monitorSchema } },
   }, async (req) => monitors.update(req.params.id, req.body));
-  app.delete<{ Params: { id: string } }>('/v1/monitors/:id', { config: { scope: 'admin' }, schema: { tags: ['monitors'], summary: 'stops and removes a monitor', params: idParams } }, async (req) => {
+  app.delete<{ Params: { id: string } }>('/v1/monitors/:id', { config: { scope: 'admin' }, schema: { tags: ['monitors'], summary: 'stops and removes a monitor', params: idParams, response: { 200: { type: 'object', properties: { deleted: { type: 'boolean' } } } } } }, async (req) => {
     await monitors.remove(req.params.id);
     return { deleted: true };
   });
   for (const action of ['start', 'stop'] as const) {
-    app.post<{ Params: { id: string } }>(`/v1/monitors/:id/${action}`, { config: { scope: 'admin' }, schema: { tags: ['monitors'], summary: `${action}s a monitor (kept across restarts)`, params: idParams } }, async (req) => monitors.setEnabled(req.params.id, action === 'start'));
+    app.post<{ Params: { id: string } }>(`/v1/monitors/:id/${action}`, { config: { scope: 'admin' }, schema: { tags: ['monitors'], summary: `${action}s a monitor (kept across restarts)`, params: idParams, response: { 200: monitorSchema } } }, async (req) => monitors.setEnabled(req.params.id, action === 'start'));
   }
   app.get<{ Params: { id: string }; Querystring: { after?: number; limit?: number } }>('/v1/monitors/:id/events', {
     config: { scope: 'read' },
-    schema: { tags: ['monitors'], summary: 'events after a cursor (the last id seen); dropped: some were lost to the ring\'s bound', params: idParams, querystring: { type: 'object', properties: { after: { type: 'integer', minimum: 0 }, limit: { type: 'integer', minimum: 1, maximum: 1000 } } } },
+    schema: { tags: ['monitors'], summary: 'events after a cursor (the last id seen); dropped: some were lost to the ring\'s bound', params: idParams, querystring: { type: 'object', properties: { after: { type: 'integer', minimum: 0 }, limit: { type: 'integer', minimum: 1, maximum: 1000 } } },
+      response: { 200: { type: 'object', properties: { events: { type: 'array', items: monitorEventSchema }, dropped: { type: 'boolean' }, last: num } } } },
   }, async (req) => monitors.runner(req.params.id).events.after(req.query.after ?? 0, req.query.limit ?? 100));
   app.get<{ Params: { id: string } }>('/v1/monitors/:id/events/stream', {
     config: { scope: 'read', rateLimit: false },

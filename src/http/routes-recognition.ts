@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { faceToJson } from '../core/face-json.js';
-import { MAX_NAME_LENGTH } from '../core/gallery/store-rules.js';
+import { MAX_NAME_LENGTH, pageOf } from '../core/gallery/store-rules.js';
 import { jsonObjectParam, oneImage, type RouteContext } from './context.js';
 import { readImages } from './images.js';
 import { clusterReportSchema, clustersSchema, detSizesQuery, detSizesSchema, errorResponses, faceSchema, identifySchema, imageBody, subjectSchema, thresholdSchema, verificationSchema } from './schemas.js';
@@ -25,11 +25,11 @@ export function detSizesParam(text: string | undefined): number[] | undefined {
 
 /** analyze, verify, identify, cluster: the routes that run the models. */
 export function registerRecognitionRoutes(app: FastifyInstance, ctx: RouteContext): void {
-  const { analyzer, gallery } = ctx;
+  const { analyzer } = ctx;
 
   ctx.documentBody('post', '/v1/analyze', imageBody('image', 'one image'));
   app.post<{ Querystring: { embeddings?: boolean; maxFaces?: number; detThresh?: number; detSizes?: string; padRetry?: boolean } }>('/v1/analyze', {
-    config: { scope: 'read' },
+    config: { scope: 'read', collection: true },
     schema: {
       tags: ['recognition'], summary: 'every face in an image: box, landmarks, score, what the pack\'s heads add (106/68 landmarks, pose, gender, age), and the embedding on request',
       querystring: {
@@ -44,19 +44,20 @@ export function registerRecognitionRoutes(app: FastifyInstance, ctx: RouteContex
     },
   }, async (req) => {
     const q = req.query;
-    const detSizes = detSizesParam(q.detSizes) ?? gallery.detSizes;
+    const detSizes = detSizesParam(q.detSizes) ?? req.gallery.detSizes;
+    const detThresh = q.detThresh ?? req.gallery.gallery.settings.detThresh;
     const image = oneImage((await readImages(req, ctx.images, { fields: ['image'] })).images);
     return ctx.work(req, [image], async (signal) => {
       const pixels = await analyzer.decode(image.data, { signal });
       signal.throwIfAborted();
-      const faces = await analyzer.core.analyze(pixels, { maxFaces: q.maxFaces, detThresh: q.detThresh, padRetry: q.padRetry, detSizes, signal });
+      const faces = await analyzer.core.analyze(pixels, { maxFaces: q.maxFaces, detThresh, padRetry: q.padRetry, detSizes, signal });
       return { width: pixels.width, height: pixels.height, detSizes, faces: faces.map((f) => faceToJson(f, { embedding: !!q.embeddings })) };
     });
   });
 
   ctx.documentBody('post', '/v1/verify', imageBody('a,b,image', 'two images (a, b), or one image with ?subject='));
   app.post<{ Querystring: { subject?: string; threshold?: number; far?: number } }>('/v1/verify', {
-    config: { scope: 'read' },
+    config: { scope: 'read', collection: true },
     schema: {
       tags: ['recognition'], summary: '1:1 — the primary faces of two images, or an image against an enrolled subject',
       querystring: { type: 'object', properties: { subject: { type: 'string', description: 'subject id or name' }, ...thresholdQuery } },
@@ -68,16 +69,16 @@ export function registerRecognitionRoutes(app: FastifyInstance, ctx: RouteContex
     const choice = { threshold: q.threshold, far: q.far };
     if (q.subject) {
       const image = oneImage(images, ['image', 'a']);
-      return { ...(await ctx.work(req, [image], (signal) => gallery.verifySubject({ data: image.data, source: image.source }, q.subject!, { ...choice, signal }))), detSizes: gallery.detSizes };
+      return { ...(await ctx.work(req, [image], (signal) => req.gallery.verifySubject({ data: image.data, source: image.source }, q.subject!, { ...choice, signal }))), detSizes: req.gallery.detSizes };
     }
     const a = oneImage(images, ['a']);
     const b = oneImage(images, ['b']);
-    return { ...(await ctx.work(req, [a, b], (signal) => gallery.verify({ data: a.data, source: a.source }, { data: b.data, source: b.source }, { ...choice, signal }))), detSizes: gallery.detSizes };
+    return { ...(await ctx.work(req, [a, b], (signal) => req.gallery.verify({ data: a.data, source: a.source }, { data: b.data, source: b.source }, { ...choice, signal }))), detSizes: req.gallery.detSizes };
   });
 
   ctx.documentBody('post', '/v1/identify', imageBody('image', 'one image; every face in it is identified'));
   app.post<{ Querystring: { k?: number; threshold?: number; far?: number; where?: string } }>('/v1/identify', {
-    config: { scope: 'read' },
+    config: { scope: 'read', collection: true },
     schema: {
       tags: ['recognition'], summary: '1:N — every face of an image against the gallery (open set: below the threshold it is unknown)',
       querystring: {
@@ -90,18 +91,17 @@ export function registerRecognitionRoutes(app: FastifyInstance, ctx: RouteContex
     const image = oneImage((await readImages(req, ctx.images, { fields: ['image'] })).images);
     const q = req.query;
     const where = jsonObjectParam(q.where, 'where');
-    const faces = await ctx.work(req, [image], (signal) => gallery.identify({ data: image.data, source: image.source }, { k: q.k, threshold: q.threshold, far: q.far, where, signal }));
-    return { detSizes: gallery.detSizes, faces };
+    const faces = await ctx.work(req, [image], (signal) => req.gallery.identify({ data: image.data, source: image.source }, { k: q.k, threshold: q.threshold, far: q.far, where, signal }));
+    return { detSizes: req.gallery.detSizes, faces };
   });
 }
 
 /** cluster, the groups as they stand, the threshold in force, and promoting a group to a subject. */
 export function registerClusterRoutes(app: FastifyInstance, ctx: RouteContext): void {
-  const { gallery } = ctx;
 
   ctx.documentBody('post', '/v1/cluster', imageBody('images', 'photos whose faces join the unassigned pool (none: just re-run the clustering)'));
   app.post<{ Querystring: { maxDistance?: number; minFaces?: number } }>('/v1/cluster', {
-    config: { scope: 'write' },
+    config: { scope: 'write', collection: true },
     schema: {
       tags: ['clusters'], summary: 'adds the faces of new photos and groups every unassigned face into people (incremental)',
       querystring: { type: 'object', properties: { maxDistance: { type: 'number', exclusiveMinimum: 0, maximum: 2 }, minFaces: { type: 'integer', minimum: 1 } } },
@@ -109,27 +109,37 @@ export function registerClusterRoutes(app: FastifyInstance, ctx: RouteContext): 
     },
   }, async (req) => {
     const { images } = await readImages(req, ctx.images, { fields: ['images', 'image'] });
-    return ctx.work(req, images, (signal) => gallery.cluster(images.map((i) => ({ data: i.data, source: i.source })), { maxDistance: req.query.maxDistance, minFaces: req.query.minFaces, signal }));
+    return ctx.work(req, images, (signal) => req.gallery.cluster(images.map((i) => ({ data: i.data, source: i.source })), { maxDistance: req.query.maxDistance, minFaces: req.query.minFaces, signal }));
   });
 
   app.get('/v1/threshold', {
-    config: { scope: 'read' },
+    config: { scope: 'read', collection: true },
     schema: {
       tags: ['recognition'], summary: 'the decision threshold in force when a request gives none: calibration, else the known model\'s',
       response: { 200: thresholdSchema, 422: { ...errorResponses[400], description: 'no threshold: not a known model and no calibration' }, ...errorResponses },
     },
-  }, async () => {
-    const t = await gallery.gallery.resolveThreshold();
-    return { threshold: t.threshold, thresholdSource: t.source, basis: t.basis, detSizes: gallery.detSizes, maxDistance: 1 - t.threshold };
+  }, async (req) => {
+    const t = await req.gallery.gallery.resolveThreshold();
+    return { threshold: t.threshold, thresholdSource: t.source, basis: t.basis, detSizes: req.gallery.detSizes, maxDistance: 1 - t.threshold };
   });
 
-  app.get('/v1/clusters', {
-    config: { scope: 'read' },
-    schema: { tags: ['clusters'], summary: 'the clusters as they stand, largest first', response: { 200: clustersSchema, ...errorResponses } },
-  }, async () => gallery.gallery.clusters());
+  app.get<{ Querystring: { cursor?: string; limit?: number } }>('/v1/clusters', {
+    config: { scope: 'read', collection: true },
+    schema: {
+      tags: ['clusters'], summary: 'the clusters as they stand, largest first, a page at a time (cursor)',
+      querystring: { type: 'object', properties: { cursor: { type: 'string' }, limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 } } },
+      response: { 200: clustersSchema, ...errorResponses },
+    },
+  }, async (req) => {
+    const { clusters, unclustered } = await req.gallery.gallery.clusters();
+    // largest first, then by id: the size inverted and padded so that the key sorts as the list does
+    clusters.sort((a, b) => b.size - a.size || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    const { rows, nextCursor } = pageOf(clusters, (c) => [String(1e9 - c.size).padStart(10, '0'), c.id], req.query);
+    return { clusters: rows, unclustered, nextCursor };
+  });
 
   app.post<{ Params: { id: string }; Body: { name: string; metadata?: Record<string, unknown> } }>('/v1/clusters/:id/promote', {
-    config: { scope: 'write' },
+    config: { scope: 'write', collection: true },
     schema: {
       tags: ['clusters'], summary: 'turns a cluster into a subject',
       params: { type: 'object', properties: { id: { type: 'string' } } },
@@ -137,7 +147,7 @@ export function registerClusterRoutes(app: FastifyInstance, ctx: RouteContext): 
       response: { 201: subjectSchema, 404: errorResponses[400], 409: errorResponses[400], ...errorResponses },
     },
   }, async (req, reply) => {
-    const subject = await gallery.gallery.promoteCluster(req.params.id, req.body.name, req.body.metadata);
+    const subject = await req.gallery.gallery.promoteCluster(req.params.id, req.body.name, req.body.metadata);
     reply.code(201);
     return subject;
   });

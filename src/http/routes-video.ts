@@ -59,7 +59,7 @@ export function registerVideoRoute(app: FastifyInstance, ctx: RouteContext): voi
     },
   });
   app.post<{ Querystring: { detEvery?: number; fps?: number; threshold?: number; far?: number; identify?: boolean; detSizes?: string; cuts?: boolean; cutRatio?: number; minShotMs?: number } }>('/v1/video', {
-    config: { scope: 'read' },
+    config: { collection: true, scope: 'read' },
     schema: {
       tags: ['recognition'], summary: 'a clip (within the body limit): faces tracked across frames, recognised per track; the tracks and their events',
       querystring: {
@@ -95,7 +95,7 @@ export function registerVideoRoute(app: FastifyInstance, ctx: RouteContext): voi
       const q = req.query;
       // frames are counted as they are decoded: a container that declares less than it holds stops here
       const maxFrames = Math.min(MAX_FRAMES, Math.ceil(MAX_SECONDS * (q.fps ?? info.fps)));
-      const identifier = q.identify === false ? null : await galleryIdentifier(ctx.gallery.gallery, { threshold: q.threshold, far: q.far });
+      const identifier = q.identify === false ? null : await galleryIdentifier(req.gallery.gallery, { threshold: q.threshold, far: q.far });
       const memory = (width ?? info.width) * height * VIDEO_BYTES_PER_PIXEL + info.width * info.height * FFMPEG_BYTES_PER_SOURCE_PIXEL;
       const report = await ctx.work(req, [], (signal) => watchVideo(ctx.analyzer.core, path, {
         detEvery: q.detEvery, fps: q.fps, width, identifier, signal, untrusted: true, maxFrames, decodeThreads: DECODE_THREADS, detSizes,

@@ -49,7 +49,7 @@ export const storedFaceSchema = {
 } as const;
 
 const thresholdSource = {
-  type: 'string', enum: ['given', 'calibration', 'known-model'],
+  type: 'string', enum: ['given', 'collection', 'calibration', 'known-model'],
   description: 'where the threshold came from: the request, the gallery calibration, or the known-model table (by the recognizer\'s sha256)',
 } as const;
 
@@ -103,12 +103,32 @@ export const identifySchema = {
   },
 } as const;
 
+const reviewPart = {
+  type: 'object',
+  properties: { name: { type: 'string', enum: ['sharpness', 'brightness', 'contrast', 'size', 'score', 'pose'] }, value: { type: 'number' }, min: { type: 'number' }, max: { type: 'number' }, ok: { type: 'boolean' } },
+} as const;
+
 export const enrollSchema = {
   type: 'object',
   properties: {
     subject: subjectSchema,
-    accepted: { type: 'array', items: { type: 'object', properties: { source: { type: 'string' }, faceId: { type: 'string' } } } },
-    refused: { type: 'array', items: { type: 'object', properties: { source: { type: 'string' }, reason: { type: 'string' }, message: { type: 'string' } } } },
+    accepted: { type: 'array', items: { type: 'object', properties: { source: { type: 'string' }, faceId: { type: 'string' }, quality: { type: 'number', description: 'the review\'s quality, 0–1 (absent with review off)' } } } },
+    refused: {
+      type: 'array',
+      items: {
+        type: 'object',
+        properties: {
+          source: { type: 'string' },
+          reason: { type: 'string', description: 'NO_FACE, MULTIPLE_FACES, LOW_SCORE, TOO_SMALL, POSE, LOW_QUALITY, MISLABELLED, DUPLICATE_IMAGE, or the image\'s error code' },
+          message: { type: 'string' },
+          review: { type: 'object', description: 'LOW_QUALITY: every part with its value and limit', properties: { quality: { type: 'number' }, ok: { type: 'boolean' }, parts: { type: 'array', items: reviewPart } } },
+          matches: {
+            type: 'object', description: 'MISLABELLED: the person it was enrolled to (score null: new) and the one it matches better',
+            properties: { claimed: { type: 'object', properties: { name: { type: 'string' }, score: { type: ['number', 'null'] } } }, closest: { type: 'object', properties: { name: { type: 'string' }, score: { type: 'number' } } } },
+          },
+        },
+      },
+    },
   },
 } as const;
 
@@ -126,7 +146,7 @@ const clusterList = {
   unclustered: { type: 'integer', description: 'faces not (yet) in any cluster' },
 } as const;
 
-export const clustersSchema = { type: 'object', properties: clusterList } as const;
+export const clustersSchema = { type: 'object', properties: { ...clusterList, nextCursor: { type: ['string', 'null'] } } } as const;
 export const clusterReportSchema = {
   type: 'object',
   properties: { ...clusterList, maxDistance: { type: 'number' }, minFaces: { type: 'integer' }, newlyAssigned: { type: 'integer' } },

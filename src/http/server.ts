@@ -21,6 +21,10 @@ import { repliesPlugin } from './plugins/replies.js';
 import { registerFaceRoutes, registerGalleryRoutes } from './routes-gallery.js';
 import { registerHealthRoutes } from './routes-health.js';
 import { registerSystemRoute } from './routes-system.js';
+import { Collections } from './collections.js';
+import { collectionsRoutePlugin } from './plugins/collections.js';
+import { registerCollectionRoutes } from './routes-collections.js';
+import { registerEmbeddingRoutes } from './routes-embeddings.js';
 import { registerClusterRoutes, registerRecognitionRoutes } from './routes-recognition.js';
 import { registerVideoRoute } from './routes-video.js';
 import { registerMonitorRoutes } from './routes-monitors.js';
@@ -186,6 +190,8 @@ export async function createServer(options: ServeOptions): Promise<FaceprintServ
     documentBody: (method, url, body) => requestBodies.set(`${method} ${url}`, body),
     work: workRunner(admission, budget, options.analyzer.pixelLimit),
   };
+  const collections = new Collections(options.gallery, options.analyzer);
+  await app.register(collectionsRoutePlugin, { collections });
   let closing = false;
   let inFlight = 0;
   await registerHealthRoutes(app, {
@@ -197,6 +203,8 @@ export async function createServer(options: ServeOptions): Promise<FaceprintServ
   registerGalleryRoutes(app, ctx);
   registerFaceRoutes(app, ctx);
   registerVideoRoute(app, ctx);
+  registerEmbeddingRoutes(app, ctx);
+  registerCollectionRoutes(app, collections);
   const monitors = options.monitors ? await openMonitors(options, options.monitors, admission, budget, app) : null;
   if (monitors) registerMonitorRoutes(app, monitors);
   await registerSystemRoute(app, { analyzer: options.analyzer, gallery: options.gallery, metrics, monitors: () => monitors, startedAt });
@@ -208,6 +216,7 @@ export async function createServer(options: ServeOptions): Promise<FaceprintServ
   app.addHook('onClose', async () => {
     await monitors?.close();
     await batcher.drain();
+    await collections.close();
     options.analyzer.core.useEmbedder(null);
     options.analyzer.core.useFaceLimit(0);
     options.analyzer.useDecodeTimeout(0);

@@ -154,7 +154,7 @@ export const say = {
   noFace: 'no face found',
   match: (name: string, score: number) => `${name} ${score.toFixed(2)}`,
   candidate: (name: string, score: number) => `${name} ${score.toFixed(3)}`,
-  thresholdSource: (s: string) => ({ given: 'given', calibration: 'calibrated', 'known-model': 'known model' })[s] ?? s,
+  thresholdSource: (s: string) => ({ given: 'given', collection: 'collection', calibration: 'calibrated', 'known-model': 'known model' })[s] ?? s,
   thresholdInForce: (t: number, basis: string) => `threshold ${t.toFixed(2)}: ${basis}`,
   noThreshold: 'no threshold for this recognizer: enter one, or calibrate (faceprint calibrate)',
   noThresholdField: 'no threshold: calibrate',

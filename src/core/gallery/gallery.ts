@@ -5,8 +5,10 @@ import { ExactIndex, type RowScanner } from '../matching/exact-index.js';
 import { clusterFaces, type ClusterOptions, type ClusterReport } from './cluster.js';
 import { knownRecognizer, type KnownRecognizer } from './known-models.js';
 import { resolveThreshold, templateOf, type ResolvedThreshold, type ThresholdChoice, type ThresholdSource } from './template.js';
+import type { RgbImage } from '../image.js';
+import { DEFAULT_REVIEW_LIMITS, failingParts, reviewFace, type FaceReview } from './review.js';
 import { checkMetadata, jsonContains } from './store-rules.js';
-import type { Calibration, GalleryStore, IndexChange, ModelBinding, NewFace, Page, StoredFace, Subject } from './types.js';
+import type { Box, Calibration, CollectionSettings, GalleryStore, IndexChange, ModelBinding, NewFace, Page, ReviewMode, StoredFace, Subject, SubjectPage } from './types.js';
 
 /** The faces found in one image, ready for enrolment or clustering. */
 export interface AnalyzedImage {
@@ -14,6 +16,8 @@ export interface AnalyzedImage {
   /** File name or label, kept with the face for reports. */
   source?: string;
   faces: Face[];
+  /** The decoded image, when a thumbnail of its enrolled face is to be kept. */
+  pixels?: RgbImage;
 }
 
 export interface EnrollOptions {
@@ -33,15 +37,36 @@ export interface EnrollOptions {
   /** Create the subject when no subject has this name (default true). */
   create?: boolean;
   metadata?: Record<string, unknown>;
+  /**
+   * How each photo is reviewed (default: the collection's setting, else 'standard'): 'off' takes each photo's
+   * primary face unchecked; 'standard' refuses several faces, a small face, a low detection score, a pose past the
+   * limits and a low quality (sharpness, brightness, contrast — each part with its value and limit); 'strict' also
+   * refuses a photo that matches another person better than the one it is enrolled to.
+   */
+  review?: ReviewMode;
+  /** A JPEG thumbnail of the enrolled face, when the collection keeps them (set by the image gallery). */
+  thumbnail?: (pixels: RgbImage, bbox: Box) => Promise<Uint8Array>;
 }
 
 /** Why an image gave no face to enrol: a gallery rule, or the image's own error code (IMAGE_CORRUPT, …). */
-export type RefusalReason = 'NO_FACE' | 'MULTIPLE_FACES' | 'LOW_SCORE' | 'TOO_SMALL' | 'POSE' | 'DUPLICATE_IMAGE' | 'NO_EMBEDDING' | FaceprintErrorCode;
+export type RefusalReason = 'NO_FACE' | 'MULTIPLE_FACES' | 'LOW_SCORE' | 'TOO_SMALL' | 'POSE' | 'LOW_QUALITY' | 'MISLABELLED' | 'DUPLICATE_IMAGE' | 'NO_EMBEDDING' | FaceprintErrorCode;
+
+/** A refused photo: why, in words, and for a review's refusal its parts or the two scores that disagreed. */
+export interface Refusal {
+  source?: string;
+  reason: RefusalReason;
+  message: string;
+  /** LOW_QUALITY: every part of the review with its value and limit. */
+  review?: FaceReview;
+  /** MISLABELLED: the person it was enrolled to and the one it matches better (score null: a new person). */
+  matches?: { claimed: { name: string; score: number | null }; closest: { name: string; score: number } };
+}
 
 export interface EnrollResult {
   subject: Subject;
-  accepted: { source?: string; faceId: string }[];
-  refused: { source?: string; reason: RefusalReason; message: string }[];
+  /** Each accepted photo's face, with its review's quality (0–1) when it was reviewed. */
+  accepted: { source?: string; faceId: string; quality?: number }[];
+  refused: Refusal[];
 }
 
 export interface Match {
@@ -142,8 +167,23 @@ export class Gallery {
     this.knownModel = knownRecognizer(binding.recognizerSha256, this.detSizes);
   }
 
-  /** The threshold a decision takes with this choice: given, calibrated or the known model's (NO_THRESHOLD if none). */
+  /** This collection's own settings (threshold, detection, review, thumbnails); {} for a store without collections. */
+  settings: CollectionSettings = {};
+
+  /** Takes new settings (the service changed them): later requests inherit them. */
+  useSettings(settings: CollectionSettings): void {
+    this.settings = { ...settings };
+  }
+
+  /**
+   * The threshold a decision takes with this choice: given, the collection's own, calibrated or the known model's
+   * (NO_THRESHOLD if none).
+   */
   async resolveThreshold(choice: ThresholdChoice = {}): Promise<ResolvedThreshold> {
+    const own = this.settings.threshold;
+    if (choice.threshold === undefined && choice.far === undefined && own !== undefined) {
+      return { threshold: own, source: 'collection', basis: `collection ${this.store.collectionName ?? 'default'}'s threshold` };
+    }
     return resolveThreshold(choice, await this.store.calibration(), this.knownModel);
   }
 
@@ -163,6 +203,7 @@ export class Gallery {
     const sketch = options.search === 'sketch';
     const make = (withSketch: boolean) => ExactIndex.create({ dim: binding.dim, shared: options.sharedIndex, rerank: options.rerank, sketch: withSketch });
     const gallery = new Gallery(store, binding, await make(sketch), await make(false), sketch);
+    gallery.settings = (await store.collectionSettings?.()) ?? {};
     await gallery.sync();
     return gallery;
   }
@@ -236,44 +277,82 @@ export class Gallery {
     return this.store.subject(ref.normalize('NFC'));
   }
 
-  /** Enrols one face per image into a subject (created on first use); refusals say why. */
+  /** Enrols one face per image into a subject (created on first use); each refused image says why. */
   async enroll(subjectRef: string, images: readonly AnalyzedImage[], options: EnrollOptions = {}): Promise<EnrollResult> {
+    const mode = options.review ?? this.settings.review ?? 'standard';
     const minScore = options.minScore ?? DEFAULT_MIN_SCORE;
     const minSize = options.minSize ?? DEFAULT_MIN_SIZE;
-    const refused: EnrollResult['refused'] = [];
-    const chosen: NewFace[] = [];
+    const refused: Refusal[] = [];
+    const chosen: { face: NewFace; quality?: number }[] = [];
     const gate = poseGate(options);
     if (gate && images.some((img) => img.faces.some((f) => !f.pose))) {
       throw new FaceprintError('MODEL_MISSING', 'a pose limit (maxYaw, maxPitch) needs the 3-D landmark head (1k3d68, head landmark3d68), which gives each face its pose');
     }
+    const limits = { ...DEFAULT_REVIEW_LIMITS, minScore, minSize, ...(gate && { maxYaw: gate.maxYaw, maxPitch: gate.maxPitch }) };
+    subjectRef = subjectRef.normalize('NFC');
+    let subject = await this.store.subject(subjectRef);
+    const claimed = mode === 'strict' && subject ? templateOf((await this.store.facesOf(subject.id)).map((f) => f.embedding)) : null;
     for (const image of images) {
-      const pick = chooseEnrolmentFace(image.faces, minScore, minSize, options.largest ?? false, gate);
+      // off: each photo's primary face as InsightFace ranks it, unchecked
+      const pick = mode === 'off' ? chooseEnrolmentFace(image.faces, 0, 0, true) : chooseEnrolmentFace(image.faces, minScore, minSize, options.largest ?? false, gate);
       if ('reason' in pick) {
         refused.push({ source: image.source, ...pick });
         continue;
       }
-      chosen.push(toNewFace(pick.face, image));
+      let quality: number | undefined;
+      if (mode !== 'off') {
+        const review = reviewFace(pick.face, limits);
+        if (!review.ok) {
+          refused.push({ source: image.source, reason: 'LOW_QUALITY', message: `low quality: ${failingParts(review)}`, review });
+          continue;
+        }
+        quality = review.quality;
+      }
+      if (mode === 'strict') {
+        const matches = await this.mislabelled(pick.face.embedding!, subject?.id ?? null, subject?.name ?? subjectRef, claimed);
+        if (matches) {
+          const claimedWords = matches.claimed.score === null ? 'a new person' : `${matches.claimed.score.toFixed(3)} with ${matches.claimed.name}`;
+          refused.push({ source: image.source, reason: 'MISLABELLED', message: `matches ${matches.closest.name} better (${matches.closest.score.toFixed(3)}) than ${claimedWords}`, matches });
+          continue;
+        }
+      }
+      const face = toNewFace(pick.face, image);
+      if (options.thumbnail && image.pixels) face.thumbnail = await options.thumbnail(image.pixels, pick.face.bbox);
+      chosen.push({ face, quality });
     }
-    subjectRef = subjectRef.normalize('NFC');
-    let subject = await this.store.subject(subjectRef);
+    const faces = chosen.map((c) => c.face);
+    const qualityOf = new Map(chosen.map((c) => [c.face.imageSha256, c.quality]));
     if (!subject) {
       if (options.create === false) throw new FaceprintError('SUBJECT_NOT_FOUND', `no subject with id or name ${JSON.stringify(subjectRef)}`);
-      if (chosen.length === 0) {
+      if (faces.length === 0) {
         throw new FaceprintError('ENROLL_REFUSED', `no usable face to enrol ${JSON.stringify(subjectRef)}: ${refused.map((r) => `${r.source ?? 'image'}: ${r.message}`).join('; ')}`);
       }
-      const created = await this.createSubjectWithFacesOrAdd(subjectRef, options.metadata, chosen);
+      const created = await this.createSubjectWithFacesOrAdd(subjectRef, options.metadata, faces);
       subject = created.subject;
-      return this.enrolled(subject, created, refused);
+      return this.enrolled(subject, created, refused, qualityOf);
     }
-    const written = chosen.length ? await this.store.addFaces(subject.id, chosen) : { added: [], duplicates: [] };
-    return this.enrolled(subject, written, refused);
+    const written = faces.length ? await this.store.addFaces(subject.id, faces) : { added: [], duplicates: [] };
+    return this.enrolled(subject, written, refused, qualityOf);
   }
 
-  private async enrolled(subject: Subject, { added, duplicates }: { added: StoredFace[]; duplicates: NewFace[] }, refused: EnrollResult['refused']): Promise<EnrollResult> {
+  /**
+   * Strict review: the person this face matches best when that is not the one it is enrolled to, at or above the
+   * threshold and above its score with the claimed person (null score: a new person); null when it agrees.
+   */
+  private async mislabelled(embedding: Float32Array, claimedId: string | null, claimedName: string, claimed: Float32Array | null): Promise<Refusal['matches'] | null> {
+    const found = await this.identify(embedding, { k: 3 });
+    const other = found.candidates.find((c) => c.subjectId !== claimedId);
+    if (!other || other.score < found.threshold) return null;
+    const claimedScore = claimed ? cosine(embedding, claimed) : null;
+    if (claimedScore !== null && claimedScore >= other.score) return null;
+    return { claimed: { name: claimedName, score: claimedScore }, closest: { name: other.name, score: other.score } };
+  }
+
+  private async enrolled(subject: Subject, { added, duplicates }: { added: StoredFace[]; duplicates: NewFace[] }, refused: Refusal[], qualityOf: Map<string, number | undefined>): Promise<EnrollResult> {
     for (const d of duplicates) refused.push({ source: d.source, reason: 'DUPLICATE_IMAGE', message: 'this image is already enrolled for this subject' });
     return {
       subject: (await this.store.subject(subject.id)) ?? subject,
-      accepted: added.map((f) => ({ source: f.source, faceId: f.id })),
+      accepted: added.map((f) => ({ source: f.source, faceId: f.id, ...(qualityOf.get(f.imageSha256) !== undefined && { quality: qualityOf.get(f.imageSha256) }) })),
       refused,
     };
   }
@@ -362,6 +441,33 @@ export class Gallery {
   }
 
   /** Adds every face of the images as unassigned faces (for clustering); returns the stored faces. */
+  /**
+   * Enrols embeddings made elsewhere (under this collection's embedding contract: the caller checks it) into a
+   * subject, created when `create`; each is L2-normalised, identified by the sha256 of its float32 bytes (the same
+   * vector twice is a duplicate), with no box, score or picture.
+   */
+  async enrollEmbeddings(subjectRef: string, vectors: readonly ArrayLike<number>[], options: { create?: boolean; metadata?: Record<string, unknown>; source?: string; sha256: (bytes: Uint8Array) => Promise<string> }): Promise<EnrollResult> {
+    const faces: NewFace[] = [];
+    for (const v of vectors) {
+      this.checkDim(v);
+      let n = 0;
+      for (let i = 0; i < v.length; i++) n += v[i] * v[i];
+      if (!(n > 0) || !Number.isFinite(n)) throw new FaceprintError('INVALID_INPUT', 'an embedding must be finite and not all zeros');
+      const norm = Math.sqrt(n);
+      const embedding = Float32Array.from(v, (x) => x / norm);
+      faces.push({ embedding, imageSha256: await options.sha256(new Uint8Array(embedding.buffer)), bbox: [0, 0, 0, 0], score: 1, quality: norm, source: options.source ?? 'imported embedding' });
+    }
+    subjectRef = subjectRef.normalize('NFC');
+    let subject = await this.store.subject(subjectRef);
+    if (!subject) {
+      if (!options.create) throw new FaceprintError('SUBJECT_NOT_FOUND', `no subject with id or name ${JSON.stringify(subjectRef)}`);
+      const created = await this.createSubjectWithFacesOrAdd(subjectRef, options.metadata, faces);
+      return this.enrolled(created.subject, created, [], new Map());
+    }
+    subject = await this.subject(subject.id);
+    return this.enrolled(subject, await this.store.addFaces(subject.id, faces), [], new Map());
+  }
+
   async addUnknown(images: readonly AnalyzedImage[], options: Pick<EnrollOptions, 'minScore' | 'minSize'> = {}): Promise<StoredFace[]> {
     const minScore = options.minScore ?? DEFAULT_MIN_SCORE;
     const minSize = options.minSize ?? DEFAULT_MIN_SIZE;
@@ -406,7 +512,7 @@ export class Gallery {
     return this.store.promoteCluster(clusterId, name, metadata);
   }
 
-  listSubjects(page?: Page): Promise<{ total: number; subjects: Subject[] }> {
+  listSubjects(page?: Page): Promise<SubjectPage> {
     return this.store.listSubjects(page);
   }
 

@@ -5,7 +5,7 @@ import type { RgbImage } from '../image.js';
 import type { ClusterOptions, ClusterReport } from './cluster.js';
 import type { AnalyzedImage, EnrollOptions, EnrollResult, Gallery, Identification, IdentifyOptions, Verification } from './gallery.js';
 import type { ThresholdChoice } from './template.js';
-import type { Subject } from './types.js';
+import type { Box, Subject } from './types.js';
 
 /** An input read by the platform: its encoded bytes when it has them (files, blobs), else its pixels, and a label. */
 export interface ReadImage {
@@ -24,6 +24,8 @@ export interface ImagePlatform<Input> {
   sha256(data: Uint8Array): Promise<string>;
   /** A label for an input that could not even be read (e.g. its path). */
   label?(input: Input): string | undefined;
+  /** A 112×112 JPEG of a face's box (for collections that keep thumbnails); platforms without one keep none. */
+  thumbnail?(pixels: RgbImage, bbox: Box): Promise<Uint8Array>;
 }
 
 /** Every face of an identify call: the face as JSON and its identification. */
@@ -64,8 +66,11 @@ export class ImageGallery<Input> {
     this.detSizes = options.detSizes ?? gallery.detSizes;
   }
 
-  /** Reads, decodes and analyses images; each outcome is the analysis or that image's error. */
-  async analyzeEach(inputs: readonly Input[], maxFaces?: number, signal?: AbortSignal): Promise<AnalysisOutcome[]> {
+  /**
+   * Reads, decodes and analyses images (with the collection's detection score threshold); each outcome is the
+   * analysis or that image's error. `forEnrolment`: the aligned crops (for the review) and pixels (for a thumbnail) kept.
+   */
+  async analyzeEach(inputs: readonly Input[], maxFaces?: number, signal?: AbortSignal, forEnrolment = false): Promise<AnalysisOutcome[]> {
     const loaded = await Promise.all(inputs.map(async (input) => {
       signal?.throwIfAborted();
       try {
@@ -80,9 +85,13 @@ export class ImageGallery<Input> {
     }));
     const good = loaded.filter((l) => l.ok);
     signal?.throwIfAborted();
-    const faces = await this.pipeline.analyzeMany(good.map((l) => l.pixels), { padRetry: this.padRetry, maxFaces, signal, detSizes: this.detSizes });
+    const faces = await this.pipeline.analyzeMany(good.map((l) => l.pixels), {
+      padRetry: this.padRetry, maxFaces, signal, detSizes: this.detSizes, includeCrops: forEnrolment,
+      ...(this.gallery.settings.detThresh !== undefined && { detThresh: this.gallery.settings.detThresh }),
+    });
+    const keepPixels = forEnrolment && this.gallery.settings.thumbnails && !!this.platform.thumbnail;
     let next = 0;
-    return loaded.map((l) => (l.ok ? { ok: true, image: { imageSha256: l.imageSha256, source: l.source, faces: faces[next++] } } : l));
+    return loaded.map((l) => (l.ok ? { ok: true, image: { imageSha256: l.imageSha256, source: l.source, faces: faces[next++], ...(keepPixels && { pixels: l.pixels }) } } : l));
   }
 
   /** Reads and analyses images; the first unreadable one fails the call. */
@@ -102,7 +111,7 @@ export class ImageGallery<Input> {
     const unreadable: EnrollResult['refused'] = [];
     const chunk = Math.max(1, options.chunk ?? 8);
     for (let i = 0; i < inputs.length; i += chunk) {
-      for (const o of await this.analyzeEach(inputs.slice(i, i + chunk), undefined, options.signal)) {
+      for (const o of await this.analyzeEach(inputs.slice(i, i + chunk), undefined, options.signal, true)) {
         if (o.ok) analyzed.push(o.image);
         else unreadable.push({ source: o.source, reason: o.code, message: o.message });
       }
@@ -113,7 +122,8 @@ export class ImageGallery<Input> {
     }
     // the last moment to stop: nothing has been written yet
     options.signal?.throwIfAborted();
-    const result = await this.gallery.enroll(subject, analyzed, options);
+    const thumbnail = this.gallery.settings.thumbnails ? this.platform.thumbnail?.bind(this.platform) : undefined;
+    const result = await this.gallery.enroll(subject, analyzed, { ...options, ...(thumbnail && { thumbnail }) });
     result.refused.push(...unreadable);
     return result;
   }

@@ -31,8 +31,8 @@ export interface ThresholdChoice {
   far?: number;
 }
 
-/** Where a decision's threshold came from: the caller, the gallery's calibration, or the known-model table. */
-export type ThresholdSource = 'given' | 'calibration' | 'known-model';
+/** Where a decision's threshold came from: the caller, the collection's setting, its calibration, or the known-model table. */
+export type ThresholdSource = 'given' | 'collection' | 'calibration' | 'known-model';
 
 /** A decision threshold: the cosine, where it came from, and in words. */
 export interface ResolvedThreshold {

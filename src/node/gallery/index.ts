@@ -8,7 +8,9 @@ import {
 } from '../../core/gallery/gallery.js';
 import type { ClusterOptions, ClusterReport } from '../../core/gallery/cluster.js';
 import type { ThresholdChoice } from '../../core/gallery/template.js';
-import type { GalleryStore, ModelBinding } from '../../core/gallery/types.js';
+import type { Box, GalleryStore, ModelBinding } from '../../core/gallery/types.js';
+import type { RgbImage } from '../../core/image.js';
+import sharp from 'sharp';
 import { ImageGallery, type FaceIdentification, type ImagePlatform } from '../../core/gallery/image-gallery.js';
 import type { FaceAnalyzer } from '../index.js';
 import { openStore } from '../../storage/open.js';
@@ -79,7 +81,22 @@ function nodePlatform(analyzer: FaceAnalyzer): ImagePlatform<GalleryImage> {
     decode: (bytes, signal) => analyzer.decode(bytes, { signal }),
     sha256: async (data) => createHash('sha256').update(data).digest('hex'),
     label: (input) => (typeof input === 'string' ? input : input.source),
+    thumbnail: faceThumbnail,
   };
+}
+
+/** A 112×112 JPEG of a face: the square around its box (clamped to the image), scaled. */
+async function faceThumbnail(pixels: RgbImage, bbox: Box): Promise<Uint8Array> {
+  const side = Math.max(bbox[2] - bbox[0], bbox[3] - bbox[1]);
+  const left = Math.max(0, Math.round((bbox[0] + bbox[2]) / 2 - side / 2));
+  const top = Math.max(0, Math.round((bbox[1] + bbox[3]) / 2 - side / 2));
+  const width = Math.max(1, Math.min(pixels.width - left, Math.round(side)));
+  const height = Math.max(1, Math.min(pixels.height - top, Math.round(side)));
+  return sharp(pixels.data, { raw: { width: pixels.width, height: pixels.height, channels: 3 } })
+    .extract({ left: Math.min(left, pixels.width - 1), top: Math.min(top, pixels.height - 1), width, height })
+    .resize(112, 112, { fit: 'cover' })
+    .jpeg({ quality: 85 })
+    .toBuffer();
 }
 
 /**
