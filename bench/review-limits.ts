@@ -4,7 +4,7 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { FaceAnalyzer } from '../src/node/index.js';
-import { cropStatistics } from '../src/core/gallery/review.js';
+import { cropStatistics, DEFAULT_REVIEW_LIMITS as L } from '../src/core/gallery/review.js';
 import { DET_500M, MOBILEFACENET, SHARED } from '../test/fixtures.js';
 const a = await FaceAnalyzer.create({ detector: DET_500M, recognizer: MOBILEFACENET });
 const files: string[] = [];
@@ -32,6 +32,7 @@ for (const f of files) {
 const pct = (xs: number[], p: number) => { const s = [...xs].sort((x, y) => x - y); return s[Math.floor((s.length - 1) * p)]; };
 for (const [k, rows] of Object.entries(stats)) {
   const col = (i: number) => rows.map((r) => r[i]);
-  console.log(k, rows.length, 'sharp p1/p5/p50', [0.01, 0.05, 0.5].map((p) => pct(col(0), p).toFixed(1)).join('/'), 'bright p1/p50/p99', [0.01, 0.5, 0.99].map((p) => pct(col(1), p).toFixed(1)).join('/'), 'contrast p1/p5/p50', [0.01, 0.05, 0.5].map((p) => pct(col(2), p).toFixed(1)).join('/'));
+  const refused = rows.filter(([sh, br, co]) => sh < L.minSharpness || br < L.minBrightness || br > L.maxBrightness || co < L.minContrast).length;
+  console.log(k, rows.length, `refused by the standard limits ${refused} (${((100 * refused) / rows.length).toFixed(1)}%)`, 'sharp p1/p5/p50', [0.01, 0.05, 0.5].map((p) => pct(col(0), p).toFixed(1)).join('/'), 'bright p1/p50/p99', [0.01, 0.5, 0.99].map((p) => pct(col(1), p).toFixed(1)).join('/'), 'contrast p1/p5/p50', [0.01, 0.05, 0.5].map((p) => pct(col(2), p).toFixed(1)).join('/'));
 }
 await a.close();

@@ -36,17 +36,29 @@ export interface ReviewLimits {
 }
 
 export const DEFAULT_REVIEW_LIMITS: ReviewLimits = {
-  minSharpness: 25, minBrightness: 40, maxBrightness: 220, minContrast: 20, minSize: 40, minScore: 0.6, maxYaw: 45, maxPitch: 35,
+  minSharpness: 20, minBrightness: 40, maxBrightness: 220, minContrast: 12, minSize: 40, minScore: 0.6, maxYaw: 45, maxPitch: 35,
 };
 
-/** Sharpness, brightness and contrast of an aligned crop (grey = 0.299 R + 0.587 G + 0.114 B). */
+/**
+ * Sharpness, brightness and contrast of an aligned crop's face: the region between the template's eyes and mouth,
+ * widened (x 24–88, y 28–100 of 112), so that background, hair and the border a padded retry adds (a sharp edge
+ * of black) do not count (grey = 0.299 R + 0.587 G + 0.114 B).
+ */
 export function cropStatistics(crop: RgbImage): { sharpness: number; brightness: number; contrast: number } {
-  const { width: w, height: h, data } = crop;
+  const s = crop.width / 112;
+  const x0 = Math.round(24 * s);
+  const y0 = Math.round(28 * s);
+  const w = Math.round(64 * s);
+  const h = Math.round(72 * s);
   const grey = new Float32Array(w * h);
   let sum = 0;
-  for (let i = 0, p = 0; i < grey.length; i++, p += 3) {
-    grey[i] = 0.299 * data[p] + 0.587 * data[p + 1] + 0.114 * data[p + 2];
-    sum += grey[i];
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      const p = ((y0 + y) * crop.width + x0 + x) * 3;
+      const g = 0.299 * crop.data[p] + 0.587 * crop.data[p + 1] + 0.114 * crop.data[p + 2];
+      grey[y * w + x] = g;
+      sum += g;
+    }
   }
   const mean = sum / grey.length;
   let sq = 0;
