@@ -333,3 +333,32 @@ test('every control is reachable by keyboard and named for screen readers; every
     await p.close();
   }
 });
+
+test('the header picks a collection: its people, with the thumbnails the server kept, and its threshold', async () => {
+  const { FaceprintClient } = await import('../src/client/index.js');
+  const client = new FaceprintClient({ baseUrl: s.url });
+  await client.createCollection('badges', { thumbnails: true, threshold: 0.35 });
+  await client.enroll('howard', [1, 2].map((n) => ({ data: readFileSync(photo('howard', n)), name: `howard${n}.png` })), { create: true, collection: 'badges' });
+  const p = await open(1280, 'light', '/#/people');
+  try {
+    assert.equal(await p.isVisible('#collection'), true);
+    assert.deepEqual(await p.$$eval('#collection option', (os) => os.map((o) => o.textContent)), ['badges (1 person)', 'default (9 people)']);
+    assert.equal(await p.inputValue('#collection'), 'default');
+    await p.selectOption('#collection', 'badges');
+    await p.waitForFunction(() => document.querySelectorAll('#subjects-list li').length === 1);
+    // enrolled through the API, so this browser cut no picture: the one shown is the server's (112 px, not the page's 96)
+    await p.waitForFunction(() => document.querySelector<HTMLImageElement>('#subjects-list li[data-subject="howard"] img.avatar')?.naturalWidth === 112);
+    assert.match(await text(p, '#threshold-basis'), /^threshold 0\.35: collection badges's threshold/);
+    await showView(p, 'identify');
+    await p.setInputFiles('#identify-file', photo('howard', 3));
+    await waitText(p, 'identify-result', /threshold/);
+    assert.match(await text(p, '#identify-result'), /^howard 0\.\d\d \(threshold 0\.35, collection\)$/);
+    // the choice lasts as long as the tab: a reload keeps it
+    await p.reload();
+    await p.waitForSelector('body[data-ready="true"]', { state: 'attached' });
+    assert.equal(await p.inputValue('#collection'), 'badges');
+    await fits(p, 1280, 'server-1280-collection');
+  } finally {
+    await p.close();
+  }
+});

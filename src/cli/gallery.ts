@@ -85,7 +85,7 @@ async function withGallery<T>(opts: Record<string, any>, fn: (g: FaceGallery) =>
   const store = opened.store;
   try {
     gallery = await FaceGallery.open({
-      analyzer, store, padRetry: opts.padRetry !== false, usearch: opts.usearch ? { expansionSearch: opts.usearchEf } : false, searchThreads: opts.searchThreads, search: opts.sketch ? 'sketch' : 'exact',
+      analyzer, store, padRetry: opts.padRetry !== false, usearch: opts.usearch ? { expansionSearch: opts.usearchEf, cachePath: usearchCache(given, opts.collection) } : false, searchThreads: opts.searchThreads, search: opts.sketch ? 'sketch' : 'exact',
       // sizes given on the command line win over the ones the gallery recorded, for this run
       detSizes: opts.detSizes ?? (opts.detSize !== undefined ? [opts.detSize] : undefined),
     });
@@ -101,6 +101,12 @@ async function withGallery<T>(opts: Record<string, any>, fn: (g: FaceGallery) =>
     await opened.close();
     await analyzer.close();
   }
+}
+
+/** The usearch cache beside a SQLite gallery: FILE.usearch for the default collection, FILE.NAME.usearch for another. */
+function usearchCache(given: string | GalleryStore, collection = DEFAULT_COLLECTION): string | undefined {
+  const file = typeof given === 'string' ? sqliteFile(given) : null;
+  return file === null ? undefined : `${file}${collection === DEFAULT_COLLECTION ? '' : `.${collection}`}.usearch`;
 }
 
 /** Records-only commands (subjects …) open the store without loading models. */

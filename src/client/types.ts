@@ -25,7 +25,7 @@ export interface AnalyzeResult { width: number; height: number; detSizes: number
 
 export interface Subject { id: string; name: string; metadata: Record<string, unknown>; faceCount: number; createdAt: string; updatedAt: string }
 
-export interface StoredFace { id: string; imageSha256: string; source: string; bbox: Box; score: number; quality: number; clusterId: string | null; createdAt: string }
+export interface StoredFace { id: string; imageSha256: string; source: string; bbox: Box; score: number; quality: number; clusterId: string | null; createdAt: string; thumbnail: boolean }
 
 export interface SubjectWithFaces extends Subject { faces: StoredFace[] }
 

@@ -11,7 +11,7 @@ const notFound = { 404: errorResponses[400] };
 
 /** Embeddings stay on the server: a face is described by where it came from, never by its vector. */
 function faceInfo(f: StoredFace): Record<string, unknown> {
-  return { id: f.id, imageSha256: f.imageSha256, source: f.source, bbox: f.bbox, score: f.score, quality: f.quality, clusterId: f.clusterId, createdAt: f.createdAt };
+  return { id: f.id, imageSha256: f.imageSha256, source: f.source, bbox: f.bbox, score: f.score, quality: f.quality, clusterId: f.clusterId, createdAt: f.createdAt, thumbnail: !!f.hasThumbnail };
 }
 
 /** Subjects and their faces. */

@@ -45,6 +45,7 @@ export const storedFaceSchema = {
   properties: {
     id: { type: 'string' }, imageSha256: { type: 'string' }, source: { type: 'string' }, bbox: box, score: { type: 'number' },
     quality: { type: 'number' }, clusterId: { type: ['string', 'null'] }, createdAt: { type: 'string' },
+    thumbnail: { type: 'boolean', description: 'a thumbnail was kept (GET …/faces/{faceId}/thumbnail.jpg)' },
   },
 } as const;
 

@@ -46,6 +46,7 @@ export interface FaceRow {
   score: number;
   quality: number;
   source: string | null;
+  thumbnail?: Uint8Array | null;
   created_at: string | Date;
 }
 
@@ -68,6 +69,7 @@ export function faceOf(row: FaceRow): StoredFace {
     quality: row.quality,
     source: row.source ?? undefined,
     createdAt: iso(row.created_at),
+    hasThumbnail: row.thumbnail != null,
   };
 }
 

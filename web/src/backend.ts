@@ -33,6 +33,8 @@ export interface StoredFaceInfo {
   id: string;
   source?: string;
   bbox: number[];
+  /** The server kept a thumbnail of it (collections that keep them). */
+  thumbnail?: boolean;
 }
 /** A subject with its faces. */
 export interface SubjectWithFaces extends Subject {
@@ -69,12 +71,31 @@ export { ApiCallError } from './api-error.js';
 import { ApiCallError } from './api-error.js';
 
 /** The server's API; images go up as multipart, the key as a bearer token. */
+/** The routes that work on a collection (every gallery and recognition route): they get ?collection=. */
+const COLLECTION_ROUTES = /^\/v1\/(analyze|verify|identify|embeddings|cluster|clusters|threshold|subjects|video)\b/;
+
 export class HttpBackend implements Backend {
   readonly label = 'server';
+  /** The collection the page works on ('default' unless the user picked another). */
+  collection = 'default';
   constructor(private readonly base: string, private readonly key: () => string) {}
+
+  /** The path with the collection in use, for the routes that take one. */
+  private inCollection(path: string): string {
+    if (this.collection === 'default' || !COLLECTION_ROUTES.test(path)) return path;
+    return `${path}${path.includes('?') ? '&' : '?'}collection=${encodeURIComponent(this.collection)}`;
+  }
+
+  /** A stored face's thumbnail (collections that keep them), as a Blob; null when there is none. */
+  async thumbnail(subjectId: string, faceId: string): Promise<Blob | null> {
+    const k = this.key();
+    const res = await fetch(this.base + this.inCollection(`/v1/subjects/${encodeURIComponent(subjectId)}/faces/${encodeURIComponent(faceId)}/thumbnail.jpg`), { headers: k ? { authorization: `Bearer ${k}` } : {} });
+    return res.ok ? res.blob() : null;
+  }
 
   /** One API call: JSON or multipart in, JSON out, an ApiCallError with the server's code on failure. */
   async call<T>(method: string, path: string, body?: FormData | object): Promise<T> {
+    path = this.inCollection(path);
     const headers: Record<string, string> = {};
     const k = this.key();
     if (k) headers.authorization = `Bearer ${k}`;

@@ -1,7 +1,7 @@
 // The console's frame: the mode (server or this device), the API key, the status pill, the threshold in force,
 // the navigation between views; each view is its own module in views/.
 import type { Backend } from './backend.js';
-import { $, act, applyStrings } from './dom.js';
+import { $, act, applyStrings, h } from './dom.js';
 import { clearZone, initDropZones } from './drop-zone.js';
 import { initRouter, onShow, setAvailable, show, type ViewName } from './router.js';
 import { app, devicePending, http, inForce, needsKey, onServer, restoreKey, usable, useBackend } from './state.js';
@@ -30,7 +30,7 @@ initSystem();
 const cameras = initCameras(http, location.origin, () => $<HTMLInputElement>('api-key').value.trim(), () => onServer() && !!app.info?.auth);
 restoreKey(() => {
   // the threshold and the people need a key: shown as soon as one is entered, no reload
-  if (onServer()) void refreshAll();
+  if (onServer()) void showCollections().then(refreshAll);
 });
 
 onShow('overview', () => refreshOverview());
@@ -99,6 +99,7 @@ function showMode(b: Backend | 'device-pending'): void {
   $('mode').classList.toggle('pending', b === 'device-pending');
   document.body.dataset.mode = device ? 'device' : 'server';
   useBackend(b === 'device-pending' ? devicePending : b);
+  $('collection-box').hidden = device || $<HTMLSelectElement>('collection').options.length === 0;
   setAvailable(offered(device, !app.info?.auth), b === 'device-pending' ? 'models' : 'overview');
   if (b === 'device-pending') {
     $('mode').textContent = say.devicePendingBadge;
@@ -135,6 +136,25 @@ const loadLocal = async (): Promise<string> => {
 };
 $('models-load').addEventListener('click', () => void act($('models-result'), loadLocal));
 
+const COLLECTION_STORAGE = 'faceprint.collection';
+
+/** The server's collections in the header's picker (the one in use kept for the tab); hidden when it lists none. */
+async function showCollections(): Promise<void> {
+  const picker = $<HTMLSelectElement>('collection');
+  const list = await http.call<{ collections: { name: string; settings: { thumbnails?: boolean }; subjects: number }[] }>('GET', '/v1/collections?limit=1000').then((r) => r.collections, () => []);
+  $('collection-box').hidden = list.length === 0 || !onServer();
+  const wanted = sessionStorage.getItem(COLLECTION_STORAGE) ?? 'default';
+  http.collection = list.some((c) => c.name === wanted) ? wanted : 'default';
+  picker.replaceChildren(...list.map((c) => h('option', { value: c.name, text: say.collectionOption(c.name, c.subjects), selected: c.name === http.collection })));
+  app.serverThumbnails = !!list.find((c) => c.name === http.collection)?.settings.thumbnails;
+}
+$('collection').addEventListener('change', () => {
+  sessionStorage.setItem(COLLECTION_STORAGE, $<HTMLSelectElement>('collection').value);
+  http.collection = $<HTMLSelectElement>('collection').value;
+  clearResults();
+  void showCollections().then(refreshAll);
+});
+
 async function start(): Promise<void> {
   try {
     const res = await fetch(`${location.origin}/v1/info`);
@@ -150,6 +170,7 @@ async function start(): Promise<void> {
       await cameras.refresh().catch((e: { status?: number }) => { if (e.status === 404) app.hasCameras = false; });
     }
     showMode(http);
+    if (!needsKey()) await showCollections();
   } else {
     // static hosting: no API, everything on this device
     $('mode-server').hidden = true;

@@ -26,6 +26,8 @@ export const app = {
   info: null as ServerInfo | null,
   /** Whether the server watches cameras (serve --max-monitors 0 has none: no Cameras view). */
   hasCameras: true,
+  /** Whether the server's collection in use keeps thumbnails of its faces (the People view then shows them). */
+  serverThumbnails: false,
   thumbnails: new Thumbnails(`server:${location.origin}`),
   /** The page's query: options for the on-device engine and the live view (?threads, ?detSizes, ?cuts, …). */
   params: new URLSearchParams(location.search),

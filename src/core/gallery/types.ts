@@ -41,6 +41,8 @@ export interface NewFace {
 
 export interface StoredFace extends NewFace {
   id: string;
+  /** Whether a thumbnail was kept with it (collections that keep them). */
+  hasThumbnail?: boolean;
   subjectId: string | null;
   clusterId: string | null;
   createdAt: string;

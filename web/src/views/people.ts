@@ -4,7 +4,7 @@ import type { EnrolReport, Subject } from '../backend.js';
 import { $, act, confirmed, errorWords, h } from '../dom.js';
 import { chosenFiles, clearZone, onFiles, type ChosenFile } from '../drop-zone.js';
 import { go, onShow } from '../router.js';
-import { app, usable } from '../state.js';
+import { app, http, onServer, usable } from '../state.js';
 import { say, text } from '../strings.js';
 
 /** Photos sent per request: the progress bar moves, and no request carries a whole folder. */
@@ -17,6 +17,18 @@ const imageUrl = (blob: Blob): string => {
   urls.push(u);
   return u;
 };
+
+/** Up to `n` thumbnails the server kept of a subject's faces (none unless the collection keeps them). */
+async function serverThumbnails(subjectId: string, n: number, faces?: { id: string; thumbnail?: boolean }[]): Promise<Map<string, Blob>> {
+  const out = new Map<string, Blob>();
+  if (!onServer() || !app.serverThumbnails) return out;
+  const list = faces ?? (await http.subject(subjectId).catch(() => ({ faces: [] as { id: string; thumbnail?: boolean }[] }))).faces;
+  for (const f of list.filter((x) => x.thumbnail).slice(0, n)) {
+    const blob = await http.thumbnail(subjectId, f.id).catch(() => null);
+    if (blob) out.set(f.id, blob);
+  }
+  return out;
+}
 
 /** A person's picture: their first kept thumbnail, else their initial. */
 function avatar(thumb: Blob | undefined, name: string): HTMLElement {
@@ -32,7 +44,12 @@ async function renderPeople(): Promise<void> {
   for (const u of urls.splice(0)) URL.revokeObjectURL(u);
   const query = $<HTMLInputElement>('people-search').value.trim().toLowerCase();
   const shown = people.filter((s) => s.name.toLowerCase().includes(query));
-  const thumbs = await Promise.all(shown.map((s) => app.thumbnails.ofSubject(s.id).catch(() => new Map<string, Blob>())));
+  const thumbs = await Promise.all(shown.map(async (s, i) => {
+    const local = await app.thumbnails.ofSubject(s.id).catch(() => new Map<string, Blob>());
+    // the server's own thumbnail where this page cut none (its collection keeps them), for the first screens
+    if (local.size === 0 && i < 48) for (const [id, blob] of await serverThumbnails(s.id, 1)) local.set(id, blob);
+    return local;
+  }));
   $('subjects-list').replaceChildren(...shown.map((s, i) => {
     const li = h('li', { className: 'person-card', 'data-subject': s.name },
       h('a', { href: `#/people/${encodeURIComponent(s.id)}` }, avatar([...thumbs[i].values()][0], s.name), h('span', { className: 'name', text: s.name }), h('span', { className: 'count', text: say.faceCount(s.faceCount) })));
@@ -131,6 +148,7 @@ async function showPerson(id: string): Promise<void> {
   await act($('person-result'), async () => {
     const s = await app.backend.subject(id);
     const thumbs = await app.thumbnails.ofSubject(s.id).catch(() => new Map<string, Blob>());
+    for (const [id, blob] of await serverThumbnails(s.id, 100, s.faces.filter((f) => !thumbs.has(f.id)))) thumbs.set(id, blob);
     $('person-name').textContent = say.personFaces(s.name, s.faces.length);
     $<HTMLInputElement>('person-rename').value = s.name;
     $('person-faces').replaceChildren(...s.faces.map((f) => {
