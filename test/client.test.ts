@@ -7,7 +7,7 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import Ajv from 'ajv';
+import { Ajv } from 'ajv';
 import { FaceprintApiError, FaceprintClient, OPERATIONS } from '../src/client/index.js';
 import { ROOT } from './helpers/cli.js';
 import { SHARED } from './fixtures.js';

@@ -12,6 +12,8 @@ import { FaceAnalyzer } from '../src/node/index.js';
 import { FaceGallery } from '../src/node/gallery/index.js';
 import { openStore } from '../src/storage/open.js';
 import { cli } from './helpers/cli.js';
+import { makeClip } from './helpers/clips.js';
+import { until } from './helpers/wait.js';
 import { DET_500M, MOBILEFACENET, SHARED } from './fixtures.js';
 import { startPostgres, type TestServer as PgServer } from './helpers/postgres.js';
 
@@ -159,6 +161,28 @@ describe('SQLite', () => {
       await assert.rejects(client.thumbnail('amy', kept.accepted[0].faceId, { collection: 'badges' }), apiError('FACE_NOT_FOUND', 404));
     } finally {
       await close();
+    }
+  });
+
+  test('a camera names the people of its own collection', { timeout: 60_000 }, async () => {
+    const clip = join(dir, 'penny.mp4');
+    await makeClip(clip, Array.from({ length: 60 }, () => ({ background: [120, 130, 140] as [number, number, number], faces: [{ person: 'penny', x: 250, y: 90, size: 170 }] })));
+    const gallery = await FaceGallery.open({ analyzer, store: join(dir, 'cameras.db') });
+    const server = await createServer({ analyzer, gallery, keys: null, singleUser: true, logger: false, rateLimitPerMinute: 0, monitors: { secretFile: join(dir, 'monitor.key') } });
+    const client = new FaceprintClient({ baseUrl: await server.listen({ host: '127.0.0.1', port: 0 }) });
+    try {
+      await client.createCollection('lobby');
+      await client.enroll('penny', [photo('penny', 1), photo('penny', 2)], { create: true, collection: 'lobby' });
+      await assert.rejects(client.createMonitor({ name: 'x', source: clip, collection: 'nope' }), apiError('COLLECTION_NOT_FOUND', 404));
+      const lobby = await client.createMonitor({ name: 'lobby door', source: clip, collection: 'lobby', cooldownS: 1 });
+      const hall = await client.createMonitor({ name: 'hall', source: clip, cooldownS: 1 });
+      assert.deepEqual([lobby.collection, hall.collection], ['lobby', 'default']);
+      const firstOf = async (id: string) => (await until(async () => (await client.monitorEvents(id)).events.find((e) => e.type.endsWith('-enter')), (e) => e !== undefined, `an enter event of ${id}`, 40_000))!;
+      const [inLobby, inHall] = await Promise.all([firstOf(lobby.id), firstOf(hall.id)]);
+      assert.deepEqual([inLobby.type, inLobby.subject?.name], ['person-enter', 'penny']);
+      assert.deepEqual([inHall.type, inHall.subject], ['unknown-enter', null], 'penny is no one in the default collection');
+    } finally {
+      await server.close();
     }
   });
 

@@ -94,6 +94,7 @@ export interface Readiness { ready: boolean; store: boolean; closing: boolean }
 
 export interface MonitorSettings {
   name: string; source: string; enabled: boolean; fps: number; detEvery: number; maxFaces: number; threshold: number | null; cooldownS: number; keepFaces: boolean; webhook: string | null;
+  collection: string;
 }
 
 export interface Monitor extends MonitorSettings {

@@ -19,6 +19,7 @@ const settingsSchema = {
     cooldownS: { type: 'number', minimum: 0, maximum: 3600 },
     keepFaces: { type: 'boolean' },
     webhook: { type: ['string', 'null'], maxLength: 2048 },
+    collection: { type: 'string', pattern: '^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$', description: 'the collection whose people it names (default: default)' },
   },
 } as const;
 const idParams = { type: 'object', properties: { id: { type: 'string' } }, required: ['id'] } as const;
@@ -80,7 +81,7 @@ async function encode(runner: MonitorRunner, annotator: FrameAnnotator): Promise
  * Camera monitors: configured with the admin scope, their events, snapshot and preview read with the read scope.
  * An event stream and a preview stay open as long as their client does (the request deadline does not end them).
  */
-export function registerMonitorRoutes(app: FastifyInstance, monitors: MonitorManager): void {
+export function registerMonitorRoutes(app: FastifyInstance, monitors: MonitorManager, collectionExists: (name: string) => Promise<unknown> = async () => undefined): void {
   const annotator = new FrameAnnotator();
   // event streams and previews never finish by themselves: a closing server ends them, or it would wait for ever
   const open = new Set<import('node:http').ServerResponse>();
@@ -99,13 +100,18 @@ export function registerMonitorRoutes(app: FastifyInstance, monitors: MonitorMan
     config: { scope: 'admin' },
     schema: { tags: ['monitors'], summary: 'adds a camera (started unless enabled is false)', body: { ...settingsSchema, required: ['name', 'source'] }, response: { 201: monitorSchema } },
   }, async (req, reply) => {
+    // a camera naming the people of a collection that is not there: 404 now, not a silent camera later
+    if (typeof req.body.collection === 'string') await collectionExists(req.body.collection);
     reply.code(201);
     return monitors.create(req.body);
   });
   app.get<{ Params: { id: string } }>('/v1/monitors/:id', { config: { scope: 'read' }, schema: { tags: ['monitors'], summary: 'one monitor', params: idParams, response: { 200: monitorSchema } } }, async (req) => monitors.get(req.params.id));
   app.patch<{ Params: { id: string }; Body: Record<string, unknown> }>('/v1/monitors/:id', {
     config: { scope: 'admin' }, schema: { tags: ['monitors'], summary: 'changes a monitor (restarted if running)', params: idParams, body: { ...settingsSchema, minProperties: 1 }, response: { 200: monitorSchema } },
-  }, async (req) => monitors.update(req.params.id, req.body));
+  }, async (req) => {
+    if (typeof req.body.collection === 'string') await collectionExists(req.body.collection);
+    return monitors.update(req.params.id, req.body);
+  });
   app.delete<{ Params: { id: string } }>('/v1/monitors/:id', { config: { scope: 'admin' }, schema: { tags: ['monitors'], summary: 'stops and removes a monitor', params: idParams, response: { 200: { type: 'object', properties: { deleted: { type: 'boolean' } } } } } }, async (req) => {
     await monitors.remove(req.params.id);
     return { deleted: true };

@@ -205,8 +205,8 @@ export async function createServer(options: ServeOptions): Promise<FaceprintServ
   registerVideoRoute(app, ctx);
   registerEmbeddingRoutes(app, ctx);
   registerCollectionRoutes(app, collections);
-  const monitors = options.monitors ? await openMonitors(options, options.monitors, admission, budget, app) : null;
-  if (monitors) registerMonitorRoutes(app, monitors);
+  const monitors = options.monitors ? await openMonitors(options, options.monitors, admission, budget, app, collections) : null;
+  if (monitors) registerMonitorRoutes(app, monitors, (name) => collections.info(name));
   await registerSystemRoute(app, { analyzer: options.analyzer, gallery: options.gallery, metrics, monitors: () => monitors, startedAt });
   await app.register(pagePlugin, { webRoot: options.webRoot });
 
@@ -264,7 +264,7 @@ function once<T>(fn: () => Promise<T>): () => Promise<T> {
 }
 
 /** The monitors kept in the store, started, each frame analysed within the service's capacity. */
-async function openMonitors(options: ServeOptions, m: MonitorServiceOptions, admission: Admission, budget: MemoryBudget, app: FastifyInstance): Promise<MonitorManager> {
+async function openMonitors(options: ServeOptions, m: MonitorServiceOptions, admission: Admission, budget: MemoryBudget, app: FastifyInstance, collections: Collections): Promise<MonitorManager> {
   const hostOf = (url: string) => URL.canParse(url) ? new URL(url).host : '';
   const webhook = m.webhook ? checkWebhook(m.webhook, [hostOf(m.webhook)]) : null;
   return MonitorManager.open({
@@ -276,7 +276,10 @@ async function openMonitors(options: ServeOptions, m: MonitorServiceOptions, adm
       log: app.log,
       stallMs: m.stallMs,
       // no threshold for this recognizer (unknown model, no calibration): the tracks stay unnamed
-      identifier: (threshold) => galleryIdentifier(options.gallery.gallery, threshold === null ? {} : { threshold }).catch(() => null),
+      identifier: async (threshold, collection) => {
+        const g = await collections.get(collection).catch(() => null);
+        return g ? galleryIdentifier(g.gallery, threshold === null ? {} : { threshold }).catch(() => null) : null;
+      },
       // a frame waits at most 2 s for a slot and its memory: a busy API drops camera frames, never the reverse
       runFrame: (bytes, job) => admission.run(async () => {
         const release = await budget.acquire(bytes, Date.now() + 2000);

@@ -1,3 +1,5 @@
+import { collectionName } from '../../core/gallery/store-rules.js';
+import { DEFAULT_COLLECTION } from '../../core/gallery/types.js';
 import { randomUUID } from 'node:crypto';
 import { FaceprintError } from '../../core/errors.js';
 import type { GalleryStore } from '../../core/gallery/types.js';
@@ -39,13 +41,14 @@ function lagOf(r: MonitorRunner): { lagP50Ms: number; lagP99Ms: number } {
   const { p50, p99 } = r.lag();
   return { lagP50Ms: p50, lagP99Ms: p99 };
 }
-const DEFAULTS: Omit<MonitorSettings, 'id' | 'name' | 'source'> = { enabled: true, fps: 5, detEvery: 1, maxFaces: 0, threshold: null, cooldownS: 30, keepFaces: false, webhook: null };
+const DEFAULTS: Omit<MonitorSettings, 'id' | 'name' | 'source'> = { enabled: true, fps: 5, detEvery: 1, maxFaces: 0, threshold: null, cooldownS: 30, keepFaces: false, webhook: null, collection: DEFAULT_COLLECTION };
 
 function checked(input: MonitorInput, webhookHosts: readonly string[]): MonitorInput {
   const out: MonitorInput = { ...input };
   if (input.name !== undefined && (typeof input.name !== 'string' || !input.name.trim() || input.name.length > 100)) throw new FaceprintError('INVALID_INPUT', 'name: 1 to 100 characters');
   if (input.source !== undefined) out.source = checkSource(input.source);
   if (input.webhook) out.webhook = checkWebhook(input.webhook, webhookHosts);
+  if (input.collection !== undefined) out.collection = collectionName(input.collection);
   return out;
 }
 

@@ -30,6 +30,8 @@ export interface MonitorSettings {
   keepFaces: boolean;
   /** Where its events are posted (signed), besides the server's global webhook. */
   webhook: string | null;
+  /** The collection whose people it names (default: the default one). */
+  collection: string;
 }
 
 /** degraded: running, but dropping most frames (no capacity) or failing to deliver its events. */
@@ -37,8 +39,8 @@ export type MonitorState = 'starting' | 'running' | 'degraded' | 'reconnecting' 
 
 export interface MonitorDeps {
   core: FaceAnalyzerCore;
-  /** The gallery as this monitor's identifier (its threshold resolved now); null: no one to name. */
-  identifier(threshold: number | null): Promise<VideoIdentifier | null>;
+  /** A collection's gallery as this monitor's identifier (its threshold resolved now); null: no one to name. */
+  identifier(threshold: number | null, collection: string): Promise<VideoIdentifier | null>;
   /** Runs one frame's analysis within the service's capacity; throws when there is none (the frame is dropped). */
   runFrame<T>(bytes: number, job: () => Promise<T>): Promise<T>;
   /** Every event, as it is added (webhooks). */
@@ -153,7 +155,7 @@ export class MonitorRunner {
   /** One connection: frames until the stream ends, fails, stalls or the monitor stops. */
   private async connect(signal: AbortSignal, onFrame: () => void): Promise<void> {
     const s = this.settings;
-    const identifier = await this.deps.identifier(s.threshold);
+    const identifier = await this.deps.identifier(s.threshold, s.collection);
     const video = new VideoAnalyzer(this.deps.core, { identifier, detEvery: s.detEvery, maxFaces: s.maxFaces });
     const visits = new VisitTracker({ cooldownMs: s.cooldownS * 1000, unknownAfterMs: 1500 });
     const stall = new AbortController();
