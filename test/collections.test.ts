@@ -215,3 +215,24 @@ describe('PostgreSQL', () => {
   test('collections: the same on PostgreSQL', async () => collectionsOn(await pg.database('collections')));
   test('subject pages by cursor stay whole on PostgreSQL', async () => cursorsOn(await pg.database('cursors')));
 });
+
+test('face selection: insightface, largest and center_largest pick by their rules on a photo of two people (embeddings, verify)', async () => {
+  const { client, close } = await serve(join(mkdtempSync(join(tmpdir(), 'faceprint-select-')), 'select.db'));
+  try {
+    // amy small near the centre, penny large at the right edge: largest picks penny, the centre rules amy
+    const amy = await sharp(file('amy', 1)).resize(120, 120).toBuffer();
+    const penny = await sharp(file('penny', 1)).resize(300, 300).toBuffer();
+    const two = await sharp({ create: { width: 900, height: 400, channels: 3, background: '#7f8c8d' } }).composite([{ input: amy, left: 390, top: 140 }, { input: penny, left: 590, top: 50 }]).jpeg().toBuffer();
+    const image = { data: two, name: 'two.jpg' };
+    const pick = async (select: 'insightface' | 'largest' | 'center_largest') => (await client.embeddings(image, { select })).face.bbox[0];
+    const [ins, largest, central] = [await pick('insightface'), await pick('largest'), await pick('center_largest')];
+    assert.ok(largest > 550, `largest: the big face at the right (x ${largest})`);
+    assert.ok(central > 350 && central < 550 && ins > 350 && ins < 550, `centre rules: the face near the centre (x ${central}, ${ins})`);
+    assert.equal((await client.embeddings(image)).faces, 2);
+    const same = await client.verify(image, photo('penny', 2), { select: 'largest' });
+    const other = await client.verify(image, photo('penny', 2), { select: 'center_largest' });
+    assert.ok(same.same && !other.same, `largest is penny (${same.score.toFixed(3)}), the central one amy (${other.score.toFixed(3)})`);
+  } finally {
+    await close();
+  }
+});

@@ -94,11 +94,11 @@ export class FaceprintClient {
     return this.json('POST', '/v1/embeddings', { ...options }, images({ image }));
   }
   /** 1:1 between two photos' primary faces. */
-  verify(a: ImageInput, b: ImageInput, options: ThresholdChoice = {}): Promise<Verification> {
+  verify(a: ImageInput, b: ImageInput, options: ThresholdChoice & { select?: FaceSelection } = {}): Promise<Verification> {
     return this.json('POST', '/v1/verify', { ...options }, images({ a, b }));
   }
   /** 1:1 between a photo and an enrolled subject. */
-  verifySubject(image: ImageInput, subject: string, options: ThresholdChoice = {}): Promise<Verification> {
+  verifySubject(image: ImageInput, subject: string, options: ThresholdChoice & { select?: FaceSelection } = {}): Promise<Verification> {
     return this.json('POST', '/v1/verify', { ...options, subject }, images({ image }));
   }
   identify(image: ImageInput, options: ThresholdChoice & { k?: number; where?: Record<string, unknown> } = {}): Promise<IdentifyResult> {

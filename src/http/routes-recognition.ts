@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { faceToJson } from '../core/face-json.js';
 import { MAX_NAME_LENGTH, pageOf } from '../core/gallery/store-rules.js';
+import { FACE_SELECTIONS, type FaceSelection } from '../core/gallery/select.js';
 import { jsonObjectParam, oneImage, type RouteContext } from './context.js';
 import { readImages } from './images.js';
 import { clusterReportSchema, clustersSchema, detSizesQuery, detSizesSchema, errorResponses, faceSchema, identifySchema, imageBody, subjectSchema, thresholdSchema, verificationSchema } from './schemas.js';
@@ -56,17 +57,23 @@ export function registerRecognitionRoutes(app: FastifyInstance, ctx: RouteContex
   });
 
   ctx.documentBody('post', '/v1/verify', imageBody('a,b,image', 'two images (a, b), or one image with ?subject='));
-  app.post<{ Querystring: { subject?: string; threshold?: number; far?: number } }>('/v1/verify', {
+  app.post<{ Querystring: { subject?: string; threshold?: number; far?: number; select?: FaceSelection } }>('/v1/verify', {
     config: { scope: 'read', collection: true },
     schema: {
       tags: ['recognition'], summary: '1:1 — the primary faces of two images, or an image against an enrolled subject',
-      querystring: { type: 'object', properties: { subject: { type: 'string', description: 'subject id or name' }, ...thresholdQuery } },
+      querystring: {
+        type: 'object',
+        properties: {
+          subject: { type: 'string', description: 'subject id or name' }, ...thresholdQuery,
+          select: { type: 'string', enum: FACE_SELECTIONS, default: 'insightface', description: 'which face of a photo with several: insightface (FaceAnalysis\'s ranking), largest, or center_largest (InsightFace Server\'s rule)' },
+        },
+      },
       response: { 200: verificationSchema, 404: errorResponses[400], 422: { ...errorResponses[400], description: 'no face in an image, or no threshold' }, ...errorResponses },
     },
   }, async (req) => {
     const q = req.query;
     const { images } = await readImages(req, ctx.images, { fields: q.subject ? ['image', 'a'] : ['a', 'b'] });
-    const choice = { threshold: q.threshold, far: q.far };
+    const choice = { threshold: q.threshold, far: q.far, select: q.select };
     if (q.subject) {
       const image = oneImage(images, ['image', 'a']);
       return { ...(await ctx.work(req, [image], (signal) => req.gallery.verifySubject({ data: image.data, source: image.source }, q.subject!, { ...choice, signal }))), detSizes: req.gallery.detSizes };

@@ -18,6 +18,9 @@ export interface AnalyzedImage {
   faces: Face[];
   /** The decoded image, when a thumbnail of its enrolled face is to be kept. */
   pixels?: RgbImage;
+  /** Its size in pixels (for face selection rules that measure from the centre). */
+  width?: number;
+  height?: number;
 }
 
 export interface EnrollOptions {

@@ -5,6 +5,7 @@ import type { RgbImage } from '../image.js';
 import type { ClusterOptions, ClusterReport } from './cluster.js';
 import type { AnalyzedImage, EnrollOptions, EnrollResult, Gallery, Identification, IdentifyOptions, Verification } from './gallery.js';
 import type { ThresholdChoice } from './template.js';
+import { selectFace, type FaceSelection } from './select.js';
 import type { Box, Subject } from './types.js';
 
 /** An input read by the platform: its encoded bytes when it has them (files, blobs), else its pixels, and a label. */
@@ -91,7 +92,7 @@ export class ImageGallery<Input> {
     });
     const keepPixels = forEnrolment && this.gallery.settings.thumbnails && !!this.platform.thumbnail;
     let next = 0;
-    return loaded.map((l) => (l.ok ? { ok: true, image: { imageSha256: l.imageSha256, source: l.source, faces: faces[next++], ...(keepPixels && { pixels: l.pixels }) } } : l));
+    return loaded.map((l) => (l.ok ? { ok: true, image: { imageSha256: l.imageSha256, source: l.source, width: l.pixels.width, height: l.pixels.height, faces: faces[next++], ...(keepPixels && { pixels: l.pixels }) } } : l));
   }
 
   /** Reads and analyses images; the first unreadable one fails the call. */
@@ -128,15 +129,15 @@ export class ImageGallery<Input> {
     return result;
   }
 
-  /** 1:1 between the primary faces of two images. */
-  async verify(a: Input, b: Input, choice: ThresholdChoice & { signal?: AbortSignal } = {}): Promise<Verification> {
-    const [ea, eb] = await Promise.all([this.primaryEmbedding(a, choice.signal), this.primaryEmbedding(b, choice.signal)]);
+  /** 1:1 between the primary faces of two images (or the faces `select` picks). */
+  async verify(a: Input, b: Input, choice: ThresholdChoice & { signal?: AbortSignal; select?: FaceSelection } = {}): Promise<Verification> {
+    const [ea, eb] = await Promise.all([this.primaryEmbedding(a, choice.signal, choice.select), this.primaryEmbedding(b, choice.signal, choice.select)]);
     return this.gallery.verify(ea, eb, choice);
   }
 
   /** 1:1 between an image's primary face and an enrolled subject. */
-  async verifySubject(image: Input, subject: string, choice: ThresholdChoice & { signal?: AbortSignal } = {}): Promise<Verification & { subject: Subject }> {
-    return this.gallery.verifySubject(await this.primaryEmbedding(image, choice.signal), subject, choice);
+  async verifySubject(image: Input, subject: string, choice: ThresholdChoice & { signal?: AbortSignal; select?: FaceSelection } = {}): Promise<Verification & { subject: Subject }> {
+    return this.gallery.verifySubject(await this.primaryEmbedding(image, choice.signal, choice.select), subject, choice);
   }
 
   /** 1:N for every face in the image. */
@@ -164,11 +165,14 @@ export class ImageGallery<Input> {
     return this.gallery.cluster({ ...options, maxDistance });
   }
 
-  /** The embedding of the image's primary face: the largest and most central (InsightFace's max_num=1 ranking). */
-  async primaryEmbedding(image: Input, signal?: AbortSignal): Promise<Float32Array> {
-    const [o] = await this.analyzeEach([image], 1, signal);
+  /**
+   * The embedding of the image's primary face: the largest and most central (InsightFace's max_num=1 ranking), or
+   * the one another rule picks (largest, center_largest: selectFace).
+   */
+  async primaryEmbedding(image: Input, signal?: AbortSignal, select: FaceSelection = 'insightface'): Promise<Float32Array> {
+    const [o] = await this.analyzeEach([image], select === 'insightface' ? 1 : undefined, signal);
     if (!o.ok) throw new FaceprintError(o.code, o.message);
-    const face = o.image.faces[0];
+    const face = select === 'insightface' ? o.image.faces[0] : selectFace(o.image.faces, o.image.width ?? 0, o.image.height ?? 0, select);
     if (!face?.embedding) throw new FaceprintError('NO_FACE', `no face found in ${o.image.source ?? 'the image'}`);
     return face.embedding;
   }
