@@ -4,19 +4,8 @@ import { ApiCallError } from '../api-error.js';
 import { $, act, h } from '../dom.js';
 import { http, needsKey } from '../state.js';
 import { say } from '../strings.js';
+import type { SystemReport } from '../../../src/client/types.js';
 
-export interface SystemReport {
-  versions: { faceprint: string; node: string; onnxruntime: string; ffmpeg: string | null };
-  models: { role: string; file: string; sha256: string; bytes: number }[];
-  executionProviders: string[];
-  embeddingSize: number;
-  detSizes: number[];
-  store: { kind: string; subjects: number; bytes: number | null };
-  index: { templates: number; unassignedFaces: number };
-  monitors: number | null;
-  uptimeS: number;
-  errorsLastHour: Record<string, number>;
-}
 
 /** The server's report, or null where it gives none (no key yet, an older server). */
 export async function systemReport(): Promise<SystemReport | null> {
