@@ -9,8 +9,12 @@ import { FaceGallery } from '../node/gallery/index.js';
  * on first use (each a FaceGallery over its collection of the same store) and kept open. A store without
  * collections (in memory) has only the default.
  */
+/** How long a collection's settings are trusted before they are read again (another process may change them). */
+const SETTINGS_TTL_MS = 5000;
+
 export class Collections {
   private readonly open = new Map<string, Promise<FaceGallery>>();
+  private readonly settingsRead = new Map<string, number>();
 
   constructor(readonly base: FaceGallery, private readonly analyzer: FaceAnalyzer) {
     this.open.set(base.gallery.store.collectionName ?? DEFAULT_COLLECTION, Promise.resolve(base));
@@ -28,13 +32,22 @@ export class Collections {
   /** The gallery of a collection (default: the default one); COLLECTION_NOT_FOUND when there is none. */
   async get(name: string = DEFAULT_COLLECTION): Promise<FaceGallery> {
     const cached = this.open.get(name);
-    if (cached) return cached;
+    if (cached) return this.fresh(name, await cached);
     const catalog = this.catalog;
     if (!catalog || !(await catalog.collectionInfo(name))) throw collectionNotFound(name);
     const opening = FaceGallery.open({ analyzer: this.analyzer, store: catalog.collection(name) });
     this.open.set(name, opening);
     opening.catch(() => this.open.delete(name));
     return opening;
+  }
+
+  /** The gallery with its settings as the store has them now (read again when older than a few seconds). */
+  private async fresh(name: string, g: FaceGallery): Promise<FaceGallery> {
+    const read = this.settingsRead.get(name) ?? 0;
+    if (Date.now() - read < SETTINGS_TTL_MS || !g.gallery.store.collectionSettings) return g;
+    this.settingsRead.set(name, Date.now());
+    g.gallery.useSettings(await g.gallery.store.collectionSettings());
+    return g;
   }
 
   async list(): Promise<CollectionInfo[]> {

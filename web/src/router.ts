@@ -20,7 +20,15 @@ export function onShow(view: ViewName, f: Shown): void {
 }
 
 export function currentRoute(): { view: ViewName; args: string[] } {
-  const [name, ...args] = location.hash.replace(/^#\/?/, '').split('/').map(decodeURIComponent);
+  // a hand-typed address may hold a stray %: the part stays as typed rather than failing the view
+  const decode = (part: string): string => {
+    try {
+      return decodeURIComponent(part);
+    } catch {
+      return part;
+    }
+  };
+  const [name, ...args] = location.hash.replace(/^#\/?/, '').split('/').map(decode);
   const view = (name in VIEWS ? name : fallback) as ViewName;
   return available(view) ? { view, args } : { view: fallback, args: [] };
 }
