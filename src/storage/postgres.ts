@@ -80,7 +80,6 @@ export class PostgresGalleryStore implements GalleryStore, CollectionCatalog {
         pgvector = options.pgvector ?? available;
         if (pgvector) await client.query('CREATE EXTENSION IF NOT EXISTS vector');
         await createSchema(client, location);
-        await client.query(`INSERT INTO faceprint_collections (name) VALUES ('${DEFAULT_COLLECTION}') ON CONFLICT DO NOTHING`);
         if (pgvector) vectorDim = await vectorColumnSize(client);
         await client.query('COMMIT');
       } catch (e) {

@@ -34,6 +34,12 @@ const MIGRATIONS: Record<number, string> = {
  * transaction: a migration happens once, whole or not at all.
  */
 export async function createSchema(client: pg.PoolClient, location: string): Promise<void> {
+  // a store already at this schema takes no DDL: CREATE … IF NOT EXISTS still locks each table, one after the
+  // other, and with other processes writing that order deadlocked (40P01 on opening, seen in the concurrency test)
+  if ((await client.query<{ e: boolean }>(`SELECT to_regclass('faceprint_meta') IS NOT NULL AS e`)).rows[0].e) {
+    const current = (await client.query<{ value: number }>(`SELECT value FROM faceprint_meta WHERE key = 'schema'`)).rows[0];
+    if (current && Number(current.value) === GALLERY_SCHEMA_VERSION) return;
+  }
   await createTables(client);
   const row = (await client.query<{ value: number }>(`SELECT value FROM faceprint_meta WHERE key = 'schema'`)).rows[0];
   // tables without a version are the first release's; a new store starts at 1 and takes every step
