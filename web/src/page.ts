@@ -141,11 +141,11 @@ const COLLECTION_STORAGE = 'faceprint.collection';
 /** The server's collections in the header's picker (the one in use kept for the tab); hidden when it lists none. */
 async function showCollections(): Promise<void> {
   const picker = $<HTMLSelectElement>('collection');
-  const list = await http.call<{ collections: { name: string; settings: { thumbnails?: boolean }; subjects: number }[] }>('GET', '/v1/collections?limit=1000').then((r) => r.collections, () => []);
+  const list = await http.call<{ collections: { name: string; settings: { thumbnails?: boolean } }[] }>('GET', '/v1/collections?limit=1000').then((r) => r.collections, () => []);
   $('collection-box').hidden = list.length === 0 || !onServer();
   const wanted = sessionStorage.getItem(COLLECTION_STORAGE) ?? 'default';
   http.collection = list.some((c) => c.name === wanted) ? wanted : 'default';
-  picker.replaceChildren(...list.map((c) => h('option', { value: c.name, text: say.collectionOption(c.name, c.subjects), selected: c.name === http.collection })));
+  picker.replaceChildren(...list.map((c) => h('option', { value: c.name, text: c.name, selected: c.name === http.collection })));
   app.serverThumbnails = !!list.find((c) => c.name === http.collection)?.settings.thumbnails;
 }
 $('collection').addEventListener('change', () => {

@@ -163,7 +163,8 @@ export const say = {
   faceCount: (n: number) => plural(n, 'face'),
   personFaces: (name: string, n: number) => `${name} — ${plural(n, 'face')}`,
   groups: (n: number, alone: number) => `${plural(n, 'group')}, ${plural(alone, 'face')} on their own`,
-  groupLine: (i: number, size: number, sources: string[]) => `person ${i}: ${size} faces (${sources.slice(0, 6).join(', ')}${size > 6 ? ', …' : ''})`,
+  groupTitle: (i: number, size: number) => `person ${i}: ${size} faces`,
+  groupSources: (sources: string[], size: number) => `(${sources.slice(0, 6).join(', ')}${size > 6 ? ', …' : ''})`,
   promoted: (name: string, n: number) => `${name}: ${n} faces`,
   deleteConfirm: (name: string, faces: number) => `Delete ${name} and ${plural(faces, 'face')}? Their embeddings are erased.`,
   deleted: (name: string) => `${name} deleted`,
@@ -171,7 +172,7 @@ export const say = {
   faceRemoved: (n: number) => `face removed (now ${n})`,
   enrolFromPhoto: (name: string, n: number) => `enrolled this face as ${name} (now ${plural(n, 'face')})`,
   givePersonName: 'give the person a name',
-  collectionOption: (name: string, people: number) => `${name} (${plural(people, 'person', 'people')})`,
+
   serverStatus: (recognizer: string, singleUser: boolean) => `server models: ${recognizer || '?'}${singleUser ? ' · single-user' : ''}`,
   deviceStatus: (recognizer: string) => `on this device: ${recognizer}`,
   devicePending: 'on this device: no models loaded yet',

@@ -40,7 +40,9 @@ async function renderClusters(r: { clusters: Cluster[]; unclustered: number }): 
       await renderClusters(await app.backend.clusters());
       return say.promoted(s.name, s.faceCount);
     }));
-    return h('li', { className: 'card' }, h('p', { text: say.groupLine(i + 1, c.size, c.faces.map((f) => f.source ?? f.id)) }), await faceGrid(c), h('div', { className: 'actions' }, name, promote));
+    const sources = say.groupSources(c.faces.map((f) => f.source ?? f.id), c.size);
+    const line = h('p', {}, h('strong', { text: say.groupTitle(i + 1, c.size) }), ' ', h('span', { className: 'sources', text: sources, title: sources }));
+    return h('li', { className: 'card' }, line, await faceGrid(c), h('div', { className: 'actions' }, name, promote));
   }));
   $('clusters-list').replaceChildren(...items);
   return say.groups(r.clusters.length, r.unclustered);
