@@ -106,6 +106,27 @@ async function cursorsOn(store: string): Promise<void> {
   }
 }
 
+/** Thumbnails kept, served and erased with their face, in the collections that keep them. */
+async function thumbnailsOn(store: string): Promise<void> {
+  const { client, close } = await serve(store);
+  try {
+    await client.createCollection('badges', { thumbnails: true });
+    const kept = await client.enroll('amy', [photo('amy', 1)], { create: true, collection: 'badges' });
+    const jpeg = Buffer.from(await (await client.thumbnail('amy', kept.accepted[0].faceId, { collection: 'badges' })).arrayBuffer());
+    const meta = await sharp(jpeg).metadata();
+    assert.deepEqual([meta.format, meta.width, meta.height], ['jpeg', 112, 112]);
+    // the picture is a face: the detector finds one in it
+    assert.equal((await analyzer.analyze(await sharp(jpeg).extend({ top: 56, bottom: 56, left: 56, right: 56, background: '#808080' }).png().toBuffer())).length, 1);
+    const none = await client.enroll('amy', [photo('amy', 1)], { create: true });
+    await assert.rejects(client.thumbnail('amy', none.accepted[0].faceId), apiError('FACE_NOT_FOUND', 404));
+    // deleted with its face
+    await client.deleteFace('amy', kept.accepted[0].faceId, { collection: 'badges' });
+    await assert.rejects(client.thumbnail('amy', kept.accepted[0].faceId, { collection: 'badges' }), apiError('FACE_NOT_FOUND', 404));
+  } finally {
+    await close();
+  }
+}
+
 describe('SQLite', () => {
   const dir = mkdtempSync(join(tmpdir(), 'faceprint-collections-'));
   test('collections: their own people, threshold and review; settings inherited; embeddings under their contract; another recognizer refused; delete', () => collectionsOn(join(dir, 'a.db')));
@@ -144,25 +165,7 @@ describe('SQLite', () => {
     }
   });
 
-  test('thumbnails: kept as a 112×112 JPEG per face only where the collection keeps them', async () => {
-    const { client, close } = await serve(join(dir, 'thumbs.db'));
-    try {
-      await client.createCollection('badges', { thumbnails: true });
-      const kept = await client.enroll('amy', [photo('amy', 1)], { create: true, collection: 'badges' });
-      const jpeg = Buffer.from(await (await client.thumbnail('amy', kept.accepted[0].faceId, { collection: 'badges' })).arrayBuffer());
-      const meta = await sharp(jpeg).metadata();
-      assert.deepEqual([meta.format, meta.width, meta.height], ['jpeg', 112, 112]);
-      // the picture is a face: the detector finds one in it
-      assert.equal((await analyzer.analyze(await sharp(jpeg).extend({ top: 56, bottom: 56, left: 56, right: 56, background: '#808080' }).png().toBuffer())).length, 1);
-      const none = await client.enroll('amy', [photo('amy', 1)], { create: true });
-      await assert.rejects(client.thumbnail('amy', none.accepted[0].faceId), apiError('FACE_NOT_FOUND', 404));
-      // deleted with its face
-      await client.deleteFace('amy', kept.accepted[0].faceId, { collection: 'badges' });
-      await assert.rejects(client.thumbnail('amy', kept.accepted[0].faceId, { collection: 'badges' }), apiError('FACE_NOT_FOUND', 404));
-    } finally {
-      await close();
-    }
-  });
+  test('thumbnails: kept as a 112×112 JPEG per face only where the collection keeps them', () => thumbnailsOn(join(dir, 'thumbs.db')));
 
   test('a camera names the people of its own collection', { timeout: 60_000 }, async () => {
     const clip = join(dir, 'penny.mp4');
@@ -214,6 +217,7 @@ describe('PostgreSQL', () => {
   after(() => pg?.stop());
   test('collections: the same on PostgreSQL', async () => collectionsOn(await pg.database('collections')));
   test('subject pages by cursor stay whole on PostgreSQL', async () => cursorsOn(await pg.database('cursors')));
+  test('thumbnails on PostgreSQL', async () => thumbnailsOn(await pg.database('thumbnails')));
 });
 
 test('face selection: insightface, largest and center_largest pick by their rules on a photo of two people (embeddings, verify)', async () => {
