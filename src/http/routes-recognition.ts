@@ -139,8 +139,7 @@ export function registerClusterRoutes(app: FastifyInstance, ctx: RouteContext): 
     },
   }, async (req) => {
     const { clusters, unclustered } = await req.gallery.gallery.clusters();
-    // largest first, then by id: the size inverted and padded so that the key sorts as the list does
-    clusters.sort((a, b) => b.size - a.size || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    // the gallery lists them largest first, then by id: the key is the size inverted and padded, then the id
     const { rows, nextCursor } = pageOf(clusters, (c) => [String(1e9 - c.size).padStart(10, '0'), c.id], req.query);
     return { clusters: rows, unclustered, nextCursor };
   });

@@ -497,7 +497,7 @@ export class Gallery {
     return { maxDistance, minFaces: options.minFaces ?? 3, ...(await this.clusters()), newlyAssigned: assignments.length };
   }
 
-  /** The clusters as they stand (no clustering run), largest first. */
+  /** The clusters as they stand (no clustering run), largest first, then by id (a total order: lists page by it). */
   async clusters(): Promise<Pick<ClusterReport, 'clusters' | 'unclustered'>> {
     const faces = await this.store.unassignedFaces();
     const byCluster = new Map<string, StoredFace[]>();
@@ -505,7 +505,7 @@ export class Gallery {
     return {
       clusters: [...byCluster.entries()]
         .map(([id, fs]) => ({ id, size: fs.length, faces: fs.map((f) => ({ id: f.id, source: f.source, bbox: f.bbox })) }))
-        .sort((a, b) => b.size - a.size),
+        .sort((a, b) => b.size - a.size || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)),
       unclustered: faces.filter((f) => !f.clusterId).length,
     };
   }
