@@ -11,11 +11,15 @@ import { say, text } from '../strings.js';
 const BATCH = 8;
 
 let people: Subject[] = [];
-const urls: string[] = [];
-const imageUrl = (blob: Blob): string => {
+/** The object URLs of each part of the view, let go when that part is drawn again (not when another is). */
+const urls = { grid: [] as string[], person: [] as string[], refusals: [] as string[] };
+const imageUrl = (blob: Blob, part: keyof typeof urls): string => {
   const u = URL.createObjectURL(blob);
-  urls.push(u);
+  urls[part].push(u);
   return u;
+};
+const release = (part: keyof typeof urls): void => {
+  for (const u of urls[part].splice(0)) URL.revokeObjectURL(u);
 };
 
 /** Up to `n` thumbnails the server kept of a subject's faces (none unless the collection keeps them). */
@@ -32,7 +36,7 @@ async function serverThumbnails(subjectId: string, n: number, faces?: { id: stri
 
 /** A person's picture: their first kept thumbnail, else their initial. */
 function avatar(thumb: Blob | undefined, name: string): HTMLElement {
-  return thumb ? h('img', { src: imageUrl(thumb), alt: '', className: 'avatar' }) : h('span', { className: 'avatar initial', text: name.slice(0, 1).toUpperCase(), 'aria-hidden': 'true' });
+  return thumb ? h('img', { src: imageUrl(thumb, 'grid'), alt: '', className: 'avatar' }) : h('span', { className: 'avatar initial', text: name.slice(0, 1).toUpperCase(), 'aria-hidden': 'true' });
 }
 
 export async function refreshPeople(): Promise<void> {
@@ -40,8 +44,10 @@ export async function refreshPeople(): Promise<void> {
   await renderPeople();
 }
 
+let drawing = 0;
 async function renderPeople(): Promise<void> {
-  for (const u of urls.splice(0)) URL.revokeObjectURL(u);
+  // a newer drawing (the next key typed in the search) wins over one still loading its pictures
+  const mine = ++drawing;
   const query = $<HTMLInputElement>('people-search').value.trim().toLowerCase();
   const shown = people.filter((s) => s.name.toLowerCase().includes(query));
   const thumbs = await Promise.all(shown.map(async (s, i) => {
@@ -50,6 +56,8 @@ async function renderPeople(): Promise<void> {
     if (local.size === 0 && i < 48) for (const [id, blob] of await serverThumbnails(s.id, 1)) local.set(id, blob);
     return local;
   }));
+  if (mine !== drawing) return;
+  release('grid');
   $('subjects-list').replaceChildren(...shown.map((s, i) => {
     const li = h('li', { className: 'person-card', 'data-subject': s.name },
       h('a', { href: `#/people/${encodeURIComponent(s.id)}` }, avatar([...thumbs[i].values()][0], s.name), h('span', { className: 'name', text: s.name }), h('span', { className: 'count', text: say.faceCount(s.faceCount) })));
@@ -137,7 +145,8 @@ async function keepThumbnails(r: EnrolReport, batch: ChosenFile[]): Promise<void
 }
 
 function showRefusals(list: HTMLElement, refused: { file?: File; words: string }[]): void {
-  list.replaceChildren(...refused.map((r) => h('li', {}, ...(r.file ? [h('img', { src: imageUrl(r.file), alt: r.file.name })] : []), h('span', { text: r.words }))));
+  release('refusals');
+  list.replaceChildren(...refused.map((r) => h('li', {}, ...(r.file ? [h('img', { src: imageUrl(r.file, 'refusals'), alt: r.file.name })] : []), h('span', { text: r.words }))));
 }
 
 /** A person's page: their faces with thumbnails, remove one, add photos, rename, delete. */
@@ -149,6 +158,7 @@ async function showPerson(id: string): Promise<void> {
     const s = await app.backend.subject(id);
     const thumbs = await app.thumbnails.ofSubject(s.id).catch(() => new Map<string, Blob>());
     for (const [id, blob] of await serverThumbnails(s.id, 100, s.faces.filter((f) => !thumbs.has(f.id)))) thumbs.set(id, blob);
+    release('person');
     $('person-name').textContent = say.personFaces(s.name, s.faces.length);
     $<HTMLInputElement>('person-rename').value = s.name;
     $('person-faces').replaceChildren(...s.faces.map((f) => {
@@ -160,7 +170,7 @@ async function showPerson(id: string): Promise<void> {
         return say.faceRemoved(after.faceCount);
       }));
       const thumb = thumbs.get(f.id);
-      const picture = thumb ? h('img', { src: imageUrl(thumb), alt: f.source ?? f.id }) : h('span', { className: 'avatar initial', text: '?', title: text['person.noPicture'] });
+      const picture = thumb ? h('img', { src: imageUrl(thumb, 'person'), alt: f.source ?? f.id }) : h('span', { className: 'avatar initial', text: '?', title: text['person.noPicture'] });
       return h('li', { 'data-face': f.id }, picture, h('span', { className: 'source', text: f.source ?? '' }), remove);
     }));
   });
