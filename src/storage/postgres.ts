@@ -64,11 +64,10 @@ export class PostgresGalleryStore implements GalleryStore, CollectionCatalog {
 
   static async open(url: string, options: { pgvector?: boolean; lockTimeoutMs?: number } = {}): Promise<PostgresGalleryStore> {
     const location = maskPassword(url);
-    const pool = new pg.Pool({ connectionString: url, max: 4 });
+    // the lock timeout as a connection parameter: a SET sent on 'connect' ran beside the caller's first query on
+    // that client (pg deprecates two queries at once on one client)
+    const pool = new pg.Pool({ connectionString: url, max: 4, options: `-c lock_timeout=${Math.round(options.lockTimeoutMs ?? 10_000)}` });
     pool.on('error', () => undefined); // an idle client's lost connection: the next query reports it
-    pool.on('connect', (c) => {
-      c.query(`SET lock_timeout = ${Math.round(options.lockTimeoutMs ?? 10_000)}`).catch(() => undefined);
-    });
     try {
       const client = await pool.connect();
       let pgvector = false;
