@@ -238,6 +238,7 @@ test('server, phone, dark: the menu collapses, every view fits 390 px, the same 
     await p.click('#nav-toggle');
     assert.equal(await p.getAttribute('#nav-toggle', 'aria-expanded'), 'true');
     await p.click('#nav a[href="#/people"]');
+    await p.waitForSelector('section#people:not([hidden])');
     assert.equal(await p.isVisible('#nav'), false, 'choosing a view closes the menu');
     await p.waitForFunction(() => document.querySelectorAll('#subjects-list li').length === 9);
     await p.waitForFunction(() => [...document.querySelectorAll<HTMLImageElement>('#subjects-list img.avatar')].filter((i) => i.naturalWidth === 96).length === 9);

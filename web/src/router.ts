@@ -67,5 +67,7 @@ function setMenu(open: boolean): void {
 export function initRouter(): void {
   window.addEventListener('hashchange', () => void show());
   $('nav-toggle').addEventListener('click', () => setMenu($('nav-toggle').getAttribute('aria-expanded') !== 'true'));
+  // a view chosen from the menu closes it at once (the hashchange that shows the view comes a moment later)
+  $('nav').addEventListener('click', (e) => { if ((e.target as HTMLElement).closest('a')) setMenu(false); });
   document.addEventListener('keydown', (e) => { if (e.key === 'Escape') setMenu(false); });
 }
