@@ -191,9 +191,13 @@ describe('camera monitors', () => {
       await p.waitForFunction(() => /person-enter amy/.test(document.getElementById('camera-events')!.textContent ?? ''), undefined, { timeout: 30_000 });
       await p.waitForFunction(() => (document.getElementById('camera-view') as HTMLImageElement).naturalWidth === 1280, undefined, { timeout: 10_000 });
       await p.screenshot({ path: join(ROOT, 'scratch/screens/cameras.png'), fullPage: false });
-      // a camera showing someone nobody enrolled: their face in the unknown-enter event, enrolled in one click
+      // a camera showing someone nobody enrolled, added while the header has the collection "lobby" picked: it
+      // watches for lobby's people, and the face of its unknown-enter event is enrolled there in one click
+      assert.equal((await api(s.url, 'POST', '/v1/collections', { key: s.key.admin, json: { name: 'lobby' } })).status, 201);
       await p.fill('#api-key', s.key.admin);
       await p.dispatchEvent('#api-key', 'change');
+      await p.waitForFunction(() => [...document.querySelectorAll('#collection option')].some((o) => o.textContent === 'lobby'));
+      await p.selectOption('#collection', 'lobby');
       await p.fill('#camera-name', 'hall');
       await p.fill('#camera-source', pennyClip);
       await p.check('#camera-faces');
@@ -204,6 +208,9 @@ describe('camera monitors', () => {
       await p.click('#camera-events li[data-event="unknown-enter"] button');
       await p.waitForFunction(() => /\S/.test(document.getElementById('cameras-result')!.textContent ?? ''), undefined, { timeout: 20_000 });
       assert.match((await p.textContent('#cameras-result')) ?? '', /^enrolled penny from the camera \(now 1 face\)$/);
+      assert.equal((await api(s.url, 'GET', '/v1/subjects/penny?collection=lobby', { key: s.key.read })).body.faceCount, 1);
+      assert.equal((await api(s.url, 'GET', '/v1/subjects/penny', { key: s.key.read })).status, 404, 'not in the default collection');
+      assert.match((await p.textContent('#cameras-list')) ?? '', /hall — .* · collection lobby/);
       // Edit (the file camera, so the network camera's one connection is left alone): name, rate and cooldown
       // through the page's prompts, the source untouched
       const answers = ['hall 2', '4', '20'];

@@ -7,6 +7,8 @@ import type {
 } from './types.js';
 
 export type * from './types.js';
+export { FaceprintApiError } from './error.js';
+import { FaceprintApiError } from './error.js';
 
 /** Bytes of an image (or a clip): a Blob or File, bytes, or those with a file name. */
 export type ImageInput = Blob | Uint8Array | ArrayBuffer | { data: Blob | Uint8Array | ArrayBuffer; name?: string };
@@ -14,19 +16,12 @@ export type ImageInput = Blob | Uint8Array | ArrayBuffer | { data: Blob | Uint8A
 export interface ClientOptions {
   /** Where the server is, e.g. http://127.0.0.1:8080 */
   baseUrl: string;
-  /** An API key (fp_…); none for a single-user server. */
-  apiKey?: string;
+  /** An API key (fp_…), or a function giving the one in use now (a key the user may change); none for a single-user server. */
+  apiKey?: string | (() => string | undefined);
   /** Another fetch (tests, proxies); default the global one. */
   fetch?: typeof fetch;
 }
 
-/** An error answer: the API's code (docs/service.md lists them), its words, the HTTP status. */
-export class FaceprintApiError extends Error {
-  constructor(readonly code: string, message: string, readonly status: number, readonly requestId: string | null) {
-    super(message);
-    this.name = 'FaceprintApiError';
-  }
-}
 
 /** Which collection a call works on (default: the default one). */
 export interface InCollection {
@@ -64,12 +59,13 @@ const seg = encodeURIComponent;
 
 export class FaceprintClient {
   private readonly base: string;
-  private readonly key: string | undefined;
+  private readonly key: () => string | undefined;
   private readonly fetcher: typeof fetch;
 
   constructor(options: ClientOptions) {
     this.base = options.baseUrl.replace(/\/+$/, '');
-    this.key = options.apiKey;
+    const { apiKey } = options;
+    this.key = typeof apiKey === 'function' ? apiKey : () => apiKey;
     this.fetcher = options.fetch ?? globalThis.fetch.bind(globalThis);
   }
 
@@ -196,7 +192,8 @@ export class FaceprintClient {
 
   private async raw(method: string, path: string, query?: Query, body?: FormData | object, headers: Record<string, string> = {}, ok: number[] = [200, 201, 204]): Promise<Response> {
     const h: Record<string, string> = { ...headers };
-    if (this.key) h.authorization = `Bearer ${this.key}`;
+    const key = this.key();
+    if (key) h.authorization = `Bearer ${key}`;
     let payload: BodyInit | undefined;
     if (body instanceof FormData) payload = body;
     else if (body !== undefined) {

@@ -3,6 +3,8 @@ import type { FaceJson } from '../../src/core/face-json.js';
 import type { EnrollResult, Identification, Verification } from '../../src/core/gallery/gallery.js';
 import type { ThresholdSource } from '../../src/core/gallery/template.js';
 import type { Subject as StoredSubject } from '../../src/core/gallery/types.js';
+import { FaceprintApiError } from '../../src/client/error.js';
+import { FaceprintClient } from '../../src/client/index.js';
 
 // The core's own result types: the API sends them as JSON, the on-device engine returns them.
 export type { Match, Verification } from '../../src/core/gallery/gallery.js';
@@ -67,111 +69,83 @@ export interface Backend {
   threshold(): Promise<ThresholdInForce | null>;
 }
 
-export { ApiCallError } from './api-error.js';
-import { ApiCallError } from './api-error.js';
-
-/** The server's API; images go up as multipart, the key as a bearer token. */
-/** The routes that work on a collection (every gallery and recognition route): they get ?collection=. */
-const COLLECTION_ROUTES = /^\/v1\/(analyze|verify|identify|embeddings|cluster|clusters|threshold|subjects|video)\b/;
-
+/** The server's API through faceprint/client (the package's typed client: the page is its first user), in the
+ * collection the user picked. */
 export class HttpBackend implements Backend {
   readonly label = 'server';
   /** The collection the page works on ('default' unless the user picked another). */
   collection = 'default';
-  constructor(private readonly base: string, private readonly key: () => string) {}
+  readonly client: FaceprintClient;
+  constructor(base: string, key: () => string) {
+    this.client = new FaceprintClient({ baseUrl: base, apiKey: key });
+  }
 
-  /** The path with the collection in use, for the routes that take one. */
-  private inCollection(path: string): string {
-    if (this.collection === 'default' || !COLLECTION_ROUTES.test(path)) return path;
-    return `${path}${path.includes('?') ? '&' : '?'}collection=${encodeURIComponent(this.collection)}`;
+  /** The option that puts a call in the collection in use. */
+  get inCollection(): { collection?: string } {
+    return this.collection === 'default' ? {} : { collection: this.collection };
   }
 
   /** A stored face's thumbnail (collections that keep them), as a Blob; null when there is none. */
-  async thumbnail(subjectId: string, faceId: string): Promise<Blob | null> {
-    const k = this.key();
-    const res = await fetch(this.base + this.inCollection(`/v1/subjects/${encodeURIComponent(subjectId)}/faces/${encodeURIComponent(faceId)}/thumbnail.jpg`), { headers: k ? { authorization: `Bearer ${k}` } : {} });
-    return res.ok ? res.blob() : null;
-  }
-
-  /** One API call: JSON or multipart in, JSON out, an ApiCallError with the server's code on failure. */
-  async call<T>(method: string, path: string, body?: FormData | object): Promise<T> {
-    path = this.inCollection(path);
-    const headers: Record<string, string> = {};
-    const k = this.key();
-    if (k) headers.authorization = `Bearer ${k}`;
-    let payload: BodyInit | undefined;
-    if (body instanceof FormData) payload = body;
-    else if (body) {
-      headers['content-type'] = 'application/json';
-      payload = JSON.stringify(body);
-    }
-    const res = await fetch(this.base + path, { method, headers, body: payload });
-    const json = await res.json().catch(() => ({}));
-    if (!res.ok) {
-      const err = (json as { error?: { code: string; message: string } }).error;
-      throw new ApiCallError(err?.code ?? `HTTP_${res.status}`, err?.message ?? res.statusText, res.status);
-    }
-    return json as T;
+  thumbnail(subjectId: string, faceId: string): Promise<Blob | null> {
+    return this.client.thumbnail(subjectId, faceId, this.inCollection).catch(() => null);
   }
 
   analyze(image: Blob) {
-    return this.call<{ width: number; height: number; faces: PageFace[] }>('POST', '/v1/analyze', form({ image }));
+    return this.client.analyze(image, this.inCollection) as Promise<{ width: number; height: number; faces: PageFace[] }>;
   }
   verify(a: Blob, b: Blob, threshold?: number) {
-    return this.call<Verification>('POST', `/v1/verify${query({ threshold })}`, form({ a, b }));
+    return this.client.verify(a, b, { ...this.inCollection, threshold }) as Promise<Verification>;
   }
-  async enrol(name: string, images: File[], options: { largest?: boolean } = {}) {
+  enrol(name: string, images: File[], options: { largest?: boolean } = {}) {
     // created on first use, and only when a photo is accepted: a refused enrolment leaves no empty subject
-    const fd = new FormData();
-    for (const f of images) fd.append('images', f, f.name);
-    return this.call<EnrolReport>('POST', `/v1/subjects/${encodeURIComponent(name)}/faces?create=true${options.largest ? '&largest=true' : ''}`, fd);
+    return this.client.enroll(name, images, { ...this.inCollection, create: true, largest: options.largest || undefined }) as Promise<EnrolReport>;
   }
   async identify(image: Blob, threshold?: number) {
-    return (await this.call<{ faces: Identified[] }>('POST', `/v1/identify${query({ threshold })}`, form({ image }))).faces;
+    return (await this.client.identify(image, { ...this.inCollection, threshold })).faces as Identified[];
   }
   async threshold() {
     try {
-      return await this.call<ThresholdInForce>('GET', '/v1/threshold');
+      return await this.client.threshold(this.inCollection);
     } catch (e) {
-      if (e instanceof ApiCallError && e.code === 'NO_THRESHOLD') return null;
+      if (e instanceof FaceprintApiError && e.code === 'NO_THRESHOLD') return null;
       throw e;
     }
   }
+  /** Every subject, however many pages the server gives them in. */
   async subjects() {
-    return (await this.call<{ subjects: Subject[] }>('GET', '/v1/subjects?limit=1000')).subjects;
+    const all: Subject[] = [];
+    for await (const s of this.client.allSubjects({ ...this.inCollection, limit: 1000 })) all.push(s);
+    return all;
   }
   async deleteSubject(id: string) {
-    await this.call('DELETE', `/v1/subjects/${encodeURIComponent(id)}`);
+    await this.client.deleteSubject(id, this.inCollection);
   }
   subject(id: string) {
-    return this.call<SubjectWithFaces>('GET', `/v1/subjects/${encodeURIComponent(id)}`);
+    return this.client.subject(id, this.inCollection) as Promise<SubjectWithFaces>;
   }
   renameSubject(id: string, name: string) {
-    return this.call<Subject>('PATCH', `/v1/subjects/${encodeURIComponent(id)}`, { name });
+    return this.client.updateSubject(id, { name }, this.inCollection);
   }
   async deleteFace(subjectId: string, faceId: string) {
-    return (await this.call<{ subject: Subject }>('DELETE', `/v1/subjects/${encodeURIComponent(subjectId)}/faces/${encodeURIComponent(faceId)}`)).subject;
+    return (await this.client.deleteFace(subjectId, faceId, this.inCollection)).subject;
   }
   cluster(images: File[], maxDistance?: number) {
-    const fd = new FormData();
-    for (const f of images) fd.append('images', f, f.name);
-    return this.call<{ clusters: Cluster[]; unclustered: number }>('POST', `/v1/cluster${query({ maxDistance })}`, fd);
+    return this.client.cluster(images, { ...this.inCollection, maxDistance }) as Promise<{ clusters: Cluster[]; unclustered: number }>;
   }
-  clusters() {
-    return this.call<{ clusters: Cluster[]; unclustered: number }>('GET', '/v1/clusters');
+  /** Every group, however many pages the server gives them in. */
+  async clusters() {
+    const clusters: Cluster[] = [];
+    let unclustered = 0;
+    let cursor: string | undefined;
+    do {
+      const page = await this.client.clusters({ ...this.inCollection, limit: 1000, cursor });
+      clusters.push(...page.clusters);
+      unclustered = page.unclustered;
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor);
+    return { clusters, unclustered };
   }
   promote(clusterId: string, name: string) {
-    return this.call<Subject>('POST', `/v1/clusters/${encodeURIComponent(clusterId)}/promote`, { name });
+    return this.client.promote(clusterId, name, this.inCollection);
   }
-}
-
-function form(parts: Record<string, Blob>): FormData {
-  const fd = new FormData();
-  for (const [k, v] of Object.entries(parts)) fd.append(k, v, v instanceof File ? v.name : `${k}.jpg`);
-  return fd;
-}
-
-function query(params: Record<string, number | undefined>): string {
-  const q = Object.entries(params).filter(([, v]) => v !== undefined && Number.isFinite(v)).map(([k, v]) => `${k}=${v}`);
-  return q.length ? `?${q.join('&')}` : '';
 }

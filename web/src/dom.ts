@@ -1,5 +1,4 @@
 // Small DOM helpers the views share: find, build, fill in the strings, run an action with its outcome shown.
-import { ApiCallError } from './api-error.js';
 import { say, text, type TextKey } from './strings.js';
 
 export const $ = <T extends HTMLElement = HTMLElement>(id: string): T => document.getElementById(id) as T;
@@ -26,8 +25,9 @@ export function applyStrings(root: ParentNode): void {
 }
 
 function codeOf(e: unknown): string | undefined {
-  const code = (e as { code?: unknown }).code;
-  return e instanceof ApiCallError || typeof code === 'string' ? String(code) : undefined;
+  // the API's (FaceprintApiError) and the engine's (FaceprintError) errors both carry a string code
+  const code = (e as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : undefined;
 }
 
 /** An error in words with its code beside (the API's, or the engine's FaceprintError code). */

@@ -27,7 +27,7 @@ initGroup();
 initOverview();
 initSystem();
 // the server's cameras: shown in server mode only
-const cameras = initCameras(http, location.origin, () => $<HTMLInputElement>('api-key').value.trim(), () => onServer() && !!app.info?.auth);
+const cameras = initCameras(http.client, () => onServer() && !!app.info?.auth, () => http.collection);
 restoreKey(() => {
   // the threshold and the people need a key: shown as soon as one is entered, no reload
   if (onServer()) void showCollections().then(refreshAll);
@@ -141,7 +141,7 @@ const COLLECTION_STORAGE = 'faceprint.collection';
 /** The server's collections in the header's picker (the one in use kept for the tab); hidden when it lists none. */
 async function showCollections(): Promise<void> {
   const picker = $<HTMLSelectElement>('collection');
-  const list = await http.call<{ collections: { name: string; settings: { thumbnails?: boolean } }[] }>('GET', '/v1/collections?limit=1000').then((r) => r.collections, () => []);
+  const list = await http.client.listCollections({ limit: 1000 }).then((r) => r.collections, () => []);
   $('collection-box').hidden = list.length === 0 || !onServer();
   const wanted = sessionStorage.getItem(COLLECTION_STORAGE) ?? 'default';
   http.collection = list.some((c) => c.name === wanted) ? wanted : 'default';

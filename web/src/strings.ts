@@ -202,7 +202,8 @@ export const say = {
   authWords: (a: string) => ({ keys: 'API keys', 'single-user': 'single-user (no keys)' })[a] ?? a,
   detSizes: (sizes: number[]) => (sizes.length > 1 ? `Auto: ${sizes.join(' + ')} px` : `${sizes[0]} px`),
   camerasNone: 'no cameras yet: add one with a name and its stream (rtsp://…, http://…, or a file on the server)',
-  cameraLine: (m: { name: string; state: string; lastError: string | null; analysed: number; lag: number; source: string }) => `${m.name} — ${m.state}${m.lastError ? ` (${m.lastError})` : ''} · ${m.analysed} frames analysed, lag p99 ${m.lag} ms · ${m.source}`,
+  cameraLine: (m: { name: string; state: string; lastError: string | null; analysed: number; lag: number; source: string; collection: string }) =>
+    `${m.name} — ${m.state}${m.lastError ? ` (${m.lastError})` : ''} · ${m.analysed} frames analysed, lag p99 ${m.lag} ms · ${m.source}${m.collection === 'default' ? '' : ` · collection ${m.collection}`}`,
   cameraAdded: (name: string, state: string) => `added ${name}: ${state}`,
   cameraEnrolled: (name: string, n: number) => `enrolled ${name} from the camera (now ${plural(n, 'face')})`,
   notEnrolled: (reasons: string[]) => `not enrolled: ${reasons.join(', ')}`,

@@ -21,7 +21,7 @@ export async function refreshOverview(): Promise<void> {
     app.backend.clusters().catch(() => ({ clusters: [], unclustered: 0 })),
     app.backend.threshold().catch(() => null),
     onServer() ? systemReport().catch(() => null) : Promise.resolve(null),
-    onServer() && app.hasCameras ? http.call<{ monitors: unknown[] }>('GET', '/v1/monitors').then((r) => r.monitors.length, () => null) : Promise.resolve(null),
+    onServer() && app.hasCameras ? http.client.listMonitors().then((r) => r.monitors.length, () => null) : Promise.resolve(null),
   ]);
   const faces = subjects.reduce((n, s) => n + s.faceCount, 0);
   $('overview-counts').replaceChildren(

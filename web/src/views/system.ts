@@ -1,6 +1,6 @@
 // System: what the server runs (GET /v1/system) — versions, models with their sha256, execution providers, store
 // and index sizes, uptime, the last hour's errors. The Overview shows the part a user needs at a glance.
-import { ApiCallError } from '../api-error.js';
+import { FaceprintApiError } from '../../../src/client/error.js';
 import { $, act, h } from '../dom.js';
 import { http, needsKey } from '../state.js';
 import { say } from '../strings.js';
@@ -11,9 +11,9 @@ import type { SystemReport } from '../../../src/client/types.js';
 export async function systemReport(): Promise<SystemReport | null> {
   if (needsKey()) return null;
   try {
-    return await http.call<SystemReport>('GET', '/v1/system');
+    return await http.client.system();
   } catch (e) {
-    if (e instanceof ApiCallError && (e.status === 404 || e.status === 401 || e.status === 403)) return null;
+    if (e instanceof FaceprintApiError && (e.status === 404 || e.status === 401 || e.status === 403)) return null;
     throw e;
   }
 }
