@@ -127,10 +127,44 @@ async function thumbnailsOn(store: string): Promise<void> {
   }
 }
 
+/** Two servers on one store (two processes of one deployment): a collection's settings changed through one reach
+ * the other's answers within the settings' few seconds, its people too; a collection deleted through one refuses
+ * writes through the other at once (a 404, nothing written) and its searches within those seconds, for good. */
+async function twoServersOn(store: string): Promise<void> {
+  const a = await serve(store);
+  const b = await serve(store);
+  try {
+    await a.client.createCollection('shared', { threshold: 0.3 });
+    await a.client.enroll('amy', [photo('amy', 1), photo('amy', 2)], { create: true, collection: 'shared' });
+    const named = (c: FaceprintClient, who: string, n: number) => c.identify(photo(who, n), { collection: 'shared' }).then((r) => r.faces[0]);
+    assert.deepEqual(await named(b.client, 'amy', 3).then((f) => [f.subject?.name, f.threshold, f.thresholdSource]), ['amy', 0.3, 'collection']);
+    await a.client.updateCollection('shared', { threshold: 0.99 });
+    const later = await until(() => named(b.client, 'amy', 3), (f) => f.threshold === 0.99, 'the other server\'s threshold', 15_000);
+    assert.equal(later.subject, null, 'no match at 0.99');
+    await a.client.enroll('penny', [photo('penny', 1), photo('penny', 2)], { create: true, collection: 'shared' });
+    await a.client.updateCollection('shared', { threshold: 0.3 });
+    await until(() => named(b.client, 'penny', 3), (f) => f.subject?.name === 'penny', 'penny through the other server', 15_000);
+    await a.client.deleteCollection('shared');
+    await assert.rejects(b.client.enroll('leonard', [photo('leonard', 1)], { create: true, collection: 'shared' }), apiError('COLLECTION_NOT_FOUND', 404));
+    // its searches stop within the settings' few seconds, and stay stopped (its index is let go)
+    const outcome = () => b.client.identify(photo('amy', 3), { collection: 'shared' }).then((r) => r.faces[0].subject?.name ?? 'unknown', (e: FaceprintApiError) => e.code);
+    await until(outcome, (v) => v === 'COLLECTION_NOT_FOUND', 'the deletion through the other server', 15_000);
+    assert.deepEqual([await outcome(), await outcome()], ['COLLECTION_NOT_FOUND', 'COLLECTION_NOT_FOUND']);
+    // made again, it starts empty: nothing of the refused write was kept
+    await a.client.createCollection('shared');
+    assert.deepEqual([(await a.client.listSubjects({ collection: 'shared' })).total, (await a.client.collection('shared')).faces], [0, 0]);
+    assert.deepEqual((await b.client.listSubjects({ collection: 'shared' })).subjects, []);
+  } finally {
+    await a.close();
+    await b.close();
+  }
+}
+
 describe('SQLite', () => {
   const dir = mkdtempSync(join(tmpdir(), 'faceprint-collections-'));
   test('collections: their own people, threshold and review; settings inherited; embeddings under their contract; another recognizer refused; delete', () => collectionsOn(join(dir, 'a.db')));
   test('subject pages by cursor stay whole while subjects come and go', () => cursorsOn(join(dir, 'b.db')));
+  test('two servers on one store: settings, people and a deletion reach the other', () => twoServersOn(join(dir, 'two.db')));
 
   test('enrolment review: standard refuses a blurred and a dark photo with each part\'s value and limit; strict a photo of someone else; off takes them', async () => {
     const { client, close } = await serve(join(dir, 'review.db'));
@@ -217,6 +251,7 @@ describe('PostgreSQL', () => {
   after(() => pg?.stop());
   test('collections: the same on PostgreSQL', async () => collectionsOn(await pg.database('collections')));
   test('subject pages by cursor stay whole on PostgreSQL', async () => cursorsOn(await pg.database('cursors')));
+  test('two servers on one PostgreSQL database: settings, people and a deletion reach the other', async () => twoServersOn(await pg.database('two')));
   test('thumbnails on PostgreSQL', async () => thumbnailsOn(await pg.database('thumbnails')));
 });
 

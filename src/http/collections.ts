@@ -41,12 +41,23 @@ export class Collections {
     return opening;
   }
 
-  /** The gallery with its settings as the store has them now (read again when older than a few seconds). */
+  /** The gallery with its settings as the store has them now (read again when older than a few seconds). A
+   * collection another process deleted is let go here: from then on it is COLLECTION_NOT_FOUND, as in that process
+   * (its writes are refused by the store at once). */
   private async fresh(name: string, g: FaceGallery): Promise<FaceGallery> {
     const read = this.settingsRead.get(name) ?? 0;
     if (Date.now() - read < SETTINGS_TTL_MS || !g.gallery.store.collectionSettings) return g;
     this.settingsRead.set(name, Date.now());
-    g.gallery.useSettings(await g.gallery.store.collectionSettings());
+    try {
+      g.gallery.useSettings(await g.gallery.store.collectionSettings());
+    } catch (e) {
+      if (e instanceof FaceprintError && e.code === 'COLLECTION_NOT_FOUND' && name !== DEFAULT_COLLECTION) {
+        this.open.delete(name);
+        this.settingsRead.delete(name);
+        await g.close().catch(() => undefined);
+      }
+      throw e;
+    }
     return g;
   }
 
