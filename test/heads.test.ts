@@ -5,7 +5,7 @@ import { after, before, test } from 'node:test';
 import {
   FaceAnalyzer, LandmarkHead, GenderAgeHead, MEANSHAPE_68, decodeImage, headCrop, headCropMatrix, poseFromLandmarks3d68, type Face,
 } from '../src/node/index.js';
-import { DET_500M, MOBILEFACENET, MODELS, SHARED, matchByIou, sha256 } from './fixtures.js';
+import { DET_500M, MOBILEFACENET, MODELS, SHARED, assertParity, matchByIou, onReferenceKernels, sha256 } from './fixtures.js';
 
 const HEADS = join(MODELS, 'heads');
 const H3D = join(HEADS, '1k3d68_replica.onnx');
@@ -55,6 +55,9 @@ test('the heads are chosen and normalised by InsightFace\'s rules (bn_data → r
 });
 
 test('every stage of every head equals InsightFace on the 63 dev faces: matrix, crop, blob, raw output, landmarks, pose, gender, age', async () => {
+  // where onnxruntime's kernels are not the reference machine's (fixtures.ts), the stages that run no model are
+  // checked from the reference's box, bit for bit; what the models give, within docs/parity.md's bounds
+  const exact = await onReferenceKernels();
   let faces = 0;
   for (const g of heads.images) {
     const img = await decodeImage(join(SHARED, g.path));
@@ -66,10 +69,11 @@ test('every stage of every head equals InsightFace on the 63 dev faces: matrix, 
       const want = g.faces[i];
       const got = matched[i]!;
       const label = `${g.id} face ${i}`;
-      assert.deepEqual(got.bbox, want.bbox, label);
+      await assertParity(got.bbox, want.bbox, 1e-3, label);
+      const box = exact ? got.bbox : want.bbox;
       for (const [size, stage] of [[192, want.heads.landmark_3d_68], [96, want.heads.genderage]] as const) {
-        assert.deepEqual(headCropMatrix(got.bbox, size), stage.M.flat(), `${label} M ${size}`);
-        const crop = headCrop(img, got.bbox, size);
+        assert.deepEqual(headCropMatrix(box, size), stage.M.flat(), `${label} M ${size}`);
+        const crop = headCrop(img, box, size);
         assert.equal(bgrSha(crop.image.data), stage.crop_sha256_bgr, `${label} crop ${size}`);
       }
       for (const [analyzer, name, stage] of [
@@ -77,16 +81,16 @@ test('every stage of every head equals InsightFace on the 63 dev faces: matrix, 
         [pack1, 'genderage', want.heads.genderage], [pack2, 'landmark2d106', want.heads.landmark_2d_106_meanstd],
       ] as const) {
         const head = analyzer.core.heads.find((h) => h.name === name)!;
-        const crop = headCrop(img, got.bbox, head.inputSize);
+        const crop = headCrop(img, box, head.inputSize);
         assert.equal(f32Sha(head.blob([crop.image])), stage.blob_sha256, `${label} ${name} blob`);
         // the session takes the uint8 pixels and normalises in the graph: the same raw output, bit for bit
         const [raw] = await head.infer([crop]);
-        assert.equal(f32Sha(raw), stage.raw_sha256, `${label} ${name} raw output`);
+        if (exact) assert.equal(f32Sha(raw), stage.raw_sha256, `${label} ${name} raw output`);
       }
-      assert.deepEqual(got.landmark3d68, want.landmark_3d_68, `${label} landmark3d68`);
-      assert.deepEqual(got.landmark2d106, want.landmark_2d_106, `${label} landmark2d106`);
-      assert.deepEqual(matched2[i]!.landmark2d106, want.landmark_2d_106_meanstd, `${label} landmark2d106 (meanstd head)`);
-      assert.deepEqual([got.pose!.pitch, got.pose!.yaw, got.pose!.roll], want.pose, `${label} pose`);
+      await assertParity(got.landmark3d68!, want.landmark_3d_68, 0.05, `${label} landmark3d68`);
+      await assertParity(got.landmark2d106!, want.landmark_2d_106, 0.05, `${label} landmark2d106`);
+      await assertParity(matched2[i]!.landmark2d106!, want.landmark_2d_106_meanstd, 0.05, `${label} landmark2d106 (meanstd head)`);
+      await assertParity([got.pose!.pitch, got.pose!.yaw, got.pose!.roll], want.pose, 0.01, `${label} pose`);
       assert.deepEqual([got.gender, got.sex, got.age], [want.gender, want.sex, want.age], `${label} gender/age`);
       assert.equal(matched2[i]!.pose, undefined, 'a pack without the 3-D head gives no pose');
       faces++;

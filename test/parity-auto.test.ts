@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { AUTO_DET_SIZES, FaceAnalyzer, cosine, decodeImage, letterbox } from '../src/node/index.js';
-import { DET_500M, GOLDEN_DIR, MOBILEFACENET, SHARED } from './fixtures.js';
+import { DET_500M, GOLDEN_DIR, MOBILEFACENET, SHARED, onReferenceKernels } from './fixtures.js';
 
 interface AutoImage {
   id: string;
@@ -45,7 +45,7 @@ test('each size\'s letterbox and candidate count before the merge equal the refe
   }
 });
 
-test('faces in FaceAnalysis.get\'s order, bit for bit: 0 px, identical scores, embeddings cosine >= 0.9999999', async () => {
+test('faces in FaceAnalysis.get\'s order, bit for bit (0 px, identical scores, cosine >= 0.9999999) on the reference\'s onnxruntime kernels, within the bounds on others', async () => {
   let faces = 0;
   let worstPx = 0;
   let worstScore = 0;
@@ -65,11 +65,19 @@ test('faces in FaceAnalysis.get\'s order, bit for bit: 0 px, identical scores, e
   }
   assert.equal(differFrom073, 27, 'the reference says Auto changes 27 of the 40 images');
   assert.equal(faces, auto.images.reduce((n, g) => n + g.faces.length, 0));
-  // onnxruntime-node at level "all" gives the reference's bits (golden README, fact 6): as exact as 0.7.3's parity
-  assert.equal(worstPx, 0, `boxes/landmarks off by ${worstPx} px`);
-  assert.equal(worstScore, 0, `score off by ${worstScore}`);
-  assert.ok(worstCos >= 0.9999999, `worst embedding cosine ${worstCos}`);
   console.log(`# Auto parity: ${faces} faces, worst ${worstPx} px, score ${worstScore}, cosine ${worstCos}`);
+  if (await onReferenceKernels()) {
+    // onnxruntime-node at level "all" gives the reference's bits (golden README, fact 6): as exact as 0.7.3's parity
+    assert.equal(worstPx, 0, `boxes/landmarks off by ${worstPx} px`);
+    assert.equal(worstScore, 0, `score off by ${worstScore}`);
+    assert.ok(worstCos >= 0.9999999, `worst embedding cosine ${worstCos}`);
+  } else {
+    // onnxruntime's kernels on this CPU round otherwise (fixtures.ts): the same faces in the same order, within
+    // docs/parity.md's bounds for other kernels
+    assert.ok(worstPx <= 1e-3, `boxes/landmarks off by ${worstPx} px`);
+    assert.ok(worstScore <= 1e-6, `score off by ${worstScore}`);
+    assert.ok(worstCos >= 0.999999, `worst embedding cosine ${worstCos}`);
+  }
 });
 
 test('the images where Auto and 0.7.3 differ: dev_26 has a fifth face, dev_38 one where 0.7.3 has none', async () => {
