@@ -14,7 +14,7 @@ import { decomposePRelu, foldBatchNorms } from '../src/core/models/fold-bn.js';
 import { decodeModel, encodeModel } from '../src/core/models/onnx-graph.js';
 import { buildIResNetReplica } from '../src/core/models/iresnet-replica.js';
 import { quantizeModelFile } from '../src/node/quantize.js';
-import { DET_500M, GOLDEN_DIR, MOBILEFACENET, SHARED, golden, imagePath, iou } from './fixtures.js';
+import { DET_500M, GOLDEN_DIR, MOBILEFACENET, SHARED, golden, imagePath, iou, onReferenceKernels } from './fixtures.js';
 
 const run = promisify(execFile);
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -81,9 +81,11 @@ test('static INT8 (QDQ, calibrated on faces): the form onnxruntime fuses, close 
   const ops = model.graph!.node!.map((n) => n.opType);
   assert.ok(ops.filter((o) => o === 'QuantizeLinear').length > 10);
   assert.equal(Number(model.opsetImport!.find((o) => !o.domain)!.version), 13);
-  // The README's figures (the same calibration as bench/quantize.ts; quantization is deterministic).
+  // docs/models.md's figures (the same calibration as bench/quantize.ts). 7-bit weights: no onnxruntime kernel
+  // saturates, so this holds on CPUs with and without VNNI (measured on an AVX2 machine: 0.9903 / 0.9511).
   const a = await agreement(out);
-  assert.deepEqual([a.median.toFixed(4), a.min.toFixed(4)], ['0.9934', '0.9849'], `cosine median ${a.median}, min ${a.min}`);
+  console.log(`# INT8 MobileFaceNet vs FP32 on the golden crops: cosine median ${a.median}, min ${a.min}`);
+  assert.ok(a.median >= 0.989 && a.min >= 0.945, `cosine median ${a.median}, min ${a.min}`);
 });
 
 test('BN folding and the PRelu rewrite leave an IResNet\'s float output unchanged and remove every BN and PRelu', async () => {
@@ -123,10 +125,11 @@ test('static INT8 IResNet: onnxruntime runs every block in int8 (no float BN or 
   assert.ok(statSync(out).size < 48 * 2 ** 20, `${statSync(out).size} bytes`);
 });
 
-test('static INT8 detector: the same face count on 40/40 golden images, all 63 faces matched, worst IoU 0.873', async () => {
-  const out = join(tmp, 'det.int8.onnx');
-  // the calibration bench/quantize.ts uses for the README's figures
-  await quantizeModelFile(DET_500M, out, { mode: 'int8', calibrate: join(SHARED, 'faces/groups'), maxImages: 100 });
+/** det_500m in static INT8 against FP32 on the 40 golden images: images with the same face count, FP32 faces matched (IoU ≥ 0.5), the worst IoU. */
+async function int8Detector(weightBits: 7 | 8): Promise<{ same: number; matched: number; worstIou: number }> {
+  const out = join(tmp, `det.int8-${weightBits}.onnx`);
+  // the calibration bench/quantize.ts uses for docs/models.md's figures
+  await quantizeModelFile(DET_500M, out, { mode: 'int8', calibrate: join(SHARED, 'faces/groups'), maxImages: 100, weightBits });
   const a = await FaceAnalyzer.create({ detector: DET_500M, detSize: 640 });
   const b = await FaceAnalyzer.create({ detector: out, detSize: 640 });
   try {
@@ -142,17 +145,31 @@ test('static INT8 detector: the same face count on 40/40 golden images, all 63 f
         worstIou = Math.min(worstIou, best);
       }
     }
-    assert.equal(same, 40);
-    assert.equal(matched, 63);
-    assert.equal(worstIou.toFixed(3), '0.873');
+    return { same, matched, worstIou };
   } finally {
     await a.close();
     await b.close();
   }
+}
+
+test('static INT8 detector (7-bit weights): the same face count on 40/40 golden images, all 63 faces matched, worst IoU ≥ 0.86', async () => {
+  const r = await int8Detector(7);
+  console.log(`# INT8 det_500m, 7-bit weights: worst IoU ${r.worstIou}`);
+  assert.deepEqual([r.same, r.matched], [40, 63]);
+  assert.ok(r.worstIou >= 0.86, `worst IoU ${r.worstIou}`);
 });
 
-test('faceprint models quantize: int8 without calibration images is a clear error', async () => {
+test('static INT8 detector with 8-bit weights: worst IoU 0.873 on the reference machine\'s kernels; lower where onnxruntime\'s AVX2 kernel saturates', async () => {
+  const r = await int8Detector(8);
+  console.log(`# INT8 det_500m, 8-bit weights: worst IoU ${r.worstIou}`);
+  assert.deepEqual([r.same, r.matched], [40, 63]);
+  if (await onReferenceKernels()) assert.equal(r.worstIou.toFixed(3), '0.873');
+  else assert.ok(r.worstIou >= 0.8, `worst IoU ${r.worstIou}`);
+});
+
+test('faceprint models quantize: int8 without calibration images, or weights in 9 bits, is a clear error', async () => {
   await assert.rejects(run('node', [join(ROOT, 'bin/faceprint.js'), 'models', 'quantize', MOBILEFACENET, join(tmp, 'x.onnx'), '--mode', 'int8']), (e: any) => e.code === 2 && /INVALID_INPUT: .*--calibrate/.test(e.stderr));
+  await assert.rejects(run('node', [join(ROOT, 'bin/faceprint.js'), 'models', 'quantize', MOBILEFACENET, join(tmp, 'x.onnx'), '--mode', 'int8', '--calibrate', join(SHARED, 'faces/identities'), '--weight-bits', '9']), (e: any) => e.code === 2 && /INVALID_INPUT: --weight-bits must be 7 or 8, got 9/.test(e.stderr));
   const { stdout } = await run('node', [join(ROOT, 'bin/faceprint.js'), 'models', 'quantize', MOBILEFACENET, join(tmp, 'y.onnx'), '--mode', 'fp16']);
   assert.match(stdout, /fp16, 3\.8 MiB → 1\.9 MiB/);
 });

@@ -32,6 +32,11 @@ export interface QuantizeOptions {
    * a number keeps that many of the costliest; 0 skips the measurement (it builds and runs one model per activation).
    */
   keepFloat?: number | 'auto';
+  /**
+   * Static int8 weights in 7 bits (default: the same integers on every x86 CPU) or 8 (a little closer on CPUs with
+   * VNNI; on AVX2 without it onnxruntime's kernel saturates and accuracy drops: docs/models.md).
+   */
+  weightBits?: 7 | 8;
 }
 
 export interface QuantizeResult {
@@ -158,15 +163,15 @@ async function embeddingAgreement(model: Uint8Array, faces: ModelInput[], refere
  * the embedding cosine lost beyond what int8 weights alone lose. A few layers usually cost far more than the rest
  * (MobileFaceNet: the last 1×1 conv's output alone took the golden-crop cosine from 0.999 to 0.980).
  */
-async function sensitiveActivations(bytes: Uint8Array, ranges: Map<string, ActivationRange>, faces: ModelInput[], keep: number | 'auto', source: string): Promise<{ name: string; loss: number }[]> {
+async function sensitiveActivations(bytes: Uint8Array, ranges: Map<string, ActivationRange>, faces: ModelInput[], keep: number | 'auto', source: string, weightBits: 7 | 8): Promise<{ name: string; loss: number }[]> {
   const sample = faces.slice(0, 16);
   const reference = (await embeddingAgreement(bytes, sample, null)).outputs;
   // Folded and rewritten once, not once per activation (quantizing a prepared graph prepares nothing again).
   const prepared = int8ReadyGraph(bytes, source);
-  const weightsOnly = 1 - (await embeddingAgreement(quantizeStaticInt8(prepared, new Map(), source), sample, reference)).cosine;
+  const weightsOnly = 1 - (await embeddingAgreement(quantizeStaticInt8(prepared, new Map(), source, weightBits), sample, reference)).cosine;
   const costs: { name: string; loss: number }[] = [];
   for (const [name, range] of ranges) {
-    const alone = await embeddingAgreement(quantizeStaticInt8(prepared, new Map([[name, range]]), source), sample, reference);
+    const alone = await embeddingAgreement(quantizeStaticInt8(prepared, new Map([[name, range]]), source, weightBits), sample, reference);
     costs.push({ name, loss: Math.max(0, 1 - alone.cosine - weightsOnly) });
   }
   costs.sort((a, b) => b.loss - a.loss);
@@ -199,10 +204,10 @@ export async function quantizeModelFile(input: string, output: string, opts: Qua
     const ranges = await calibrate(bytes, blobs, opts.method ?? 'percentile', opts.percentile);
     const keep = opts.keepFloat ?? 'auto';
     if (blobs.kind === 'recognizer' && keep !== 0) {
-      keptFloat = await sensitiveActivations(bytes, ranges, blobs, keep, input);
+      keptFloat = await sensitiveActivations(bytes, ranges, blobs, keep, input, opts.weightBits ?? 7);
       for (const k of keptFloat) ranges.delete(k.name);
     }
-    result = quantizeStaticInt8(bytes, ranges, input);
+    result = quantizeStaticInt8(bytes, ranges, input, opts.weightBits ?? 7);
   } else throw new FaceprintError('INVALID_INPUT', `unknown mode ${opts.mode as string}: fp16, int8 or int8-weights`);
   // The result must load before it is written.
   const check = await createOrtNodeSession(result, output);

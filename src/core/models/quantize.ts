@@ -92,8 +92,8 @@ function quantTargets(model: Model): Target[] {
   return out;
 }
 
-/** Per-channel symmetric int8 weights behind a DequantizeLinear (axis = output channel). */
-function quantizeWeight(model: Model, t: Target): string {
+/** Per-channel symmetric int8 weights behind a DequantizeLinear (axis = output channel), in ±`qmax`. */
+function quantizeWeight(model: Model, t: Target, qmax = 127): string {
   const g = model.graph!;
   const d = dims(t.weight);
   const W = floatData(t.weight);
@@ -106,12 +106,12 @@ function quantizeWeight(model: Model, t: Target): string {
   for (let c = 0; c < channels; c++) {
     let m = 0;
     for (let i = 0; i < count; i++) m = Math.max(m, Math.abs(W[index(c, i)]));
-    scales[c] = m > 0 ? m / 127 : 1;
+    scales[c] = m > 0 ? m / qmax : 1;
   }
   const q = new Int8Array(W.length);
   for (let c = 0; c < channels; c++) for (let i = 0; i < count; i++) {
     const k = index(c, i);
-    q[k] = Math.max(-127, Math.min(127, Math.round(W[k] / scales[c])));
+    q[k] = Math.max(-qmax, Math.min(qmax, Math.round(W[k] / scales[c])));
   }
   const base = t.weight.name!;
   g.initializer!.push(
@@ -208,8 +208,13 @@ function residualAdds(model: Model): Node[] {
  * Static INT8 in QDQ form: per-channel symmetric int8 weights; uint8 activations with scale and zero point from
  * calibrated ranges, as QuantizeLinear → DequantizeLinear around every Conv/Gemm input and output, the pattern
  * onnxruntime fuses into QLinearConv (VNNI kernels on CPUs that have them). Inputs and outputs stay float32.
+ *
+ * Weights take 7 bits (±63) unless `weightBits` is 8: onnxruntime's uint8 × int8 kernel on CPUs without VNNI (AVX2)
+ * adds pairs of products in 16 bits, and 255·127·2 overflows them (saturates), where 255·63·2 does not. With 7 bits
+ * no kernel saturates and every x86 CPU computes the same integer sums (MobileFaceNet on an AVX2 machine: golden-crop cosine min
+ * 0.951 with 7 bits, 0.890 with 8; docs/models.md); 8 bits gain a little on VNNI machines only.
  */
-export function quantizeStaticInt8(bytes: Uint8Array, ranges: Map<string, ActivationRange>, source = 'model'): Uint8Array {
+export function quantizeStaticInt8(bytes: Uint8Array, ranges: Map<string, ActivationRange>, source = 'model', weightBits: 7 | 8 = 7): Uint8Array {
   const model = decode(bytes, source);
   prepareForInt8(model, source);
   const g = model.graph!;
@@ -235,7 +240,7 @@ export function quantizeStaticInt8(bytes: Uint8Array, ranges: Map<string, Activa
   };
   const targetList = quantTargets({ graph: { ...g, node: body } } as unknown as Model);
   const targets = new Set(targetList.map((t) => t.node));
-  for (const t of targetList) t.node.input![1] = quantizeWeight(model, t);
+  for (const t of targetList) t.node.input![1] = quantizeWeight(model, t, weightBits === 8 ? 127 : 63);
   // Quantize each activation right after the node that produces it (or at the top for graph inputs).
   const producers = new Map<string, number>();
   body.forEach((n, i) => n.output?.forEach((o) => producers.set(o, i)));
