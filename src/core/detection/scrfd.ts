@@ -218,20 +218,23 @@ export function finishDetections(c: Candidates, order: Int32Array, imageWidth: n
 }
 
 /**
- * InsightFace's max_num ranking: box area minus twice the squared distance of its centre from the image
- * centre (float32), best first.
+ * InsightFace's max_num value of a box: its area minus twice the squared distance of its centre from the image
+ * centre (rounded down), in float32 as NumPy computes it. Higher ranks first.
  */
+export function insightfaceRankValue(x1: number, y1: number, x2: number, y2: number, width: number, height: number): number {
+  const area = f32(f32(x2 - x1) * f32(y2 - y1));
+  const ox = f32(f32(f32(x1 + x2) / 2) - Math.floor(width / 2));
+  const oy = f32(f32(f32(y1 + y2) / 2) - Math.floor(height / 2));
+  const dist = f32(f32(ox * ox) + f32(oy * oy));
+  return f32(area - f32(dist * 2));
+}
+
+/** InsightFace's max_num ranking of the kept boxes, best first. */
 function rankForMaxFaces(boxes: Float32Array, keep: number[], width: number, height: number): number[] {
-  const cx = Math.floor(width / 2);
-  const cy = Math.floor(height / 2);
   const value = new Map<number, number>();
   for (const i of keep) {
     const [x1, y1, x2, y2] = boxes.subarray(4 * i, 4 * i + 4);
-    const area = f32(f32(x2 - x1) * f32(y2 - y1));
-    const ox = f32(f32(f32(x1 + x2) / 2) - cx);
-    const oy = f32(f32(f32(y1 + y2) / 2) - cy);
-    const dist = f32(f32(ox * ox) + f32(oy * oy));
-    value.set(i, f32(area - f32(dist * 2)));
+    value.set(i, insightfaceRankValue(x1, y1, x2, y2, width, height));
   }
   return keep
     .map((i, pos) => ({ i, pos }))

@@ -1,3 +1,4 @@
+import { insightfaceRankValue } from '../detection/scrfd.js';
 import { FaceprintError } from '../errors.js';
 
 /**
@@ -8,8 +9,6 @@ import { FaceprintError } from '../errors.js';
 export type FaceSelection = 'insightface' | 'largest' | 'center_largest';
 
 export const FACE_SELECTIONS: readonly FaceSelection[] = ['insightface', 'largest', 'center_largest'];
-
-const f32 = Math.fround;
 
 /** The face the rule picks (undefined when there is none); ties keep the detector's order. */
 export function selectFace<F extends { bbox: readonly number[] }>(faces: readonly F[], width: number, height: number, rule: FaceSelection = 'insightface'): F | undefined {
@@ -22,9 +21,7 @@ export function selectFace<F extends { bbox: readonly number[] }>(faces: readonl
       const dy = (b[1] + b[3]) / 2 - height / 2;
       return area - 2 * (dx * dx + dy * dy);
     }
-    const dx = f32(f32(f32(b[0] + b[2]) / 2) - Math.floor(width / 2));
-    const dy = f32(f32(f32(b[1] + b[3]) / 2) - Math.floor(height / 2));
-    return f32(f32(f32(b[2] - b[0]) * f32(b[3] - b[1])) - f32(f32(f32(dx * dx) + f32(dy * dy)) * 2));
+    return insightfaceRankValue(b[0], b[1], b[2], b[3], width, height);
   };
   let best: F | undefined;
   let bestValue = -Infinity;
