@@ -20,7 +20,7 @@ export interface EmbeddingContract {
 const ALIGNMENT = 'arcface-5pt-similarity';
 
 /** The contract of a binding made with this analyzer's recognizer (its input size and normalisation). */
-export async function embeddingContract(analyzer: FaceAnalyzer, binding: ModelBinding): Promise<EmbeddingContract> {
+export function embeddingContract(analyzer: FaceAnalyzer, binding: ModelBinding): EmbeddingContract {
   const rec = analyzer.core.recognizer;
   const inputSize = rec?.inputSize ?? 112;
   const n = rec?.normalisation ?? { mean: 127.5, std: 127.5 };

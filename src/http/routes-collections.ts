@@ -42,7 +42,7 @@ export function collectionView(info: CollectionInfo, contract: EmbeddingContract
 
 /** Collections: list (cursor), create, read, change settings, delete. */
 export function registerCollectionRoutes(app: FastifyInstance, collections: Collections): void {
-  const view = async (info: CollectionInfo) => collectionView(info, info.binding ? await embeddingContract(collections.base.analyzer, info.binding) : null);
+  const view = (info: CollectionInfo) => collectionView(info, info.binding ? embeddingContract(collections.base.analyzer, info.binding) : null);
 
   app.get<{ Querystring: { cursor?: string; limit?: number } }>('/v1/collections', {
     config: { scope: 'read' },
@@ -53,7 +53,7 @@ export function registerCollectionRoutes(app: FastifyInstance, collections: Coll
     },
   }, async (req) => {
     const { rows, nextCursor } = pageOf(await collections.list(), (c) => [c.name], req.query, 1);
-    return { collections: await Promise.all(rows.map(view)), nextCursor };
+    return { collections: rows.map(view), nextCursor };
   });
 
   app.post<{ Body: { name: string; settings?: CollectionSettings } }>('/v1/collections', {

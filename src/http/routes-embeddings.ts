@@ -31,7 +31,7 @@ export function registerEmbeddingRoutes(app: FastifyInstance, ctx: RouteContext)
     const image = oneImage((await readImages(req, ctx.images, { fields: ['image'] })).images);
     const g = req.gallery;
     const select = req.query.select ?? 'insightface';
-    const contract = await embeddingContract(ctx.analyzer, g.gallery.binding);
+    const contract = embeddingContract(ctx.analyzer, g.gallery.binding);
     return ctx.work(req, [image], async (signal) => {
       const pixels = await ctx.analyzer.decode(image.data, { signal });
       const faces = await ctx.analyzer.core.analyze(pixels, { detSizes: g.detSizes, detThresh: g.gallery.settings.detThresh, padRetry: true, signal });
@@ -60,7 +60,7 @@ export function registerEmbeddingRoutes(app: FastifyInstance, ctx: RouteContext)
     },
   }, async (req, reply) => {
     const g = req.gallery.gallery;
-    const contract = await embeddingContract(ctx.analyzer, g.binding);
+    const contract = embeddingContract(ctx.analyzer, g.binding);
     if (req.body.contract !== contract.id) {
       throw new ApiError('CONTRACT_MISMATCH', `these embeddings were made under contract ${JSON.stringify(req.body.contract)}; collection ${g.store.collectionName ?? 'default'} holds ${contract.id} (${contract.recognizerName}, ${contract.dim}-d)`);
     }
