@@ -42,6 +42,7 @@ function collectionsSchema(db: Database.Database): void {
     DROP INDEX IF EXISTS faces_unassigned;
     CREATE INDEX faces_unassigned ON faces(collection, created_at, id) WHERE subject_id IS NULL;
     CREATE INDEX changes_collection ON changes(collection, seq);
+    CREATE INDEX faces_collection ON faces(collection);
   `);
 }
 
@@ -179,8 +180,9 @@ export class SqliteGalleryStore implements GalleryStore, CollectionCatalog {
     return deleted;
   }
 
+  /** Read every few seconds by a serving process: the settings row alone (no counts), COLLECTION_NOT_FOUND once deleted. */
   async collectionSettings(): Promise<CollectionSettings> {
-    return this.read(() => this.infoOf(this.collectionName)?.settings ?? {});
+    return JSON.parse(this.read(() => this.row().settings)) as CollectionSettings;
   }
 
   private infoOf(name: string): CollectionInfo | null {

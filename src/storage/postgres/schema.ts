@@ -25,7 +25,8 @@ const MIGRATIONS: Record<number, string> = {
     ALTER TABLE faceprint_changes ADD COLUMN collection text NOT NULL DEFAULT '${DEFAULT_COLLECTION}';
     DROP INDEX IF EXISTS faceprint_faces_unassigned;
     CREATE INDEX faceprint_faces_unassigned ON faceprint_faces(collection, created_at, id) WHERE subject_id IS NULL;
-    CREATE INDEX faceprint_changes_collection ON faceprint_changes(collection, seq);`,
+    CREATE INDEX faceprint_changes_collection ON faceprint_changes(collection, seq);
+    CREATE INDEX faceprint_faces_collection ON faceprint_faces(collection);`,
 };
 
 /**
