@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { FaceprintError } from '../core/errors.js';
 import type { CollectionInfo, CollectionSettings, ReviewMode } from '../core/gallery/types.js';
+import { collectionNotFound } from '../core/gallery/store-rules.js';
 import { openStore } from '../storage/open.js';
 import { storeOption } from './gallery.js';
 
@@ -60,7 +61,7 @@ export function addCollectionCommands(program: Command, out: PrintLine, float: P
   storeOption(collections.command('show').description('one collection').argument('<name>')).action(async (name: string, opts) =>
     withCatalog(opts.store, async (catalog) => {
       const c = await catalog.collectionInfo(name);
-      if (!c) throw new FaceprintError('COLLECTION_NOT_FOUND', `no collection ${JSON.stringify(name)}`);
+      if (!c) throw collectionNotFound(name);
       out(opts.json ? JSON.stringify(c) : line(c));
     }));
   const update = settingOptions(storeOption(collections.command('update').description('change a collection\'s settings').argument('<name>')), float);
