@@ -59,6 +59,8 @@ test('every stage of every head equals InsightFace on the 63 dev faces: matrix, 
   // checked from the reference's box, bit for bit; what the models give, within docs/parity.md's bounds
   const exact = await onReferenceKernels();
   let faces = 0;
+  let worstLandmark = 0;
+  let worstPose = 0;
   for (const g of heads.images) {
     const img = await decodeImage(join(SHARED, g.path));
     const [found1, found2] = [await pack1.analyze(img), await pack2.analyze(img)];
@@ -87,15 +89,17 @@ test('every stage of every head equals InsightFace on the 63 dev faces: matrix, 
         const [raw] = await head.infer([crop]);
         if (exact) assert.equal(f32Sha(raw), stage.raw_sha256, `${label} ${name} raw output`);
       }
-      await assertParity(got.landmark3d68!, want.landmark_3d_68, 0.05, `${label} landmark3d68`);
-      await assertParity(got.landmark2d106!, want.landmark_2d_106, 0.05, `${label} landmark2d106`);
-      await assertParity(matched2[i]!.landmark2d106!, want.landmark_2d_106_meanstd, 0.05, `${label} landmark2d106 (meanstd head)`);
-      await assertParity([got.pose!.pitch, got.pose!.yaw, got.pose!.roll], want.pose, 0.01, `${label} pose`);
+      worstLandmark = Math.max(worstLandmark,
+        await assertParity(got.landmark3d68!, want.landmark_3d_68, 0.05, `${label} landmark3d68`),
+        await assertParity(got.landmark2d106!, want.landmark_2d_106, 0.05, `${label} landmark2d106`),
+        await assertParity(matched2[i]!.landmark2d106!, want.landmark_2d_106_meanstd, 0.05, `${label} landmark2d106 (meanstd head)`));
+      worstPose = Math.max(worstPose, await assertParity([got.pose!.pitch, got.pose!.yaw, got.pose!.roll], want.pose, 0.01, `${label} pose`));
       assert.deepEqual([got.gender, got.sex, got.age], [want.gender, want.sex, want.age], `${label} gender/age`);
       assert.equal(matched2[i]!.pose, undefined, 'a pack without the 3-D head gives no pose');
       faces++;
     }
   }
+  if (!exact) console.log(`# heads on other kernels: landmarks off by ${worstLandmark} px at most, pose by ${worstPose}°`);
   assert.equal(faces, 63);
 });
 
